@@ -1,0 +1,158 @@
+/**
+ * Elementwise kernels with NumPy broadcasting. One strided loop serves every op: the
+ * outer dims advance like an odometer and the innermost dim is a tight loop, so transposed
+ * and broadcast views are read in place, never copied first.
+ */
+import { allocate, promote, type DType } from "./dtype.js";
+import { broadcastShapes, broadcastStrides, sizeOf } from "./shape.js";
+import { contiguousData, scalar, Tensor } from "./tensor.js";
+import { expand } from "./views.js";
+
+/** A tensor or a plain number (a 0-d tensor of the other operand's dtype). */
+export type TensorLike = Tensor | number;
+
+function asTensor(x: TensorLike, dtype: DType): Tensor {
+  return typeof x === "number" ? scalar(x, { dtype }) : x;
+}
+
+/** Applies `f` to every element of `x`; the result is contiguous. */
+export function map(x: Tensor, f: (v: number) => number, dtype: DType = x.dtype): Tensor {
+  const size = x.size;
+  const out = allocate(dtype, size);
+  const src = x.data;
+  if (x.isContiguous()) {
+    const o = x.offset;
+    for (let i = 0; i < size; i++) out[i] = f(src[o + i]!);
+    return new Tensor(out, x.shape);
+  }
+  const n = x.ndim;
+  const shape = x.shape;
+  const strides = x.strides;
+  const inner = shape[n - 1]!;
+  const si = strides[n - 1]!;
+  const counter = new Array<number>(n).fill(0);
+  let base = x.offset;
+  for (let o = 0; o < size; ) {
+    for (let j = 0; j < inner; j++) out[o++] = f(src[base + j * si]!);
+    for (let d = n - 2; d >= 0; d--) {
+      base += strides[d]!;
+      if (++counter[d]! < shape[d]!) break;
+      base -= strides[d]! * shape[d]!;
+      counter[d] = 0;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+/** Applies `f` to broadcast pairs of elements of `a` and `b`; the result is contiguous. */
+export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) => number): Tensor {
+  const dtype = promote(typeof a === "number" ? "float32" : a.dtype, typeof b === "number" ? "float32" : b.dtype);
+  const ta = asTensor(a, dtype);
+  const tb = asTensor(b, dtype);
+  const shape = broadcastShapes(ta.shape, tb.shape);
+  const size = sizeOf(shape);
+  const out = allocate(dtype, size);
+  const da = ta.data;
+  const db = tb.data;
+  const n = shape.length;
+  if (n === 0) {
+    if (size === 1) out[0] = f(da[ta.offset]!, db[tb.offset]!);
+    return new Tensor(out, shape);
+  }
+  const sa = broadcastStrides(ta.shape, ta.strides, shape);
+  const sb = broadcastStrides(tb.shape, tb.strides, shape);
+  const inner = shape[n - 1]!;
+  const ia = sa[n - 1]!;
+  const ib = sb[n - 1]!;
+  const counter = new Array<number>(n).fill(0);
+  let oa = ta.offset;
+  let ob = tb.offset;
+  for (let o = 0; o < size; ) {
+    for (let j = 0; j < inner; j++) out[o++] = f(da[oa + j * ia]!, db[ob + j * ib]!);
+    for (let d = n - 2; d >= 0; d--) {
+      oa += sa[d]!;
+      ob += sb[d]!;
+      if (++counter[d]! < shape[d]!) break;
+      oa -= sa[d]! * shape[d]!;
+      ob -= sb[d]! * shape[d]!;
+      counter[d] = 0;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+// Unary ops.
+export const neg = (x: Tensor): Tensor => map(x, (v) => -v);
+export const exp = (x: Tensor): Tensor => map(x, Math.exp);
+export const log = (x: Tensor): Tensor => map(x, Math.log);
+export const sqrt = (x: Tensor): Tensor => map(x, Math.sqrt);
+export const rsqrt = (x: Tensor): Tensor => map(x, (v) => 1 / Math.sqrt(v));
+export const tanh = (x: Tensor): Tensor => map(x, Math.tanh);
+export const sigmoid = (x: Tensor): Tensor => map(x, (v) => 1 / (1 + Math.exp(-v)));
+export const abs = (x: Tensor): Tensor => map(x, Math.abs);
+export const sign = (x: Tensor): Tensor => map(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
+export const square = (x: Tensor): Tensor => map(x, (v) => v * v);
+export const reciprocal = (x: Tensor): Tensor => map(x, (v) => 1 / v);
+export const sin = (x: Tensor): Tensor => map(x, Math.sin);
+export const cos = (x: Tensor): Tensor => map(x, Math.cos);
+export const relu = (x: Tensor): Tensor => map(x, (v) => (v > 0 ? v : 0));
+export const erf = (x: Tensor): Tensor => map(x, erfScalar);
+
+/**
+ * The error function to double precision.
+ * |x| < 3: erf x = 2/sqrt(pi) e^(-x^2) sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)), a series of positive
+ * terms (no cancellation). |x| >= 3: erfc x = e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+ * a continued fraction evaluated from a fixed depth that has converged there.
+ */
+export function erfScalar(x: number): number {
+  const z = Math.abs(x);
+  if (Number.isNaN(x)) return Number.NaN;
+  if (z < 3) {
+    let term = z;
+    let sum = z;
+    for (let n = 1; term > 1e-17 * sum; n++) {
+      term *= (2 * z * z) / (2 * n + 1);
+      sum += term;
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * Math.exp(-z * z) * sum;
+    return x < 0 ? -r : r;
+  }
+  if (z > 6) return x < 0 ? -1 : 1;
+  let f = z;
+  for (let k = 60; k >= 1; k--) f = z + k / 2 / f;
+  const erfc = Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+// Binary ops (NumPy broadcasting; a number broadcasts as a scalar).
+export const add = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x + y);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x - y);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x * y);
+export const div = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x / y);
+export const pow = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.pow);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.max);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.min);
+
+// Comparisons give 1 where true and 0 where false.
+export const eq = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x === y ? 1 : 0));
+export const ne = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x !== y ? 1 : 0));
+export const lt = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x < y ? 1 : 0));
+export const le = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x <= y ? 1 : 0));
+export const gt = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x > y ? 1 : 0));
+export const ge = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x >= y ? 1 : 0));
+
+/** `cond ? a : b` elementwise, broadcasting all three (cond is true where non-zero). */
+export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
+  const dtype = promote(typeof a === "number" ? "float32" : a.dtype, typeof b === "number" ? "float32" : b.dtype);
+  const [tc, ta, tb] = [asTensor(cond, dtype), asTensor(a, dtype), asTensor(b, dtype)];
+  const shape = broadcastShapes(broadcastShapes(tc.shape, ta.shape), tb.shape);
+  const [c, x, y] = [tc, ta, tb].map((t) => contiguousData(expand(t, shape)));
+  const out = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < out.length; i++) out[i] = c![i] !== 0 ? x![i]! : y![i]!;
+  return new Tensor(out, shape);
+}
+
+/** Multiplies by a scalar and adds a tensor: `alpha * x + y`, broadcasting. */
+export function axpy(alpha: number, x: TensorLike, y: TensorLike): Tensor {
+  return zipWith(x, y, (u, v) => alpha * u + v);
+}

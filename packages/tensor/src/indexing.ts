@@ -1,0 +1,134 @@
+/** Gathering by integer ids, joining and splitting, and triangular masks. */
+import { allocate, promote, type DType } from "./dtype.js";
+import { formatShape, normalizeAxis, sizeOf } from "./shape.js";
+import { contiguousData, Tensor, type FactoryOptions } from "./tensor.js";
+import { narrow, permute } from "./views.js";
+
+function checkIds(ids: ArrayLike<number>, size: number, what: string): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= size) {
+      throw new RangeError(`${what}: id ${id} at position ${i} is out of range [0, ${size})`);
+    }
+  }
+}
+
+/** Rows `ids` of `x` along `axis`: `out[.., i, ..] = x[.., ids[i], ..]` (an embedding lookup on axis 0). */
+export function indexSelect(x: Tensor, axis: number, ids: ArrayLike<number>): Tensor {
+  const ax = normalizeAxis(axis, x.ndim, x.shape);
+  checkIds(ids, x.shape[ax]!, `indexSelect on axis ${axis} of a tensor of shape ${formatShape(x.shape)}`);
+  const shape = [...x.shape];
+  shape[ax] = ids.length;
+  const out = allocate(x.dtype, sizeOf(shape));
+  // Copy one slice per id; each slice is walked with its own strides.
+  const sliceSize = sizeOf(x.shape.slice(ax + 1));
+  const outer = sizeOf(x.shape.slice(0, ax));
+  let o = 0;
+  for (let p = 0; p < outer; p++) {
+    const prefix = outerOffset(x, ax, p);
+    for (let i = 0; i < ids.length; i++) {
+      const sub = new Tensor(x.data, x.shape.slice(ax + 1), x.strides.slice(ax + 1), prefix + ids[i]! * x.strides[ax]!);
+      out.set(contiguousData(sub), o);
+      o += sliceSize;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+/** Storage offset of the p-th (row-major) index over the dims before `axis`. */
+function outerOffset(x: Tensor, axis: number, p: number): number {
+  let off = x.offset;
+  for (let d = axis - 1; d >= 0; d--) {
+    const n = x.shape[d]!;
+    off += (p % n) * x.strides[d]!;
+    p = Math.floor(p / n);
+  }
+  return off;
+}
+
+/**
+ * The transpose of `indexSelect`: a tensor of `shape` (zeros) with each slice of `src` added
+ * at row `ids[i]` of `axis` (repeated ids accumulate). The backward of an embedding lookup.
+ */
+export function indexAdd(shape: readonly number[], axis: number, ids: ArrayLike<number>, src: Tensor): Tensor {
+  const ax = normalizeAxis(axis, shape.length, shape);
+  checkIds(ids, shape[ax]!, `indexAdd on axis ${axis} of shape ${formatShape(shape)}`);
+  const expected = [...shape];
+  expected[ax] = ids.length;
+  if (src.ndim !== expected.length || src.shape.some((d, i) => d !== expected[i])) {
+    throw new RangeError(`indexAdd: source of shape ${formatShape(src.shape)} does not match ${formatShape(expected)}`);
+  }
+  const out = allocate(src.dtype, sizeOf(shape));
+  const s = contiguousData(src);
+  const sliceSize = sizeOf(shape.slice(ax + 1));
+  const outer = sizeOf(shape.slice(0, ax));
+  let k = 0;
+  for (let p = 0; p < outer; p++) {
+    for (let i = 0; i < ids.length; i++) {
+      const base = (p * shape[ax]! + ids[i]!) * sliceSize;
+      for (let j = 0; j < sliceSize; j++) out[base + j]! += s[k++]!;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+/** Joins tensors along `axis`; all other dims must agree. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new RangeError("concat needs at least one tensor");
+  const first = xs[0]!;
+  const ax = normalizeAxis(axis, first.ndim, first.shape);
+  for (const x of xs) {
+    if (x.ndim !== first.ndim || x.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+      throw new RangeError(`concat on axis ${axis}: shapes ${xs.map((t) => formatShape(t.shape)).join(", ")} differ off that axis`);
+    }
+  }
+  const dtype: DType = xs.reduce<DType>((d, x) => promote(d, x.dtype), first.dtype);
+  const shape = [...first.shape];
+  shape[ax] = xs.reduce((n, x) => n + x.shape[ax]!, 0);
+  // Concatenating along the first axis of the axis-first permutation is a plain append.
+  const order = [ax, ...first.shape.map((_, i) => i).filter((i) => i !== ax)];
+  const out = allocate(dtype, sizeOf(shape));
+  let o = 0;
+  for (const x of xs) {
+    const part = contiguousData(permute(x, order), dtype);
+    out.set(part, o);
+    o += part.length;
+  }
+  const inverse = order.map((_, i) => order.indexOf(i));
+  const joined = new Tensor(out, order.map((i) => shape[i]!));
+  return new Tensor(contiguousData(permute(joined, inverse)), shape);
+}
+
+/** Splits along `axis` into views of the given sizes, or into `parts` equal pieces. */
+export function split(x: Tensor, sizesOrParts: number | readonly number[], axis = 0): Tensor[] {
+  const ax = normalizeAxis(axis, x.ndim, x.shape);
+  const d = x.shape[ax]!;
+  let sizes: number[];
+  if (typeof sizesOrParts === "number") {
+    if (!Number.isInteger(sizesOrParts) || sizesOrParts <= 0 || d % sizesOrParts !== 0) {
+      throw new RangeError(`split: axis ${axis} of size ${d} cannot be split into ${sizesOrParts} equal parts`);
+    }
+    sizes = new Array<number>(sizesOrParts).fill(d / sizesOrParts);
+  } else {
+    sizes = [...sizesOrParts];
+    if (sizes.reduce((a, b) => a + b, 0) !== d) {
+      throw new RangeError(`split: sizes [${sizes.join(", ")}] do not add up to ${d}, the size of axis ${axis}`);
+    }
+  }
+  let start = 0;
+  return sizes.map((n) => {
+    const part = narrow(x, ax, start, n);
+    start += n;
+    return part;
+  });
+}
+
+/**
+ * A `rows x cols` matrix with 1 on and below diagonal `k` and 0 above it (`k > 0` includes
+ * that many diagonals above the main one). `tril(T, T)` is the causal attention mask.
+ */
+export function tril(rows: number, cols = rows, k = 0, options: FactoryOptions = {}): Tensor {
+  const out = allocate(options.dtype ?? "float32", rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j <= Math.min(cols - 1, i + k); j++) out[i * cols + j] = 1;
+  return new Tensor(out, [rows, cols]);
+}
