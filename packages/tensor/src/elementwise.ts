@@ -4,7 +4,7 @@
  * and broadcast views are read in place, never copied first.
  */
 import { allocate, promote, type DType } from "./dtype.js";
-import { broadcastShapes, broadcastStrides, sizeOf } from "./shape.js";
+import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "./shape.js";
 import { contiguousData, scalar, Tensor } from "./tensor.js";
 import { expand } from "./views.js";
 
@@ -15,7 +15,7 @@ function asTensor(x: TensorLike, dtype: DType): Tensor {
   return typeof x === "number" ? scalar(x, { dtype }) : x;
 }
 
-/** Applies `f` to every element of `x`; the result is contiguous. */
+/** Applies `f` to every element of `x`; the result is a new contiguous tensor of `dtype` (default `x.dtype`). */
 export function map(x: Tensor, f: (v: number) => number, dtype: DType = x.dtype): Tensor {
   const size = x.size;
   const out = allocate(dtype, size);
@@ -44,7 +44,10 @@ export function map(x: Tensor, f: (v: number) => number, dtype: DType = x.dtype)
   return new Tensor(out, shape);
 }
 
-/** Applies `f` to broadcast pairs of elements of `a` and `b`; the result is contiguous. */
+/**
+ * Applies `f` to broadcast pairs of elements of `a` and `b`; the result is a new contiguous
+ * tensor of the promoted dtype (float64 if either tensor is float64; a number counts as float32).
+ */
 export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) => number): Tensor {
   const dtype = promote(typeof a === "number" ? "float32" : a.dtype, typeof b === "number" ? "float32" : b.dtype);
   const ta = asTensor(a, dtype);
@@ -81,22 +84,42 @@ export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) 
   return new Tensor(out, shape);
 }
 
-// Unary ops.
+/** `-x` elementwise. */
 export const neg = (x: Tensor): Tensor => map(x, (v) => -v);
+/** `e^x` elementwise. */
 export const exp = (x: Tensor): Tensor => map(x, Math.exp);
+/** Natural logarithm elementwise (`-Infinity` at 0, NaN below). */
 export const log = (x: Tensor): Tensor => map(x, Math.log);
+/** Square root elementwise (NaN below 0). */
 export const sqrt = (x: Tensor): Tensor => map(x, Math.sqrt);
+/** `1 / sqrt(x)` elementwise (as in RMSNorm). */
 export const rsqrt = (x: Tensor): Tensor => map(x, (v) => 1 / Math.sqrt(v));
+/** Hyperbolic tangent elementwise. */
 export const tanh = (x: Tensor): Tensor => map(x, Math.tanh);
+/** `1 / (1 + e^-x)` elementwise (saturates to exactly 0 or 1 without overflow errors). */
 export const sigmoid = (x: Tensor): Tensor => map(x, (v) => 1 / (1 + Math.exp(-v)));
+/** Absolute value elementwise. */
 export const abs = (x: Tensor): Tensor => map(x, Math.abs);
-export const sign = (x: Tensor): Tensor => map(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
+/** -1, 0 or 1 by the sign of each element (NaN stays NaN). */
+export const sign = (x: Tensor): Tensor => map(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : Number.NaN));
+/** `x * x` elementwise. */
 export const square = (x: Tensor): Tensor => map(x, (v) => v * v);
+/** `1 / x` elementwise. */
 export const reciprocal = (x: Tensor): Tensor => map(x, (v) => 1 / v);
+/** Sine elementwise. */
 export const sin = (x: Tensor): Tensor => map(x, Math.sin);
+/** Cosine elementwise. */
 export const cos = (x: Tensor): Tensor => map(x, Math.cos);
-export const relu = (x: Tensor): Tensor => map(x, (v) => (v > 0 ? v : 0));
+/** `max(x, 0)` elementwise (NaN stays NaN). */
+export const relu = (x: Tensor): Tensor => map(x, (v) => (v > 0 || v !== v ? v : 0));
+/** The error function elementwise (see {@link erfScalar}); exact GELU is `x/2 * (1 + erf(x/sqrt 2))`. */
 export const erf = (x: Tensor): Tensor => map(x, erfScalar);
+
+/** Limits every element to `[lo, hi]` (either bound may be omitted with `-Infinity`/`Infinity`; NaN stays NaN). */
+export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
+  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new RangeError(`clamp: bounds [${lo}, ${hi}] are not an interval`);
+  return map(x, (v) => (v < lo ? lo : v > hi ? hi : v));
+}
 
 /**
  * The error function to double precision.
@@ -107,6 +130,7 @@ export const erf = (x: Tensor): Tensor => map(x, erfScalar);
 export function erfScalar(x: number): number {
   const z = Math.abs(x);
   if (Number.isNaN(x)) return Number.NaN;
+  if (z === 0) return x; // keeps the sign of -0
   if (z < 3) {
     let term = z;
     let sum = z;
@@ -124,28 +148,53 @@ export function erfScalar(x: number): number {
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
-// Binary ops (NumPy broadcasting; a number broadcasts as a scalar).
+// Binary ops: NumPy broadcasting; a plain number acts as a 0-d tensor; float64 wins over float32.
+
+/** `a + b` elementwise, broadcasting. */
 export const add = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x + y);
+/** `a - b` elementwise, broadcasting. */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x - y);
+/** `a * b` elementwise, broadcasting. */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x * y);
+/** `a / b` elementwise, broadcasting (IEEE: `1/0 = Infinity`, `0/0 = NaN`). */
 export const div = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x / y);
+/** `a ** b` elementwise, broadcasting (as `Math.pow`: a negative base with a fractional exponent is NaN). */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.pow);
+/** The larger of `a` and `b` elementwise, broadcasting (NaN if either is NaN). */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.max);
+/** The smaller of `a` and `b` elementwise, broadcasting (NaN if either is NaN). */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.min);
 
-// Comparisons give 1 where true and 0 where false.
+// Comparisons give 1 where true and 0 where false (any comparison with NaN is false, except `ne`).
+
+/** 1 where `a == b`, else 0. */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x === y ? 1 : 0));
+/** 1 where `a != b`, else 0. */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x !== y ? 1 : 0));
+/** 1 where `a < b`, else 0. */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x < y ? 1 : 0));
+/** 1 where `a <= b`, else 0. */
 export const le = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x <= y ? 1 : 0));
+/** 1 where `a > b`, else 0. */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x > y ? 1 : 0));
+/** 1 where `a >= b`, else 0. */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => (x >= y ? 1 : 0));
 
-/** `cond ? a : b` elementwise, broadcasting all three (cond is true where non-zero). */
+/**
+ * `cond ? a : b` elementwise, broadcasting all three (cond is true where non-zero, NaN included).
+ * The dtype comes from `a` and `b`; the condition's dtype does not matter.
+ */
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const dtype = promote(typeof a === "number" ? "float32" : a.dtype, typeof b === "number" ? "float32" : b.dtype);
   const [tc, ta, tb] = [asTensor(cond, dtype), asTensor(a, dtype), asTensor(b, dtype)];
-  const shape = broadcastShapes(broadcastShapes(tc.shape, ta.shape), tb.shape);
+  let shape: number[];
+  try {
+    shape = broadcastShapes(broadcastShapes(tc.shape, ta.shape), tb.shape);
+  } catch {
+    throw new RangeError(
+      `where: condition ${formatShape(tc.shape)}, values ${formatShape(ta.shape)} and ${formatShape(tb.shape)} cannot be broadcast together`,
+    );
+  }
   const [c, x, y] = [tc, ta, tb].map((t) => contiguousData(expand(t, shape)));
   const out = allocate(dtype, sizeOf(shape));
   for (let i = 0; i < out.length; i++) out[i] = c![i] !== 0 ? x![i]! : y![i]!;

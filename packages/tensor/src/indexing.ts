@@ -1,6 +1,6 @@
 /** Gathering by integer ids, joining and splitting, and triangular masks. */
 import { allocate, promote, type DType } from "./dtype.js";
-import { formatShape, normalizeAxis, sizeOf } from "./shape.js";
+import { checkShape, contiguousStrides, formatShape, normalizeAxis, sizeOf } from "./shape.js";
 import { contiguousData, Tensor, type FactoryOptions } from "./tensor.js";
 import { narrow, permute } from "./views.js";
 
@@ -13,7 +13,10 @@ function checkIds(ids: ArrayLike<number>, size: number, what: string): void {
   }
 }
 
-/** Rows `ids` of `x` along `axis`: `out[.., i, ..] = x[.., ids[i], ..]` (an embedding lookup on axis 0). */
+/**
+ * Rows `ids` of `x` along `axis`: `out[.., i, ..] = x[.., ids[i], ..]` (an embedding lookup on
+ * axis 0). A copy; ids may repeat; an id outside `[0, size)` is an error naming it.
+ */
 export function indexSelect(x: Tensor, axis: number, ids: ArrayLike<number>): Tensor {
   const ax = normalizeAxis(axis, x.ndim, x.shape);
   checkIds(ids, x.shape[ax]!, `indexSelect on axis ${axis} of a tensor of shape ${formatShape(x.shape)}`);
@@ -23,16 +26,26 @@ export function indexSelect(x: Tensor, axis: number, ids: ArrayLike<number>): Te
   // Copy one slice per id; each slice is walked with its own strides.
   const sliceSize = sizeOf(x.shape.slice(ax + 1));
   const outer = sizeOf(x.shape.slice(0, ax));
+  const innerShape = x.shape.slice(ax + 1);
+  const innerStrides = x.strides.slice(ax + 1);
+  // Embedding rows of a contiguous table are copied with one subarray each.
+  const innerContiguous = sameStrides(innerShape, innerStrides, contiguousStrides(innerShape));
   let o = 0;
   for (let p = 0; p < outer; p++) {
     const prefix = outerOffset(x, ax, p);
     for (let i = 0; i < ids.length; i++) {
-      const sub = new Tensor(x.data, x.shape.slice(ax + 1), x.strides.slice(ax + 1), prefix + ids[i]! * x.strides[ax]!);
-      out.set(contiguousData(sub), o);
+      const start = prefix + ids[i]! * x.strides[ax]!;
+      if (innerContiguous) out.set(x.data.subarray(start, start + sliceSize), o);
+      else out.set(contiguousData(new Tensor(x.data, innerShape, innerStrides, start)), o);
       o += sliceSize;
     }
   }
   return new Tensor(out, shape);
+}
+
+// Strides agree on every dim that has more than one element.
+function sameStrides(shape: readonly number[], a: readonly number[], b: readonly number[]): boolean {
+  return shape.every((d, i) => d <= 1 || a[i] === b[i]);
 }
 
 /** Storage offset of the p-th (row-major) index over the dims before `axis`. */
@@ -51,6 +64,7 @@ function outerOffset(x: Tensor, axis: number, p: number): number {
  * at row `ids[i]` of `axis` (repeated ids accumulate). The backward of an embedding lookup.
  */
 export function indexAdd(shape: readonly number[], axis: number, ids: ArrayLike<number>, src: Tensor): Tensor {
+  checkShape(shape, "indexAdd shape");
   const ax = normalizeAxis(axis, shape.length, shape);
   checkIds(ids, shape[ax]!, `indexAdd on axis ${axis} of shape ${formatShape(shape)}`);
   const expected = [...shape];
@@ -72,7 +86,7 @@ export function indexAdd(shape: readonly number[], axis: number, ids: ArrayLike<
   return new Tensor(out, shape);
 }
 
-/** Joins tensors along `axis`; all other dims must agree. */
+/** Joins tensors along `axis` into a new contiguous tensor; all other dims must agree; float64 wins. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new RangeError("concat needs at least one tensor");
   const first = xs[0]!;
@@ -99,7 +113,10 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return new Tensor(contiguousData(permute(joined, inverse)), shape);
 }
 
-/** Splits along `axis` into views of the given sizes, or into `parts` equal pieces. */
+/**
+ * Splits along `axis` into views (no copies) of the given sizes, or, given a number, into that
+ * many equal pieces (NumPy's `split` convention, not torch's chunk size).
+ */
 export function split(x: Tensor, sizesOrParts: number | readonly number[], axis = 0): Tensor[] {
   const ax = normalizeAxis(axis, x.ndim, x.shape);
   const d = x.shape[ax]!;
@@ -111,6 +128,9 @@ export function split(x: Tensor, sizesOrParts: number | readonly number[], axis 
     sizes = new Array<number>(sizesOrParts).fill(d / sizesOrParts);
   } else {
     sizes = [...sizesOrParts];
+    if (!sizes.every((n) => Number.isInteger(n) && n >= 0)) {
+      throw new RangeError(`split: sizes [${sizes.join(", ")}] must be non-negative integers`);
+    }
     if (sizes.reduce((a, b) => a + b, 0) !== d) {
       throw new RangeError(`split: sizes [${sizes.join(", ")}] do not add up to ${d}, the size of axis ${axis}`);
     }
@@ -124,11 +144,31 @@ export function split(x: Tensor, sizesOrParts: number | readonly number[], axis 
 }
 
 /**
- * A `rows x cols` matrix with 1 on and below diagonal `k` and 0 above it (`k > 0` includes
- * that many diagonals above the main one). `tril(T, T)` is the causal attention mask.
+ * A `rows x cols` mask with 1 on and below diagonal `k` and 0 above it (`k > 0` includes that
+ * many diagonals above the main one, `k < 0` excludes that many below). Like NumPy's `tri`: it
+ * makes a mask, it does not take a tensor; `mul(x, tril(m, n))` keeps the lower triangle of
+ * `x`. `tril(T)` is the causal attention mask (query i sees keys j <= i).
  */
 export function tril(rows: number, cols = rows, k = 0, options: FactoryOptions = {}): Tensor {
+  checkMaskArgs("tril", rows, cols, k);
   const out = allocate(options.dtype ?? "float32", rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j <= Math.min(cols - 1, i + k); j++) out[i * cols + j] = 1;
   return new Tensor(out, [rows, cols]);
+}
+
+/**
+ * A `rows x cols` mask with 1 on and above diagonal `k` and 0 below it; `triu(m, n, k)` is
+ * `1 - tril(m, n, k - 1)`. `triu(T, T, 1)` marks the future keys a causal model must not see.
+ */
+export function triu(rows: number, cols = rows, k = 0, options: FactoryOptions = {}): Tensor {
+  checkMaskArgs("triu", rows, cols, k);
+  const out = allocate(options.dtype ?? "float32", rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = Math.max(0, i + k); j < cols; j++) out[i * cols + j] = 1;
+  return new Tensor(out, [rows, cols]);
+}
+
+function checkMaskArgs(name: string, rows: number, cols: number, k: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || !Number.isInteger(k)) {
+    throw new RangeError(`${name}(${rows}, ${cols}, ${k}): sizes must be non-negative integers and k an integer`);
+  }
 }

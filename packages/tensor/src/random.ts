@@ -6,6 +6,10 @@ import { allocate } from "./dtype.js";
 import { checkShape, sizeOf, type Shape } from "./shape.js";
 import { Tensor, type FactoryOptions } from "./tensor.js";
 
+/**
+ * A seeded pseudo-random generator (xoshiro128**, 32-bit state words, period 2^128 - 1).
+ * The same seed gives the same sequence on every platform. Seeds are taken modulo 2^32.
+ */
 export class Rng {
   private s0: number;
   private s1: number;
@@ -13,6 +17,7 @@ export class Rng {
   private s3: number;
   private spareNormal: number | null = null;
 
+  /** A generator whose state is derived from `seed` (an integer; taken modulo 2^32). */
   constructor(seed = 0) {
     let z = seed >>> 0;
     const splitmix = (): number => {
@@ -84,9 +89,15 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Where random values come from: a generator to draw from, or a seed for a fresh one. */
+/**
+ * Where random values come from: a generator to draw from (and advance), or a seed for a
+ * fresh one. With neither, seed 0 is used, so two calls without options return the same
+ * values: pass one shared `rng` to draw different tensors (for example weight matrices).
+ */
 export interface RandomOptions extends FactoryOptions {
+  /** Generator to draw from; it advances, so successive calls give new values. */
   rng?: Rng;
+  /** Seed of a fresh generator (ignored when `rng` is given; default 0). */
   seed?: number;
 }
 
@@ -94,21 +105,50 @@ function generator(options: RandomOptions): Rng {
   return options.rng ?? new Rng(options.seed ?? 0);
 }
 
-/** Uniform values in [low, high). */
+/**
+ * Uniform values in `[low, high)` (default `[0, 1)`). Values are drawn in float64 and rounded
+ * to the dtype; a float32 value that rounds up to `high` is drawn again, so `high` never appears.
+ */
 export function randUniform(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape);
-  const rng = generator(options);
   const { low = 0, high = 1 } = options;
-  const data = allocate(options.dtype ?? "float32", sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();
+  if (!Number.isFinite(high - low) || !(low < high)) {
+    throw new RangeError(`randUniform: [low, high) = [${low}, ${high}) must be a non-empty interval of finite numbers`);
+  }
+  const dtype = options.dtype ?? "float32";
+  // The redraw loop below needs at least one float32 in [low, high) to ever finish.
+  if (dtype === "float32" && !(smallestFloat32AtLeast(low) < high)) {
+    throw new RangeError(`randUniform: no float32 value lies in [${low}, ${high})`);
+  }
+  const rng = generator(options);
+  const data = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < data.length; i++) {
+    do data[i] = low + (high - low) * rng.uniform();
+    while (data[i]! >= high || data[i]! < low);
+  }
   return new Tensor(data, shape);
 }
 
-/** Normal values with the given mean and standard deviation. */
+// The smallest float32 that is >= x (x finite).
+function smallestFloat32AtLeast(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  // f is the float32 just below x: step its bit pattern one unit towards +Infinity.
+  const bits = new DataView(new ArrayBuffer(4));
+  bits.setFloat32(0, f);
+  if (f === 0) return 1.401298464324817e-45; // 0 < x < least positive float32: that float32
+  bits.setInt32(0, bits.getInt32(0) + (f > 0 ? 1 : -1));
+  return bits.getFloat32(0);
+}
+
+/** Normal values with the given mean (default 0) and standard deviation (default 1). */
 export function randNormal(shape: Shape, options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape(shape);
-  const rng = generator(options);
   const { mean = 0, std = 1 } = options;
+  if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
+    throw new RangeError(`randNormal: mean ${mean} and std ${std} must be finite, with std >= 0`);
+  }
+  const rng = generator(options);
   const data = allocate(options.dtype ?? "float32", sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
   return new Tensor(data, shape);

@@ -7,21 +7,23 @@ import { formatShape, normalizeAxes } from "./shape.js";
 import { contiguousData, Tensor } from "./tensor.js";
 import { permute } from "./views.js";
 
-/** Which axes to reduce (a number, a list, or undefined for all) and whether to keep them as size 1. */
+/** Options of a reduction. */
 export interface ReduceOptions {
+  /** Keep each reduced axis as a dim of size 1 (so the result broadcasts against the input). */
   keepdims?: boolean;
 }
 
-type Axes = number | readonly number[] | undefined;
+/** Which axes to reduce: one axis, a list (negative counts from the end), or undefined for all. */
+export type Axes = number | readonly number[] | undefined;
 
 /** Rows of the reduced axes: `rows[r * length + j]`, with the kept shape. */
-function rowsOf(x: Tensor, axes: Axes, keepdims: boolean): { rows: Float32Array | Float64Array; length: number; count: number; shape: number[] } {
+function rowsOf(x: Tensor, axes: Axes, keepdims: boolean): { rows: Float32Array | Float64Array; length: number; shape: number[] } {
   const reduced = normalizeAxes(axes, x.shape);
   const kept = x.shape.map((_, i) => i).filter((i) => !reduced.includes(i));
   const moved = permute(x, [...kept, ...reduced]);
   const length = reduced.reduce((n, a) => n * x.shape[a]!, 1);
   const shape = keepdims ? x.shape.map((d, i) => (reduced.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]!);
-  return { rows: contiguousData(moved), length, count: length === 0 ? 0 : x.size / length, shape };
+  return { rows: contiguousData(moved), length, shape };
 }
 
 function reduceRows(x: Tensor, axes: Axes, options: ReduceOptions, row: (data: Float32Array | Float64Array, start: number, length: number) => number, emptyValue?: number, name = "reduction"): Tensor {
@@ -37,7 +39,7 @@ function reduceRows(x: Tensor, axes: Axes, options: ReduceOptions, row: (data: F
   return new Tensor(out, shape);
 }
 
-/** Sum over `axes` (all by default). */
+/** Sum over `axes` (all by default), accumulated in float64 whatever the dtype; empty axes give 0. */
 export function sum(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   return reduceRows(x, axes, options, (d, s, n) => {
     let acc = 0;
@@ -46,7 +48,7 @@ export function sum(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   }, 0);
 }
 
-/** Mean over `axes` (all by default). */
+/** Mean over `axes` (all by default), accumulated in float64; empty axes give NaN. */
 export function mean(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   return reduceRows(x, axes, options, (d, s, n) => {
     let acc = 0;
@@ -55,7 +57,7 @@ export function mean(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tenso
   }, Number.NaN);
 }
 
-/** Maximum over `axes` (NaN if any element is NaN). */
+/** Maximum over `axes` (NaN if any element is NaN; an empty axis is an error, as max has no identity). */
 export function max(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   return reduceRows(x, axes, options, (d, s, n) => {
     let m = -Infinity;
@@ -68,7 +70,7 @@ export function max(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   }, undefined, "max");
 }
 
-/** Minimum over `axes` (NaN if any element is NaN). */
+/** Minimum over `axes` (NaN if any element is NaN; an empty axis is an error). */
 export function min(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   return reduceRows(x, axes, options, (d, s, n) => {
     let m = Infinity;
@@ -81,21 +83,53 @@ export function min(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor
   }, undefined, "min");
 }
 
-/** Index of the first maximum along one axis (as float values, exact below 2^24). */
+/**
+ * Index of the first maximum along one axis, as float values of `x`'s dtype (exact below 2^24).
+ * A NaN counts as the maximum, so the index of the first NaN is returned (as in NumPy).
+ */
 export function argmax(x: Tensor, axis = -1, options: ReduceOptions = {}): Tensor {
-  return reduceRows(x, axis, options, (d, s, n) => {
+  return reduceRows(x, checkOneAxis(axis, "argmax"), options, (d, s, n) => {
     let best = 0;
-    for (let j = 1; j < n; j++) if (d[s + j]! > d[s + best]!) best = j;
+    if (Number.isNaN(d[s]!)) return 0;
+    for (let j = 1; j < n; j++) {
+      const v = d[s + j]!;
+      if (Number.isNaN(v)) return j;
+      if (v > d[s + best]!) best = j;
+    }
     return best;
   }, undefined, "argmax");
 }
 
-/** log(sum(exp(x))) over `axes`, computed stably by subtracting the maximum first. */
+/** Index of the first minimum along one axis; the mirror of {@link argmax} (the first NaN wins). */
+export function argmin(x: Tensor, axis = -1, options: ReduceOptions = {}): Tensor {
+  return reduceRows(x, checkOneAxis(axis, "argmin"), options, (d, s, n) => {
+    let best = 0;
+    if (Number.isNaN(d[s]!)) return 0;
+    for (let j = 1; j < n; j++) {
+      const v = d[s + j]!;
+      if (Number.isNaN(v)) return j;
+      if (v < d[s + best]!) best = j;
+    }
+    return best;
+  }, undefined, "argmin");
+}
+
+// argmax over several axes would need a convention for flattening them; only one is allowed.
+function checkOneAxis(axis: number, name: string): number {
+  if (typeof axis !== "number") throw new TypeError(`${name} takes a single axis, got ${String(axis)}`);
+  return axis;
+}
+
+/**
+ * log(sum(exp(x))) over `axes`, computed stably by subtracting the maximum first (no overflow
+ * at large values). Empty axes give `-Infinity`; a NaN gives NaN; `+Infinity` gives `+Infinity`.
+ */
 export function logsumexp(x: Tensor, axes?: Axes, options: ReduceOptions = {}): Tensor {
   return reduceRows(x, axes, options, (d, s, n) => {
     let m = -Infinity;
     for (let j = 0; j < n; j++) m = Math.max(m, d[s + j]!);
-    if (m === -Infinity) return -Infinity;
+    // All -Infinity (or +Infinity present): exp(x - m) would be NaN, but the answer is m.
+    if (m === -Infinity || m === Infinity) return m;
     let acc = 0;
     for (let j = 0; j < n; j++) acc += Math.exp(d[s + j]! - m);
     return m + Math.log(acc);

@@ -1,5 +1,6 @@
 /** Shape arithmetic shared by every kernel: sizes, strides, axes and broadcasting. */
 
+/** The size of each dimension of a tensor, outermost first (`[]` for a scalar). */
 export type Shape = readonly number[];
 
 /** `[2, 3]` as a string, for error messages. */
@@ -74,6 +75,7 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 /** Strides that read a tensor of `shape`/`strides` as if it had the broadcast shape `target` (0 on repeated dims). */
 export function broadcastStrides(shape: Shape, strides: readonly number[], target: Shape): number[] {
   const n = target.length;
+  if (shape.length > n) throw new RangeError(`shape ${formatShape(shape)} cannot be broadcast to ${formatShape(target)}, which has fewer dims`);
   const out = new Array<number>(n).fill(0);
   for (let i = 0; i < shape.length; i++) {
     const ti = n - shape.length + i;
@@ -84,6 +86,7 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
   return out;
 }
 
+/** True when two shapes are equal dim by dim. */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -9,20 +9,31 @@ export type NestedArray = number | NestedArray[];
  *
  * The element at index `[i0, i1, ...]` lives at `data[offset + i0 * strides[0] + i1 * strides[1] + ...]`.
  * Views (reshape, transpose, slice, expand, ...) share `data` and only change `shape`, `strides`
- * and `offset`; nothing here mutates a tensor after it is made, except the explicit in-place
- * writers `set` and `copyInto`.
+ * and `offset`. Strides may be negative (reversed slices) or 0 (broadcast dims). Nothing in
+ * this package mutates a tensor after it is made, except the explicit in-place writer `set`.
  */
 export class Tensor {
+  /** The storage array, shared by every view of it. */
   readonly data: Storage;
+  /** Size of each dimension (`[]` for a scalar). */
   readonly shape: readonly number[];
+  /** Storage step of each dimension, in elements (may be negative, or 0 on broadcast dims). */
   readonly strides: readonly number[];
+  /** Storage index of the first element. */
   readonly offset: number;
 
+  /**
+   * Wraps `data` as a view of `shape` (row-major `strides` when omitted) starting at `offset`.
+   * Throws if any element of the view would fall outside `data`.
+   */
   constructor(data: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
     checkShape(shape);
     const st = strides ?? contiguousStrides(shape);
     if (st.length !== shape.length) {
       throw new RangeError(`strides [${st.join(", ")}] do not match shape ${formatShape(shape)}`);
+    }
+    if (!st.every(Number.isInteger) || !Number.isInteger(offset)) {
+      throw new RangeError(`a view of shape ${formatShape(shape)} needs integer strides and offset, got strides [${st.join(", ")}], offset ${offset}`);
     }
     // The lowest and highest storage index the view can touch must lie inside `data`.
     if (sizeOf(shape) > 0) {
@@ -45,6 +56,7 @@ export class Tensor {
     this.offset = offset;
   }
 
+  /** `"float32"` or `"float64"`, from the storage array. */
   get dtype(): DType {
     return dtypeOf(this.data);
   }
@@ -54,12 +66,14 @@ export class Tensor {
     return sizeOf(this.shape);
   }
 
+  /** Number of dimensions. */
   get ndim(): number {
     return this.shape.length;
   }
 
-  /** True when the elements are laid out row-major with no gaps from `offset` on. */
+  /** True when the elements are laid out row-major with no gaps from `offset` on (always for an empty tensor). */
   isContiguous(): boolean {
+    if (this.size === 0) return true;
     let expected = 1;
     for (let i = this.shape.length - 1; i >= 0; i--) {
       const d = this.shape[i]!;
@@ -120,6 +134,7 @@ export class Tensor {
     return build(0);
   }
 
+  /** `Tensor(float32, [2, 3])`: dtype and shape, not the values. */
   toString(): string {
     return `Tensor(${this.dtype}, ${formatShape(this.shape)})`;
   }
@@ -171,6 +186,7 @@ export function contiguousData(t: Tensor, dtype: DType = t.dtype): Storage {
 
 /** Options shared by the tensor factories. */
 export interface FactoryOptions {
+  /** Element type of the new tensor (default `"float32"`). */
   dtype?: DType;
 }
 
@@ -185,7 +201,9 @@ function inferShape(values: NestedArray): number[] {
 }
 
 /**
- * A tensor from nested arrays, or from flat values with an explicit shape.
+ * A tensor from nested arrays, or from values with an explicit shape (the values are read in
+ * row-major order, so a nested array may be given a new shape of the same size). The data is
+ * always copied. The dtype defaults to float64 for a `Float64Array` and float32 otherwise.
  *
  * ```ts
  * tensor([[1, 2], [3, 4]])                          // float32, shape [2, 2]
@@ -195,16 +213,18 @@ function inferShape(values: NestedArray): number[] {
 export function tensor(values: NestedArray | ArrayLike<number>, options: FactoryOptions & { shape?: Shape } = {}): Tensor {
   const dtype = options.dtype ?? (values instanceof Float64Array ? "float64" : "float32");
   if (options.shape) {
-    const flat = values as ArrayLike<number>;
-    if (typeof values === "number" || sizeOf(options.shape) !== flat.length) {
-      const n = typeof values === "number" ? 1 : flat.length;
-      throw new RangeError(`${n} values do not fill shape ${formatShape(options.shape)}`);
+    checkShape(options.shape);
+    // Nested arrays are flattened first; a flat array or typed array is used as it is.
+    const flat: ArrayLike<number> =
+      typeof values === "number" ? [values] : Array.isArray(values) ? tensor(values, { dtype }).data : (values as ArrayLike<number>);
+    if (sizeOf(options.shape) !== flat.length) {
+      throw new RangeError(`${flat.length} values do not fill shape ${formatShape(options.shape)}`);
     }
     const data = allocate(dtype, flat.length);
     data.set(flat);
     return new Tensor(data, options.shape);
   }
-  if (typeof values === "number") return scalar(values, options);
+  if (typeof values === "number") return scalar(values, { dtype });
   if (!Array.isArray(values)) {
     const data = allocate(dtype, values.length);
     data.set(values);
@@ -243,10 +263,12 @@ export function full(shape: Shape, value: number, options: FactoryOptions = {}):
   return new Tensor(data, shape);
 }
 
+/** A tensor of `shape` filled with 0. */
 export function zeros(shape: Shape, options: FactoryOptions = {}): Tensor {
   return full(shape, 0, options);
 }
 
+/** A tensor of `shape` filled with 1. */
 export function ones(shape: Shape, options: FactoryOptions = {}): Tensor {
   return full(shape, 1, options);
 }
@@ -256,13 +278,25 @@ export function fullLike(t: Tensor, value: number): Tensor {
   return full(t.shape, value, { dtype: t.dtype });
 }
 
+/** A tensor of the same shape and dtype as `t`, filled with 0. */
 export function zerosLike(t: Tensor): Tensor {
   return full(t.shape, 0, { dtype: t.dtype });
 }
 
-/** `[start, start + step, ...]` below `stop`. */
+/** A tensor of the same shape and dtype as `t`, filled with 1. */
+export function onesLike(t: Tensor): Tensor {
+  return full(t.shape, 1, { dtype: t.dtype });
+}
+
+/**
+ * `[start, start + step, ...]` up to but excluding `stop` (a 1-d tensor). With one argument,
+ * `arange(n)` is `[0, 1, ..., n - 1]`. A negative step counts down.
+ */
 export function arange(start: number, stop?: number, step = 1, options: FactoryOptions = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
+  if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step)) {
+    throw new RangeError(`arange(${start}, ${stop}, ${step}): bounds and step must be finite numbers`);
+  }
   if (step === 0) throw new RangeError("arange: step must not be 0");
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocate(options.dtype ?? "float32", n);
@@ -270,7 +304,12 @@ export function arange(start: number, stop?: number, step = 1, options: FactoryO
   return new Tensor(data, [n]);
 }
 
-/** A contiguous float tensor of the given dtype holding the same values (a copy unless already so). */
+/** A contiguous copy of `t` that shares no storage with it (unlike `contiguous`, always copies). */
+export function clone(t: Tensor): Tensor {
+  return new Tensor(contiguousData(t), t.shape);
+}
+
+/** A contiguous tensor of the given dtype holding the same values: `t` itself if it already is one, else a copy. */
 export function astype(t: Tensor, dtype: DType): Tensor {
   if (t.dtype === dtype && t.isContiguous()) return t;
   return new Tensor(contiguousData(t, dtype), t.shape);

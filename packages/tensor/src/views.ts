@@ -132,6 +132,9 @@ export function narrow(t: Tensor, axis: number, start: number, length: number): 
 export function slice(t: Tensor, axis: number, start?: number, stop?: number, step = 1): Tensor {
   const ax = normalizeAxis(axis, t.ndim, t.shape);
   if (!Number.isInteger(step) || step === 0) throw new RangeError(`slice: step must be a non-zero integer, got ${step}`);
+  if ((start !== undefined && !Number.isInteger(start)) || (stop !== undefined && !Number.isInteger(stop))) {
+    throw new RangeError(`slice: bounds must be integers, got start ${start}, stop ${stop}`);
+  }
   const d = t.shape[ax]!;
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   const norm = (v: number) => (v < 0 ? v + d : v);
