@@ -1,0 +1,157 @@
+/**
+ * `grad(y, xs, { rules, seed, trace })`: gradients of `y` with respect to `xs`, by walking
+ * the recorded graph backwards once. Functional: it returns new tensors and changes nothing,
+ * so one forward can be differentiated many times with different rule sets.
+ *
+ * Only nodes on a path from some x to y are visited, and each backward is told which of its
+ * inputs lead to an x (`ctx.needs`), so no weight gradient is computed when only an input's
+ * gradient is asked for.
+ */
+import * as T from "@gim/tensor";
+import { formatShape, type Tensor } from "@gim/tensor";
+import type { BackwardContext, Grads, InputNames } from "./op.js";
+import { describeMatch, type Rule } from "./rules.js";
+import { describeNode, Var, type Node } from "./var.js";
+
+export interface GradOptions {
+  /** Backward rules, in order; the first rule that matches a node handles it. */
+  rules?: readonly Rule[];
+  /** dL/dy for a non-scalar `y` (of y's shape). Defaults to 1 for a one-element `y`. */
+  seed?: Tensor;
+  /** Also return which rule handled which node. */
+  trace?: boolean;
+}
+
+/** One line of a trace: a node and the rule that computed its backward. */
+export interface TraceEntry {
+  readonly id: number;
+  readonly op: string;
+  readonly path: string;
+  readonly tags: readonly string[];
+  /** The rule's name, or `"default"` for the op's own backward. */
+  readonly rule: string;
+}
+
+/** Gradients and the trace, as returned with `{ trace: true }`. */
+export interface TracedGrads {
+  readonly grads: Tensor[];
+  readonly trace: TraceEntry[];
+}
+
+export function grad(y: Var, xs: readonly Var[], options: GradOptions & { trace: true }): TracedGrads;
+export function grad(y: Var, xs: readonly Var[], options?: GradOptions): Tensor[];
+export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Tensor[] | TracedGrads {
+  if (!(y instanceof Var)) throw new TypeError("grad: the output must be a Var");
+  xs.forEach((x, i) => {
+    if (!(x instanceof Var)) throw new TypeError(`grad: input ${i} is not a Var`);
+  });
+  const rules = options.rules ?? [];
+  const seed = seedFor(y, options.seed);
+  const nodes = nodesBetween(y, xs);
+  const wanted = new Set(xs);
+  const grads = new Map<Var, Tensor>([[y, seed]]);
+  const used = new Set<Rule>();
+  const trace: TraceEntry[] = [];
+
+  for (const node of nodes) {
+    const g = grads.get(node.output);
+    if (g === undefined) continue; // no gradient reached this node
+    if (!wanted.has(node.output)) grads.delete(node.output); // free it early
+    const rule = rules.find((r) => r.matches(node));
+    const inputGrads = backwardOf(node, g, rule, nodes.leadsToX);
+    if (rule) used.add(rule);
+    if (options.trace) trace.push({ id: node.id, op: node.op, path: node.path, tags: node.tags, rule: rule?.name ?? "default" });
+    node.inputs.forEach((input, i) => {
+      const gi = inputGrads[i];
+      if (gi === undefined || !nodes.leadsToX.has(input)) return;
+      const previous = grads.get(input);
+      grads.set(input, previous === undefined ? gi : T.add(previous, gi));
+    });
+  }
+
+  for (const r of rules) {
+    if (r.required && !used.has(r)) {
+      throw new Error(`rule '${r.name}' (${describeMatch(r.match)}) matched no node on the path from the inputs to the output`);
+    }
+  }
+  const result = xs.map((x) => grads.get(x) ?? T.zeros(x.shape, { dtype: x.dtype }));
+  return options.trace ? { grads: result, trace } : result;
+}
+
+function seedFor(y: Var, seed: Tensor | undefined): Tensor {
+  if (seed === undefined) {
+    if (y.value.size !== 1) {
+      throw new RangeError(`grad: the output has shape ${formatShape(y.shape)}; pass { seed } (dL/dy of that shape) for a non-scalar output`);
+    }
+    return T.ones(y.shape, { dtype: y.dtype });
+  }
+  if (!T.sameShape(seed.shape, y.shape) || seed.dtype !== y.dtype) {
+    throw new RangeError(`grad: the seed is a ${seed.dtype} tensor of shape ${formatShape(seed.shape)}, the output a ${y.dtype} one of shape ${formatShape(y.shape)}`);
+  }
+  return seed;
+}
+
+/** Nodes that lie on a path from some x to y, latest first, and the vars that lead to an x. */
+function nodesBetween(y: Var, xs: readonly Var[]): Node[] & { leadsToX: Set<Var> } {
+  // Collect every node y depends on (iteratively: graphs can be deep).
+  const seen = new Set<Node>();
+  const stack: Var[] = [y];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (v.node && !seen.has(v.node)) {
+      seen.add(v.node);
+      stack.push(...v.node.inputs);
+    }
+  }
+  // In creation order, a var leads to an x if it is one or an input of its node does.
+  const ordered = [...seen].sort((a, b) => a.id - b.id);
+  const leadsToX = new Set<Var>(xs);
+  for (const node of ordered) {
+    if (node.inputs.some((v) => leadsToX.has(v))) leadsToX.add(node.output);
+  }
+  const onPath = ordered.filter((n) => leadsToX.has(n.output)).reverse();
+  return Object.assign(onPath, { leadsToX });
+}
+
+/** Runs the default backward or the rule for one node and checks what comes back. */
+function backwardOf(node: Node, g: Tensor, rule: Rule | undefined, leadsToX: Set<Var>): (Tensor | undefined)[] {
+  const names = node.def.inputs;
+  const ctx: BackwardContext<InputNames, unknown> = {
+    inputs: Object.fromEntries(names.map((n, i) => [n, node.inputs[i]!.value])),
+    output: node.output.value,
+    attrs: node.attrs,
+    grad: g,
+    needs: Object.fromEntries(names.map((n, i) => [n, leadsToX.has(node.inputs[i]!)])),
+    node: { op: node.op, path: node.path, tags: node.tags },
+  };
+  const defaultBackward = (): Grads => node.def.backward(ctx);
+  const who = rule ? `rule '${rule.name}'` : "the default backward";
+  let result: Grads;
+  try {
+    result = rule ? rule.backward(ctx, defaultBackward) : defaultBackward();
+  } catch (e) {
+    throw new Error(`backward of ${describeNode(node)} (${who}) failed: ${(e as Error).message}`, { cause: e });
+  }
+  if (result === null || typeof result !== "object") {
+    throw new TypeError(`${who} for ${describeNode(node)} returned ${String(result)} instead of an object of gradients`);
+  }
+  for (const key of Object.keys(result)) {
+    if (!names.includes(key)) {
+      throw new RangeError(`${who} for ${describeNode(node)} returned a gradient for '${key}', which is not an input (inputs: ${names.join(", ")})`);
+    }
+  }
+  return names.map((name, i) => {
+    const gi = (result as Record<string, Tensor | undefined>)[name];
+    if (gi === undefined || !ctx.needs[name]) return undefined;
+    const x = node.inputs[i]!.value;
+    if (!(gi instanceof T.Tensor)) {
+      throw new TypeError(`${who} for ${describeNode(node)} returned a non-tensor gradient for input '${name}'`);
+    }
+    if (!T.sameShape(gi.shape, x.shape) || gi.dtype !== x.dtype) {
+      throw new RangeError(
+        `${who} for ${describeNode(node)} returned a gradient of ${gi.dtype} shape ${formatShape(gi.shape)} for input '${name}' of ${x.dtype} shape ${formatShape(x.shape)}`,
+      );
+    }
+    return gi;
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Defining ops. An op is its forward and its default backward (a vector-Jacobian product)
+ * side by side; `defineOp` turns that definition into the function users call, which
+ * computes the forward and records a node. Backward rules may later replace or post-process
+ * the default backward of any node (see `rules.ts`); the definition itself never changes.
+ */
+import { formatShape, scalar, Tensor, type DType } from "@gim/tensor";
+import { activeHooks, currentPath, currentTags, isRecording } from "./context.js";
+import { describeNode, Var, type Node, type NodeInfo } from "./var.js";
+
+/** What op functions accept as inputs: vars, plain tensors (constants) and numbers (0-d constants). */
+export type VarLike = Var | Tensor | number;
+
+/** Input names of an op, e.g. `["a", "b"]`. */
+export type InputNames = readonly string[];
+
+/** An object with one entry per input name. */
+export type Named<In extends InputNames, V> = { [K in In[number]]: V };
+
+/** Gradients returned by a backward: one per input name; a missing entry means zero. */
+export type Grads<In extends InputNames = InputNames> = Partial<Named<In, Tensor | undefined>>;
+
+/** Everything a backward (default or rule) gets. */
+export interface BackwardContext<In extends InputNames = InputNames, A = unknown> {
+  /** Input values by name. */
+  readonly inputs: Named<In, Tensor>;
+  /** The op's output value. */
+  readonly output: Tensor;
+  /** The op's attributes. */
+  readonly attrs: A;
+  /** The upstream gradient dL/d(output), of the output's shape. */
+  readonly grad: Tensor;
+  /** Which input gradients are wanted; a backward may skip the others. */
+  readonly needs: Named<In, boolean>;
+  /** The node being differentiated: op name, module path, tags. */
+  readonly node: NodeInfo;
+}
+
+/** The definition of an op: name, input names, forward, default backward. */
+export interface OpDef<Name extends string = string, In extends InputNames = InputNames, A = unknown> {
+  readonly name: Name;
+  readonly inputs: In;
+  /** Computes the output from the input values. Must not mutate the inputs. */
+  forward(inputs: Named<In, Tensor>, attrs: A): Tensor;
+  /** The default vector-Jacobian product: gradients of the inputs given `ctx.grad`. */
+  backward(ctx: BackwardContext<In, A>): Grads<In>;
+}
+
+/** An op definition of any name, inputs and attributes. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOpDef = OpDef<string, InputNames, any>;
+
+/** Positional arguments of an op function: one VarLike per input, then optional attributes. */
+export type OpArgs<In extends InputNames, A> = [...{ [K in keyof In]: VarLike }, A?];
+
+/** The function `defineOp` returns: call it to apply the op; `.def` is the definition. */
+export type OpFunction<Name extends string, In extends InputNames, A> = ((...args: OpArgs<In, A>) => Var) & {
+  readonly def: OpDef<Name, In, A>;
+};
+
+/**
+ * Defines an op and returns the function that applies it:
+ *
+ * ```ts
+ * // exp: y = e^x; dx = dy * y
+ * export const exp = defineOp({
+ *   name: "exp",
+ *   inputs: ["x"],
+ *   forward: ({ x }) => T.exp(x),
+ *   backward: ({ output, grad }) => ({ x: T.mul(grad, output) }),
+ * });
+ * exp(v)   // a Var recorded in the graph
+ * ```
+ */
+export function defineOp<const Name extends string, const In extends InputNames, A = Record<string, never>>(
+  def: OpDef<Name, In, A>,
+): OpFunction<Name, In, A> {
+  const apply = (...args: unknown[]): Var => {
+    const inputs = args.slice(0, def.inputs.length) as VarLike[];
+    const attrs = (args[def.inputs.length] ?? {}) as A;
+    if (inputs.length !== def.inputs.length || inputs.some((x) => x === undefined)) {
+      throw new TypeError(`${def.name} takes ${def.inputs.length} inputs (${def.inputs.join(", ")}), got ${inputs.filter((x) => x !== undefined).length}`);
+    }
+    return applyOp(def, inputs, attrs);
+  };
+  return Object.assign(apply, { def }) as OpFunction<Name, In, A>;
+}
+
+let nextNodeId = 0;
+
+/** Turns op inputs into vars: tensors become constant leaves, numbers 0-d constants of `dtype`. */
+export function toVar(x: VarLike, dtype: DType): Var {
+  if (x instanceof Var) return x;
+  if (x instanceof Tensor) return new Var(x);
+  if (typeof x === "number") return new Var(scalar(x, { dtype }));
+  throw new TypeError(`expected a Var, a Tensor or a number, got ${describeValue(x)}`);
+}
+
+function describeValue(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array (wrap it with tensor(...))";
+  return typeof x === "object" ? `an object (${(x as object).constructor?.name ?? "Object"})` : typeof x;
+}
+
+/** The dtype numbers take in an op: that of the first tensor input (float32 if none). */
+function operandDtype(inputs: readonly VarLike[]): DType {
+  for (const x of inputs) {
+    if (x instanceof Var) return x.value.dtype;
+    if (x instanceof Tensor) return x.dtype;
+  }
+  return "float32";
+}
+
+/** Applies an op definition to inputs: runs the forward, records a node, runs forward hooks. */
+export function applyOp<A>(def: OpDef<string, InputNames, A>, inputs: readonly VarLike[], attrs: A): Var {
+  const dtype = operandDtype(inputs);
+  const vars = inputs.map((x) => toVar(x, dtype));
+  const values = Object.fromEntries(def.inputs.map((name, i) => [name, vars[i]!.value])) as Named<InputNames, Tensor>;
+  const site: NodeInfo = { op: def.name, path: currentPath(), tags: [...currentTags()] };
+  let output: Tensor;
+  try {
+    output = def.forward(values, attrs);
+  } catch (e) {
+    throw new (e instanceof RangeError ? RangeError : Error)(`${describeNode(site)}: ${(e as Error).message}`, { cause: e });
+  }
+  const patched = site.tags.length > 0 ? runHooks(site, output) : output;
+  if (patched !== output) return new Var(patched, null, `${describeNode(site)} (patched)`);
+  if (!isRecording()) return new Var(output);
+  const node: { -readonly [K in keyof Node]: Node[K] } = {
+    id: nextNodeId++,
+    op: def.name,
+    path: site.path,
+    tags: site.tags,
+    def: def as AnyOpDef,
+    inputs: vars,
+    attrs,
+    output: undefined as unknown as Var,
+  };
+  const out = new Var(output, node);
+  node.output = out;
+  return out;
+}
+
+function runHooks(site: NodeInfo, output: Tensor): Tensor {
+  let value = output;
+  for (const hook of activeHooks()) {
+    const replaced = hook(site, value);
+    if (replaced === undefined) continue;
+    if (!(replaced instanceof Tensor)) {
+      throw new TypeError(`a forward hook at ${describeNode(site)} returned ${describeValue(replaced)} instead of a Tensor`);
+    }
+    if (replaced.dtype !== value.dtype || replaced.shape.length !== value.shape.length || replaced.shape.some((d, i) => d !== value.shape[i])) {
+      throw new RangeError(
+        `a forward hook at ${describeNode(site)} returned a ${replaced.dtype} tensor of shape ${formatShape(replaced.shape)} for an output of ${value.dtype} shape ${formatShape(value.shape)}`,
+      );
+    }
+    value = replaced;
+  }
+  return value;
+}

@@ -1,0 +1,35 @@
+// layerNorm with its scale statistic as an input (s = std(x, { eps }), shape [..., 1]):
+//   y = (x - mean x) / s * w + b
+//   with g = dy * w:  dx = (g - mean g) / s          (s held fixed; std's own backward adds the rest)
+//                     ds = -sum(g * (x - mean x)) / s^2
+//                     dw = sum over rows of dy * (x - mean x) / s,  db = sum over rows of dy
+// Passing s in, rather than computing it inside, is what lets a rule freeze it.
+import * as T from "@gim/tensor";
+import { formatShape } from "@gim/tensor";
+import { defineOp } from "../op.js";
+import { sumToShape } from "./_broadcast.js";
+
+export const layerNorm = defineOp({
+  name: "layerNorm",
+  inputs: ["x", "scale", "weight", "bias"],
+  forward: ({ x, scale, weight, bias }) => {
+    const d = x.shape[x.ndim - 1];
+    if (scale.shape[scale.ndim - 1] !== 1 || weight.ndim !== 1 || weight.shape[0] !== d || bias.ndim !== 1 || bias.shape[0] !== d) {
+      throw new RangeError(
+        `layerNorm: x ${formatShape(x.shape)} needs scale [..., 1], weight [${d}] and bias [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}, ${formatShape(bias.shape)}`,
+      );
+    }
+    const normalized = T.div(T.sub(x, T.mean(x, -1, { keepdims: true })), scale);
+    return T.add(T.mul(normalized, weight), bias);
+  },
+  backward: ({ inputs: { x, scale, weight, bias }, grad, needs }) => {
+    const centered = T.sub(x, T.mean(x, -1, { keepdims: true }));
+    const g = T.mul(grad, weight);
+    return {
+      x: needs.x ? T.div(T.sub(g, T.mean(g, -1, { keepdims: true })), scale) : undefined,
+      scale: needs.scale ? sumToShape(T.neg(T.div(T.sum(T.mul(g, centered), -1, { keepdims: true }), T.square(scale))), scale.shape) : undefined,
+      weight: needs.weight ? sumToShape(T.mul(grad, T.div(centered, scale)), weight.shape) : undefined,
+      bias: needs.bias ? sumToShape(grad, bias.shape) : undefined,
+    };
+  },
+});

@@ -1,0 +1,28 @@
+// rmsNorm with its scale statistic as an input (r = rms(x, { eps }), shape [..., 1]):
+//   y = x / r * w
+//   dx = dy * w / r        (r held fixed; rms's own backward adds the rest)
+//   dr = -sum(dy * w * x) / r^2,   dw = sum over rows of dy * x / r
+import * as T from "@gim/tensor";
+import { formatShape } from "@gim/tensor";
+import { defineOp } from "../op.js";
+import { sumToShape } from "./_broadcast.js";
+
+export const rmsNorm = defineOp({
+  name: "rmsNorm",
+  inputs: ["x", "scale", "weight"],
+  forward: ({ x, scale, weight }) => {
+    const d = x.shape[x.ndim - 1];
+    if (scale.shape[scale.ndim - 1] !== 1 || weight.ndim !== 1 || weight.shape[0] !== d) {
+      throw new RangeError(`rmsNorm: x ${formatShape(x.shape)} needs scale [..., 1] and weight [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}`);
+    }
+    return T.mul(T.div(x, scale), weight);
+  },
+  backward: ({ inputs: { x, scale, weight }, grad, needs }) => {
+    const g = T.mul(grad, weight);
+    return {
+      x: needs.x ? T.div(g, scale) : undefined,
+      scale: needs.scale ? sumToShape(T.neg(T.div(T.sum(T.mul(g, x), -1, { keepdims: true }), T.square(scale))), scale.shape) : undefined,
+      weight: needs.weight ? sumToShape(T.mul(grad, T.div(x, scale)), weight.shape) : undefined,
+    };
+  },
+});
