@@ -20,6 +20,10 @@ export { scope, currentPath, tagged, currentTags, noGrad, isRecording, withForwa
 export { grad, type GradOptions, type TraceEntry, type TracedGrads } from "./grad.js";
 export { rule, scaleGrad, stopGrad, describeMatch, type Rule, type RuleMatch, type RuleBackward, type RuleOptions } from "./rules.js";
 export { compileGlob, type PathGlob } from "./glob.js";
+export {
+  gradcheck, assertGradcheck, GradcheckReport,
+  type GradcheckOptions, type GradcheckFailure, type DotProductDirection, type DotProductReport, type GradcheckInputSummary,
+} from "./gradcheck.js";
 export { ops, opNames, type OpName, type OpDefOf, type OpInputs, type OpAttrs } from "./registry.js";
 
 export { abs } from "./ops/abs.js";
