@@ -96,7 +96,7 @@ export function arbShape(options: { minDims?: number; maxDims?: number; maxDim?:
 export const arbDType: fc.Arbitrary<DType> = fc.constantFrom<DType>("float32", "float64");
 
 /** How the values of a random tensor are drawn. */
-export type ValueKind = "real" | "quarters" | "wide";
+export type ValueKind = "real" | "quarters" | "wide" | "mask";
 
 /** A random tensor (usually a non-contiguous view) and the row-major list of its logical values. */
 export interface ViewCase {
@@ -139,7 +139,8 @@ function lcgValues(seed: number, n: number, kind: ValueKind): number[] {
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const u = s / 4294967296;
-    if (kind === "quarters") out.push(Math.round((u * 6 - 3) * 4) / 4); // many ties
+    if (kind === "mask") out.push(u < 0.5 ? 0 : 1);
+    else if (kind === "quarters") out.push(Math.round((u * 6 - 3) * 4) / 4); // many ties
     else if (kind === "wide") out.push((u * 2 - 1) * 50);
     else out.push(u * 8 - 4);
   }
@@ -226,15 +227,20 @@ export function arbView(
 }
 
 /**
- * Shapes that broadcast to `out`: each drops some leading dims and turns some dims into 1.
- * Returns `[out, a, b]`.
+ * Shapes `a` and `b` made from a random shape by dropping some leading dims and turning some
+ * dims into 1, with the shape `out` they broadcast to. Returns `[out, a, b]`.
  */
 export function arbBroadcastShapes(options: { maxDims?: number; maxDim?: number } = {}): fc.Arbitrary<[number[], number[], number[]]> {
   return arbShape({ maxDims: options.maxDims ?? 4, maxDim: options.maxDim ?? 4 }).chain((out) => {
     const operand = fc
       .tuple(fc.integer({ min: 0, max: out.length }), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }))
       .map(([drop, ones]) => out.map((d, i) => (ones[i] ? 1 : d)).slice(drop));
-    return fc.tuple(fc.constant(out), operand, operand);
+    return fc.tuple(operand, operand).map(([a, b]): [number[], number[], number[]] => {
+      // Where both operands have a 1 the result has 1; dims both dropped are not in the result.
+      const at = (s: number[], i: number) => s[s.length - out.length + i] ?? 1;
+      const full = out.map((d, i) => (at(a, i) !== 1 || at(b, i) !== 1 ? d : 1));
+      return [full.slice(out.length - Math.max(a.length, b.length)), a, b];
+    });
   });
 }
 
