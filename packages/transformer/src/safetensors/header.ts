@@ -62,6 +62,7 @@ function show(value: unknown): string {
 }
 
 function kindOf(value: unknown): string {
+  if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
@@ -156,6 +157,9 @@ function parseEntry(file: string, name: string, value: unknown, dataStart: numbe
     throw new SafetensorsError(file, `${tensor} is described by ${kindOf(value)}, not an object with dtype, shape and data_offsets`);
   }
   const { dtype, shape, data_offsets: offsets } = value;
+  for (const [field, fieldValue] of [["dtype", dtype], ["shape", shape], ["data_offsets", offsets]] as const) {
+    if (fieldValue === undefined) throw new SafetensorsError(file, `${tensor} has no ${field}`);
+  }
   if (typeof dtype !== "string") {
     throw new SafetensorsError(file, `${tensor} has dtype ${show(dtype)}, not a string`);
   }

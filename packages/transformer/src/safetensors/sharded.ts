@@ -21,6 +21,7 @@ export const INDEX_FILE_NAME = "model.safetensors.index.json";
 const MAX_INDEX_BYTES = 100_000_000;
 
 function kindOf(value: unknown): string {
+  if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
