@@ -1,0 +1,86 @@
+/**
+ * Loading a Hugging Face model folder: `config.json` plus `model.safetensors` (or a sharded
+ * `model.safetensors.index.json` and its shards). Tensors are read one at a time straight
+ * into the model's own storage, so a checkpoint is never held twice in memory.
+ */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
+import type { DType, Tensor } from "@gim/tensor";
+import { formatShape } from "@gim/tensor";
+import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
+import type { CausalLM, ParamShapes } from "./model.js";
+import { Gpt2Model, gpt2ParamShapes } from "./models/gpt2.js";
+import { LlamaModel, llamaParamShapes } from "./models/llama.js";
+import { openSafetensorsFolder, SafetensorsError, type SafetensorsReader } from "./safetensors/index.js";
+
+export interface LoadOptions {
+  /** Element type of the model's weights (default float32; float64 for precise gradient checks). */
+  dtype?: DType;
+}
+
+/** Reads and checks `config.json` of a model folder. */
+export function readConfig(dir: string): ModelConfig {
+  const file = nodePath.join(dir, "config.json");
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? (fs.existsSync(dir) ? "no config.json in the model folder" : "the model folder does not exist") : (e as Error).message;
+    throw new ConfigError(`${file}: ${why}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseConfig(json, file);
+}
+
+/** Builds a model from a config and tensors keyed by checkpoint name. */
+export function buildModel(config: ModelConfig, weights: Map<string, Tensor>, source = "weights"): CausalLM {
+  return config.modelType === "gpt2" ? new Gpt2Model(config, weights, source) : new LlamaModel(config, weights, source);
+}
+
+/** The parameter shapes a config needs, by checkpoint name. */
+export function paramShapes(config: ModelConfig): ParamShapes {
+  return config.modelType === "gpt2" ? gpt2ParamShapes(config) : llamaParamShapes(config);
+}
+
+/**
+ * Where a parameter is stored: GPT-2 checkpoints name it with or without the `transformer.`
+ * prefix (the official `gpt2` has none); Llama uses the names as they are.
+ */
+function storedName(reader: SafetensorsReader, config: ModelConfig, name: string): string | undefined {
+  if (reader.has(name)) return name;
+  if (config.modelType === "gpt2" && reader.has(`transformer.${name}`)) return `transformer.${name}`;
+  return undefined;
+}
+
+/**
+ * Loads a Hugging Face model folder. Refuses, with one line naming the file and the problem:
+ * a missing or malformed config, an unknown `model_type`, a tensor the model needs that is
+ * missing or has the wrong shape for the config, and every kind of malformed safetensors file.
+ */
+export function loadModel(dir: string, options: LoadOptions = {}): CausalLM {
+  const config = readConfig(dir);
+  const reader = openSafetensorsFolder(dir);
+  try {
+    const weights = new Map<string, Tensor>();
+    for (const [name, shape] of paramShapes(config)) {
+      const stored = storedName(reader, config, name);
+      if (stored === undefined) {
+        throw new SafetensorsError(reader.file, `tensor "${name}" is missing (a ${config.modelType} model with this config needs it)`);
+      }
+      const entry = reader.entry(stored);
+      if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
+        throw new SafetensorsError(reader.file, `tensor "${stored}" has shape ${formatShape(entry.shape)}, but the config needs ${formatShape(shape)}`);
+      }
+      weights.set(name, reader.read(stored, { dtype: options.dtype ?? "float32" }));
+    }
+    return buildModel(config, weights, reader.file);
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * What every causal language model here shares: parameters by checkpoint name, input
+ * checking, embeddings in or ids in, and the list of its places.
+ */
+import { grad, narrow, reshape, Var, variable, type Node, type NodeInfo } from "@gim/autograd";
+import * as T from "@gim/tensor";
+import { formatShape, type DType, type Tensor } from "@gim/tensor";
+import type { ModelConfig } from "./config.js";
+import { placeKey, type Place } from "./places.js";
+
+/** A model input: token ids (one sequence, or a batch of equal-length sequences), or token embeddings. */
+export type ModelInput =
+  | { readonly ids: readonly number[] | readonly (readonly number[])[] }
+  /** Token embeddings before position embeddings are added: [T, d] or [B, T, d]. */
+  | { readonly embeds: Var | Tensor };
+
+/** The result of a forward pass. */
+export interface ForwardResult {
+  /** [T, V] for one sequence, [B, T, V] for a batch. */
+  readonly logits: Var;
+  /** The token embeddings the pass started from ([T, d] or [B, T, d]). */
+  readonly embeds: Var;
+  /** The scalar logit of `tokenId` at `position` (negative counts from the end) of sequence `batch`. */
+  logit(position: number, tokenId: number, batch?: number): Var;
+}
+
+/** Shapes of the parameters a config needs, by checkpoint name. */
+export type ParamShapes = Map<string, readonly number[]>;
+
+export abstract class CausalLM {
+  abstract readonly config: ModelConfig;
+  /** Parameters by checkpoint name (leaf vars; optimizers update their tensors in place). */
+  readonly params: Map<string, Var>;
+  readonly dtype: DType;
+  private placeList: Place[] | undefined;
+
+  protected constructor(params: Map<string, Var>) {
+    this.params = params;
+    const first = params.values().next().value as Var | undefined;
+    this.dtype = first?.dtype ?? "float32";
+  }
+
+  /** Model width (size of the token embeddings). */
+  abstract get hiddenSize(): number;
+  abstract get vocabSize(): number;
+  /** Longest sequence the model accepts. */
+  abstract get maxPositions(): number;
+  /** The token embedding matrix [V, d]. */
+  protected abstract get tokenEmbeddingWeight(): Var;
+  /** Runs the blocks on token embeddings [B, T, d] and returns logits [B, T, V]. */
+  protected abstract forwardEmbeddings(embeds: Var): Var;
+  /** Embeds a flat list of ids with the model's own embedding op: [N, d]. */
+  protected abstract embedIds(ids: readonly number[]): Var;
+
+  /** A parameter by checkpoint name. */
+  param(name: string): Var {
+    const p = this.params.get(name);
+    if (!p) throw new RangeError(`${this.config.modelType} model has no parameter "${name}"`);
+    return p;
+  }
+
+  /** Runs the model. Ids are checked: integers in [0, vocab), non-empty, at most `maxPositions` long. */
+  forward(input: ModelInput): ForwardResult {
+    let embeds: Var; // [T, d] or [B, T, d]: what the caller may differentiate with respect to
+    if ("ids" in input) {
+      const rows = this.checkIds(input.ids);
+      const batched = Array.isArray(input.ids[0]);
+      const flat = this.embedIds(rows.flat()); // [B*T, d]
+      const d = this.hiddenSize;
+      embeds = reshape(flat, { shape: batched ? [rows.length, rows[0]!.length, d] : [rows[0]!.length, d] });
+    } else {
+      embeds = input.embeds instanceof Var ? input.embeds : variable(input.embeds);
+      this.checkEmbeds(embeds);
+    }
+    const batched = embeds.ndim === 3;
+    const logits3 = this.forwardEmbeddings(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, V]
+    const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
+    const [batchSize, seqLen] = logits3.shape as [number, number];
+    const vocab = this.vocabSize;
+    return {
+      logits,
+      embeds,
+      logit: (position, tokenId, batch = 0) => {
+        const p = position < 0 ? position + seqLen : position;
+        if (!Number.isInteger(p) || p < 0 || p >= seqLen) throw new RangeError(`position ${position} is out of range for a sequence of ${seqLen} tokens`);
+        if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= vocab) throw new RangeError(`token id ${tokenId} is outside the vocabulary [0, ${vocab})`);
+        if (!Number.isInteger(batch) || batch < 0 || batch >= batchSize) throw new RangeError(`batch index ${batch} is out of range for a batch of ${batchSize}`);
+        const one = narrow(narrow(narrow(logits3, { axis: 0, start: batch, length: 1 }), { axis: 1, start: p, length: 1 }), { axis: 2, start: tokenId, length: 1 });
+        return reshape(one, { shape: [] });
+      },
+    };
+  }
+
+  /** The token embeddings of `ids` ([T, d]), as a plain tensor (a copy of the rows). */
+  embedTokens(ids: readonly number[]): Tensor {
+    this.checkIds(ids);
+    return T.indexSelect(this.tokenEmbeddingWeight.value, 0, ids);
+  }
+
+  /**
+   * Every op of a forward pass, in order: op name, module path, tags, and (for tagged ones)
+   * the `path:tag` keys that caches and patches use. Shapes are those of a one-token input.
+   */
+  places(): Place[] {
+    if (!this.placeList) {
+      const out = this.forward({ ids: [0] });
+      const nodes: Node[] = [];
+      const seen = new Set<Node>();
+      const stack: Var[] = [out.logits];
+      while (stack.length > 0) {
+        const v = stack.pop()!;
+        if (v.node && !seen.has(v.node)) {
+          seen.add(v.node);
+          nodes.push(v.node);
+          stack.push(...v.node.inputs);
+        }
+      }
+      this.placeList = nodes.sort((a, b) => a.id - b.id).map((n) => toPlace(n, n.output.value));
+    }
+    return this.placeList;
+  }
+
+  /** d logit / d token embeddings, plain: a convenience over `forward` + `grad`. */
+  inputGradient(ids: readonly number[], position: number, tokenId: number): Tensor {
+    const e = variable(this.embedTokens(ids));
+    const out = this.forward({ embeds: e });
+    return grad(out.logit(position, tokenId), [e])[0]!;
+  }
+
+  private checkIds(ids: readonly number[] | readonly (readonly number[])[]): (readonly number[])[] {
+    if (!Array.isArray(ids) || ids.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
+    const rows = (Array.isArray(ids[0]) ? ids : [ids]) as (readonly number[])[];
+    const len = rows[0]!.length;
+    rows.forEach((row, b) => {
+      if (!Array.isArray(row)) throw new TypeError(`sequence ${b} of the batch is not an array of token ids`);
+      if (row.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
+      if (row.length !== len) throw new RangeError(`sequences of a batch must have equal lengths; sequence ${b} has ${row.length} tokens, sequence 0 has ${len}`);
+      if (row.length > this.maxPositions) {
+        throw new RangeError(`the sequence has ${row.length} tokens; this model accepts at most ${this.maxPositions}`);
+      }
+      row.forEach((id, t) => {
+        if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+          throw new RangeError(`token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
+        }
+      });
+    });
+    return rows;
+  }
+
+  private checkEmbeds(e: Var): void {
+    const d = this.hiddenSize;
+    if ((e.ndim !== 2 && e.ndim !== 3) || e.shape[e.ndim - 1] !== d) {
+      throw new RangeError(`input embeddings must be [T, ${d}] or [B, T, ${d}], got ${formatShape(e.shape)}`);
+    }
+    const len = e.shape[e.ndim - 2]!;
+    if (len === 0) throw new RangeError("the input has no tokens (an empty sequence)");
+    if (len > this.maxPositions) throw new RangeError(`the sequence has ${len} tokens; this model accepts at most ${this.maxPositions}`);
+    if (e.dtype !== this.dtype) throw new RangeError(`input embeddings are ${e.dtype} but the model is ${this.dtype}`);
+  }
+}
+
+function toPlace(site: NodeInfo, output: Tensor): Place {
+  return { op: site.op, path: site.path, tags: site.tags, keys: site.tags.map((t) => placeKey(site.path, t)), shape: output.shape };
+}
+
+/** Checks a parameter map against the shapes a config needs (missing, extra or mis-shaped names). */
+export function checkParamShapes(params: Map<string, Tensor>, shapes: ParamShapes, source: string): void {
+  for (const [name, shape] of shapes) {
+    const t = params.get(name);
+    if (!t) throw new RangeError(`${source}: tensor "${name}" is missing`);
+    if (!T.sameShape(t.shape, shape)) {
+      throw new RangeError(`${source}: tensor "${name}" has shape ${formatShape(t.shape)}, but the config needs ${formatShape(shape)}`);
+    }
+  }
+}
