@@ -1,0 +1,207 @@
+/**
+ * Token attributions (GIM.md): for token ids x, a baseline token b and the target logit L
+ * at the target position,
+ *
+ *   attr[t] = sum_d dL/de[t, d] * (e[t, d] - eb[d])
+ *
+ * where e are the token embeddings of x (before position embeddings) and eb the embedding of
+ * b. The gradient is taken with the method's backward rules (GIM, plain, one GIM rule
+ * alone, or a caller's own rules). Integrated gradients and occlusion are there to compare.
+ */
+import { grad, noGrad, variable, type Rule, type TraceEntry } from "@gim/autograd";
+import * as T from "@gim/tensor";
+import type { Tensor } from "@gim/tensor";
+import type { CausalLM } from "@gim/transformer";
+import { bindRules } from "./bind.js";
+import { gim, gimDefaults, gimOff, type GimOptions } from "./gim.js";
+
+/** The attribution methods `explain` knows. */
+export const methodNames = [
+  "gim",
+  "gradient",
+  "freezeNorm",
+  "softmaxTemperature",
+  "qkvScale",
+  "gateUpScale",
+  "integratedGradients",
+  "occlusion",
+] as const;
+
+export type MethodName = (typeof methodNames)[number];
+
+/** What `explain` needs of a tokenizer: encoding (for the default baseline) and special ids. */
+export interface TokenizerLike {
+  encode(text: string): number[];
+  readonly padTokenId?: number | undefined;
+  readonly unkTokenId?: number | undefined;
+}
+
+export interface ExplainOptions {
+  /** Target token id (default: the argmax of the logits at `position`). */
+  target?: number;
+  /** Target position; negative counts from the end (default: -1, the last token). */
+  position?: number;
+  /** Baseline token id (default: the id of " " from `tokenizer`, else its pad id, else its unk id). */
+  baseline?: number;
+  /** The method (default "gim"). */
+  method?: MethodName;
+  /** GIM settings (defaults as in the reference package); single-rule methods take their part from here. */
+  gim?: GimOptions;
+  /** Backward rules to use instead of the method's own (for "gim", "gradient"-like methods and integrated gradients). */
+  rules?: readonly Rule[];
+  /** Used for the default baseline. */
+  tokenizer?: TokenizerLike;
+  /** Integrated gradients: number of interpolation steps (default 32, midpoint rule). */
+  steps?: number;
+  /** Integrated gradients and occlusion: sequences per forward pass (default 8). */
+  batchSize?: number;
+  /** Return which rule handled which node. */
+  trace?: boolean;
+}
+
+/** The result of `explain` for one method. */
+export interface Explanation {
+  readonly method: MethodName | "custom";
+  readonly ids: readonly number[];
+  /** Resolved target position (non-negative). */
+  readonly position: number;
+  readonly target: number;
+  /** The target logit of the unmodified forward. */
+  readonly logit: number;
+  readonly baseline: number;
+  /** One attribution per token. */
+  readonly attributions: number[];
+  /** dL/de (gradient methods only), [T, d]. */
+  readonly gradient?: Tensor;
+  /** Rules that did not apply to this model (e.g. gated-MLP scales on GPT-2). */
+  readonly skippedRules?: readonly { rule: string; reason: string }[];
+  /** With `trace: true`: the nodes a rule handled (default-handled nodes are left out). */
+  readonly trace?: readonly TraceEntry[];
+}
+
+/** The rule set of a gradient method: GIM, plain, or one GIM modification alone. */
+export function methodRules(method: MethodName, settings: GimOptions = {}): Rule[] {
+  const s = { ...gimDefaults, ...settings };
+  switch (method) {
+    case "gim":
+      return gim(s);
+    case "gradient":
+    case "integratedGradients":
+    case "occlusion":
+      return [];
+    case "freezeNorm":
+      return gim({ ...gimOff, freezeNorm: true });
+    case "softmaxTemperature":
+      return gim({ ...gimOff, temperature: s.temperature });
+    case "qkvScale":
+      return gim({ ...gimOff, qScale: s.qScale, kScale: s.kScale, vScale: s.vScale });
+    case "gateUpScale":
+      return gim({ ...gimOff, gateScale: s.gateScale, upScale: s.upScale });
+  }
+}
+
+/**
+ * The baseline token: the first id of encoding " ", else the pad id, else the unk id.
+ * Throws a clear error when none can be found and none was given.
+ */
+export function defaultBaseline(tokenizer: TokenizerLike | undefined): number {
+  if (tokenizer) {
+    const space = tokenizer.encode(" ");
+    if (space.length > 0) return space[0]!;
+    if (tokenizer.padTokenId !== undefined) return tokenizer.padTokenId;
+    if (tokenizer.unkTokenId !== undefined) return tokenizer.unkTokenId;
+  }
+  throw new RangeError("no baseline token: the tokenizer has no id for \" \" and no pad or unk token; pass a baseline id");
+}
+
+/** Explains one prediction with one method. */
+export function explain(model: CausalLM, ids: readonly number[], options: ExplainOptions = {}): Explanation {
+  return explainMethods(model, ids, [options.method ?? "gim"], options)[0]!;
+}
+
+/**
+ * Explains one prediction with several methods. Gradient methods share one forward pass
+ * (a backward pass each); integrated gradients and occlusion run their own forwards.
+ */
+export function explainMethods(model: CausalLM, ids: readonly number[], methods: readonly MethodName[], options: ExplainOptions = {}): Explanation[] {
+  for (const m of methods) {
+    if (!(methodNames as readonly string[]).includes(m)) throw new RangeError(`unknown method "${m}"; known: ${methodNames.join(", ")}`);
+  }
+  const baseline = options.baseline ?? defaultBaseline(options.tokenizer);
+  const e = variable(model.embedTokens(ids)); // [T, d] (this also checks the ids)
+  const eb = model.embedTokens([baseline]); // [1, d] (and the baseline id)
+  const out = model.forward({ embeds: e });
+  const seqLen = ids.length;
+  const position = resolvePosition(options.position ?? -1, seqLen);
+  const row = T.select(out.logits.value, 0, position); // [V]
+  const target = options.target ?? T.argmax(row, 0).item();
+  const L = out.logit(position, target);
+  const logit = L.item();
+  const common = { ids: [...ids], position, target, logit, baseline };
+
+  return methods.map((method): Explanation => {
+    if (method === "occlusion") return { method, ...common, attributions: occlusion(model, ids, position, target, baseline, logit, options.batchSize) };
+    const label = options.rules ? "custom" : method;
+    const { rules, skipped } = bindRules(model, options.rules ?? methodRules(method, options.gim));
+    if (method === "integratedGradients") {
+      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8);
+      return { method: label, ...common, attributions, skippedRules: skipped };
+    }
+    const traced = grad(L, [e], { rules, trace: true });
+    const g = traced.grads[0]!;
+    return {
+      method: label,
+      ...common,
+      attributions: gradientTimesDelta(g, e.value, eb),
+      gradient: g,
+      skippedRules: skipped,
+      ...(options.trace ? { trace: traced.trace.filter((t) => t.rule !== "default") } : {}),
+    };
+  });
+}
+
+function resolvePosition(position: number, length: number): number {
+  const p = position < 0 ? position + length : position;
+  if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
+  return p;
+}
+
+/** attr[t] = sum_d g[t, d] * (e[t, d] - eb[d]) */
+export function gradientTimesDelta(g: Tensor, e: Tensor, eb: Tensor): number[] {
+  return Array.from(T.sum(T.mul(g, T.sub(e, eb)), -1).toFlat());
+}
+
+/**
+ * Integrated gradients along the straight line from the baseline embeddings to e, midpoint
+ * rule: attr[t] = sum_d (e - eb)[t, d] * mean_k dL/de(eb + a_k (e - eb))[t, d], a_k = (k + 1/2) / steps.
+ * The points are run as batches of sequences.
+ */
+function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`integrated gradients needs a positive integer number of steps, got ${steps}`);
+  const delta = T.sub(e, eb); // [T, d]
+  let total = T.zeros(e.shape, { dtype: e.dtype });
+  for (let start = 0; start < steps; start += batchSize) {
+    const alphas = Array.from({ length: Math.min(batchSize, steps - start) }, (_, i) => (start + i + 0.5) / steps);
+    const a = T.tensor(alphas, { shape: [alphas.length, 1, 1], dtype: e.dtype });
+    const points = variable(T.add(eb, T.mul(a, delta))); // [B, T, d]
+    const out = model.forward({ embeds: points });
+    const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, T, V]: dL/dlogits, one target per sequence
+    for (let b = 0; b < alphas.length; b++) seed.set([b, position, target], 1);
+    const [g] = grad(out.logits, [points], { rules, seed });
+    total = T.add(total, T.sum(g!, 0));
+  }
+  return gradientTimesDelta(T.div(total, steps), e, eb);
+}
+
+/** Occlusion: attr[t] = L(x) - L(x with token t replaced by the baseline). */
+function occlusion(model: CausalLM, ids: readonly number[], position: number, target: number, baseline: number, logit: number, batchSize = 8): number[] {
+  const attributions: number[] = [];
+  noGrad(() => {
+    for (let start = 0; start < ids.length; start += batchSize) {
+      const batch = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => ids.map((id, t) => (t === start + i ? baseline : id)));
+      const logits = model.forward({ ids: batch }).logits.value; // [B, T, V]
+      for (let b = 0; b < batch.length; b++) attributions.push(logit - logits.get(b, position, target));
+    }
+  });
+  return attributions;
+}

@@ -1,0 +1,27 @@
+// Gradient normalisation (GIM): where tensors are multiplied, each operand's gradient is
+// divided by the number of operands, so gradient x input does not credit the whole product
+// to every factor.
+//   attention: v takes part in one product (pattern @ v): 1/2; q and k in two (q k^T, then @ v): 1/4.
+//   gated MLP: down(act(gate(x)) * up(x)): the gate and up branch outputs each 1/2.
+// The models tag q, k, v after projection (+ bias) and RoPE, before GQA repetition, and the
+// gate_proj / up_proj outputs before the activation, each with an identity node; the rule
+// scales the gradient passing back through that node.
+import { scaleGrad, type Rule } from "@gim/autograd";
+import { Tags } from "@gim/transformer";
+
+/** Which multiplied operand a scale applies to, and the tag of its place. */
+export const scaledPlaces = {
+  q: Tags.q,
+  k: Tags.k,
+  v: Tags.v,
+  gate: Tags.gate,
+  up: Tags.up,
+} as const;
+
+export type ScaledPlace = keyof typeof scaledPlaces;
+
+/** Multiplies the gradient through one kind of operand (`"q"`, `"k"`, `"v"`, `"gate"`, `"up"`) by `factor`. */
+export function gradientScale(place: ScaledPlace, factor: number): Rule {
+  if (!Number.isFinite(factor)) throw new RangeError(`the ${place} gradient scale must be a finite number, got ${factor}`);
+  return scaleGrad(`gim.${place}Scale`, factor, { op: "identity", tag: scaledPlaces[place] });
+}
