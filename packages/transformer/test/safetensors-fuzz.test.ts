@@ -138,13 +138,13 @@ const randomHeaderText: fc.Arbitrary<Mutation> = fc
 
 const randomBytes: fc.Arbitrary<Mutation> = fc
   .record({ bytes: fc.uint8Array({ maxLength: 64 }), keepPrefix: fc.boolean() })
-  .map(({ bytes, keepPrefix }) => (file) => {
+  .map(({ bytes, keepPrefix }) => () => {
     if (!keepPrefix) return bytes;
     // A plausible length prefix in front of random bytes.
     const out = new Uint8Array(8 + bytes.length);
     new DataView(out.buffer).setBigUint64(0, BigInt(Math.floor(bytes.length / 2)), true);
     out.set(bytes, 8);
-    return file.length >= 0 ? out : file;
+    return out;
   });
 
 const appendBytes: fc.Arbitrary<Mutation> = fc.uint8Array({ minLength: 1, maxLength: 16 }).map((extra) => (file) => {
