@@ -13,3 +13,4 @@ export * from "./models/gpt2.js";
 export * from "./models/llama.js";
 export * from "./load.js";
 export * from "./safetensors/index.js";
+export * from "./hooks.js";
