@@ -586,6 +586,24 @@ describe("bad files", () => {
   });
 });
 
+describe("module structure", () => {
+  it("keeps the portable part free of Node imports (it must run in browsers)", () => {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "safetensors");
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = fs.readFileSync(path.join(dir, file), "utf8");
+      for (const [, spec] of source.matchAll(/from "([^"]+)"/g)) {
+        expect(spec!.startsWith("node:") || ["fs", "path", "os"].includes(spec!), `${file} imports ${spec}`).toBe(false);
+        if (spec!.startsWith("./")) visit(spec!.slice(2).replace(/\.js$/, ".ts"));
+      }
+    };
+    visit("portable.ts");
+    expect(seen.has("reader.ts") && seen.has("writer.ts")).toBe(true);
+  });
+});
+
 describe("sharded checkpoints and model folders", () => {
   let folderCount = 0;
   function folder(files: Record<string, Uint8Array | string>): string {
@@ -656,6 +674,18 @@ describe("sharded checkpoints and model folders", () => {
     const twice = serializeSafetensors({ c: tensor([9]), b: tensor([3]) });
     check(index(goodMap), { "s1.safetensors": shard1, "s2.safetensors": twice }, 'tensor "b" is in two shards, "s1.safetensors" and "s2.safetensors"');
     check(JSON.stringify({ metadata: 3, weight_map: goodMap }), shards, '"metadata" is a number');
+  });
+
+  it("treats differently written names of one shard file as one shard", () => {
+    const dir = folder({
+      "model.safetensors.index.json": index({ a: "./s1.safetensors", b: "s1.safetensors", c: "s2.safetensors" }),
+      "s1.safetensors": shard1,
+      "s2.safetensors": shard2,
+    });
+    const reader = openShardedSafetensors(path.join(dir, "model.safetensors.index.json"));
+    expect(reader.shards).toEqual([path.join(dir, "s1.safetensors"), path.join(dir, "s2.safetensors")]);
+    expect(reader.read("b").toArray()).toEqual([3]);
+    reader.close();
   });
 
   it("reports a bad shard with the shard's own path", () => {

@@ -117,7 +117,9 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
   if (!isPlainObject(weightMap)) return fail(`index "weight_map" is ${kindOf(weightMap)}, not an object mapping tensor names to shard files`);
 
   const folder = nodePath.dirname(indexPath);
+  // Shards by normalized path ("./a" and "a" are one file), keeping the name first written.
   const shardNames: string[] = [];
+  const shardOf = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
     if (typeof shard !== "string") fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${kindOf(shard)}, not a shard file name`);
     const normalized = nodePath.normalize(shard as string);
@@ -130,7 +132,10 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
     ) {
       fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${JSON.stringify(shard)}, which is not a file inside the index's folder`);
     }
-    if (!shardNames.includes(shard as string)) shardNames.push(shard as string);
+    if (!shardNames.some((name) => nodePath.normalize(name) === normalized)) shardNames.push(shard as string);
+  }
+  for (const [tensor, shard] of Object.entries(weightMap as Record<string, string>)) {
+    shardOf.set(tensor, shardNames.find((name) => nodePath.normalize(name) === nodePath.normalize(shard))!);
   }
 
   const readers: SafetensorsFile[] = [];
@@ -142,7 +147,7 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
       readers.push(openSafetensors(shardPath));
     }
     const readerByShard = new Map(shardNames.map((shard, i) => [shard, readers[i]!]));
-    for (const [tensor, shard] of Object.entries(weightMap as Record<string, string>)) {
+    for (const [tensor, shard] of shardOf) {
       const reader = readerByShard.get(shard)!;
       if (!reader.has(tensor)) fail(`weight_map puts tensor ${JSON.stringify(tensor)} in shard ${JSON.stringify(shard)}, which does not hold it`);
       readerOf.set(tensor, reader);

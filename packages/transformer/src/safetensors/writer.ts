@@ -1,16 +1,15 @@
 /**
- * Writing safetensors files: {@link serializeSafetensors} to bytes, {@link writeSafetensors}
- * to a file (tensor by tensor, converting in chunks, never holding the whole file in memory).
+ * Serializing tensors to safetensors bytes ({@link serializeSafetensors}), and the layout shared
+ * with `writeSafetensors` (write-file.ts), which writes tensor by tensor without holding the file.
  *
  * Layout as the reference implementation writes it: tensors ordered by element size (largest
  * first, so with the 8-byte aligned data section every tensor is aligned to its element size),
  * then by name; the header JSON padded with spaces to a multiple of 8 bytes.
  */
-import * as fs from "node:fs";
 import { Tensor, type Storage } from "@gim/tensor";
 import { LITTLE_ENDIAN_HOST, swapByteOrder } from "./byte-order.js";
 import { encodeBfloat16Array, encodeFloat16Array, itemSize } from "./dtypes.js";
-import { SafetensorsError, describeError } from "./error.js";
+import { SafetensorsError } from "./error.js";
 import { PREFIX_BYTES } from "./header.js";
 import { CHUNK_BYTES } from "./read-tensor.js";
 
@@ -44,7 +43,7 @@ export interface WriteOptions {
 const WRITE_DTYPES: readonly string[] = ["F64", "F32", "F16", "BF16"];
 
 /** One tensor laid out in the data section. */
-interface PlannedTensor {
+export interface PlannedTensor {
   name: string;
   dtype: SafetensorsWriteDType;
   shape: readonly number[];
@@ -54,7 +53,8 @@ interface PlannedTensor {
   end: number;
 }
 
-interface Plan {
+/** A file laid out: its head (length prefix and header) and where each tensor goes. */
+export interface Plan {
   /** 8-byte length prefix followed by the padded header. */
   head: Uint8Array;
   items: PlannedTensor[];
@@ -67,7 +67,8 @@ function flatValues(t: Tensor): Storage {
   return t.toFlat();
 }
 
-function planFile(file: string, tensors: TensorsToWrite, options: WriteOptions): Plan {
+/** Validates the input and lays the file out (header text and byte ranges); `file` names it in errors. */
+export function planFile(file: string, tensors: TensorsToWrite, options: WriteOptions): Plan {
   if (options.dtype !== undefined && !WRITE_DTYPES.includes(options.dtype)) {
     throw new SafetensorsError(file, `cannot write dtype ${JSON.stringify(options.dtype)}; use one of ${WRITE_DTYPES.join(", ")}`);
   }
@@ -140,7 +141,7 @@ function planFile(file: string, tensors: TensorsToWrite, options: WriteOptions):
 }
 
 /** Calls `emit` with the little-endian bytes of `item`, chunk by chunk. */
-function encodeTensor(item: PlannedTensor, emit: (bytes: Uint8Array) => void): void {
+export function encodeTensor(item: PlannedTensor, emit: (bytes: Uint8Array) => void): void {
   const values = item.values();
   const size = itemSize(item.dtype);
   const chunkElements = Math.floor(CHUNK_BYTES / size);
@@ -186,39 +187,4 @@ export function serializeSafetensors(tensors: TensorsToWrite, options: WriteOpti
     });
   }
   return out;
-}
-
-/**
- * Writes `tensors` to a safetensors file at `path`, one tensor at a time. On failure the
- * partial file is removed and a {@link SafetensorsError} naming `path` is thrown.
- */
-export function writeSafetensors(path: string, tensors: TensorsToWrite, options: WriteOptions = {}): void {
-  const plan = planFile(path, tensors, options);
-  let fd: number;
-  try {
-    fd = fs.openSync(path, "w");
-  } catch (error) {
-    throw new SafetensorsError(path, `cannot create: ${describeError(error)}`);
-  }
-  let position = 0;
-  const write = (bytes: Uint8Array): void => {
-    let done = 0;
-    while (done < bytes.length) {
-      done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
-    }
-    position += bytes.length;
-  };
-  try {
-    write(plan.head);
-    for (const item of plan.items) encodeTensor(item, write);
-    fs.closeSync(fd);
-  } catch (error) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed, or the close failed: the unlink below still tidies up
-    }
-    fs.rmSync(path, { force: true });
-    throw new SafetensorsError(path, `cannot write: ${describeError(error)}`);
-  }
 }
