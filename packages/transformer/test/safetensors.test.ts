@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -575,6 +576,9 @@ describe("bad files", () => {
     const missing = path.join(tmp, "missing.safetensors");
     expectSafetensorsError(() => openSafetensors(missing), missing, "cannot open", "ENOENT");
     expectSafetensorsError(() => openSafetensors(tmp), tmp, "not a regular file");
+    // A named pipe would block a reader that opened it; it must be refused without opening.
+    const fifo = path.join(tmp, "pipe.safetensors");
+    if (spawnSync("mkfifo", [fifo]).status === 0) expectSafetensorsError(() => openSafetensors(fifo), fifo, "not a regular file");
   });
 
   it("reports file problems of openSafetensors with the path", () => {

@@ -54,8 +54,11 @@ class FileSource implements ByteSource {
 export function openSafetensors(path: string): SafetensorsFile {
   let fd: number;
   try {
+    // Checked before opening: opening a FIFO for reading would block until a writer comes.
+    if (!fs.statSync(path).isFile()) throw new SafetensorsError(path, "is not a regular file");
     fd = fs.openSync(path, "r");
   } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
     throw new SafetensorsError(path, `cannot open: ${describeError(error)}`);
   }
   try {
