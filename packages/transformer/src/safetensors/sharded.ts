@@ -8,7 +8,7 @@ import * as nodePath from "node:path";
 import type { Tensor } from "@gim/tensor";
 import { SafetensorsError, describeError } from "./error.js";
 import { openSafetensors } from "./file.js";
-import type { SafetensorsEntry } from "./header.js";
+import { isPlainObject, kindOf, type SafetensorsEntry } from "./header.js";
 import type { ReadOptions } from "./read-tensor.js";
 import type { SafetensorsFile, SafetensorsReader } from "./reader.js";
 
@@ -19,17 +19,6 @@ export const INDEX_FILE_NAME = "model.safetensors.index.json";
 
 // Index files are a few hundred kB even for the largest models.
 const MAX_INDEX_BYTES = 100_000_000;
-
-function kindOf(value: unknown): string {
-  if (value === undefined) return "missing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** A sharded checkpoint presented as one reader. */
 export class ShardedSafetensors implements SafetensorsReader {
