@@ -31,7 +31,6 @@ import { randNormal, randUniform, Rng } from "../src/index.js";
  *         hi = self.next() >> 5; lo = self.next() >> 6
  *         return (hi * 2**26 + lo) / 2**53
  * out = {}
- * out['state1234'] = [X(state=[1,2,3,4]).next() for _ in range(1)]
  * x = X(state=[1,2,3,4]); out['state1234'] = [x.next() for _ in range(6)]
  * for seed in [0, 1, 42, 4294967295]:
  *     x = X(seed); out['u32_%d' % seed] = [x.next() for _ in range(6)]
