@@ -101,7 +101,7 @@ export function permute(t: Tensor, axes: readonly number[]): Tensor {
   return new Tensor(t.data, norm.map((a) => t.shape[a]!), norm.map((a) => t.strides[a]!), t.offset);
 }
 
-/** Swaps two axes (by default the last two, as for a matrix transpose). */
+/** Swaps two axes (by default the last two, as for a matrix transpose; with the defaults a 0-d or 1-d tensor is returned as is). */
 export function transpose(t: Tensor, a = -2, b = -1): Tensor {
   const n = t.ndim;
   if (n < 2 && a === -2 && b === -1) return t;
