@@ -14,3 +14,4 @@ export * from "./models/llama.js";
 export * from "./load.js";
 export * from "./safetensors/index.js";
 export * from "./hooks.js";
+export * from "./tokenizer/index.js";
