@@ -5,8 +5,9 @@
  * of them is an error: that is how a silently skipped modification would look.
  */
 import { describeMatch, type Rule } from "@gim/autograd";
-import type { CausalLM, Place } from "@gim/transformer";
+import { Tags, type CausalLM, type Place } from "@gim/transformer";
 
+/** What {@link bindRules} returns. */
 export interface BoundRules {
   /** The rules that apply, marked required so `grad` fails if one then fires nowhere. */
   readonly rules: Rule[];
@@ -16,6 +17,14 @@ export interface BoundRules {
   readonly matches: ReadonlyMap<string, number>;
 }
 
+/** Every tag a model of `@gim/transformer` can carry (a rule's tag outside this set is a typo). */
+const knownTags: ReadonlySet<string> = new Set(Object.values(Tags));
+
+/**
+ * Binds `rules` to `model`: returns the rules that match some place of it (marked required),
+ * skips rules whose tag this model family has no place for (reported in `skipped`), and
+ * throws for a rule that matches none of the places it targets, or names a tag no model has.
+ */
 export function bindRules(model: CausalLM, rules: readonly Rule[]): BoundRules {
   const places = model.places();
   const bound: Rule[] = [];
@@ -30,6 +39,9 @@ export function bindRules(model: CausalLM, rules: readonly Rule[]): BoundRules {
     }
     const tag = r.match.tag;
     const tagged: Place[] = tag === undefined ? [] : places.filter((p) => p.tags.includes(tag));
+    if (tag !== undefined && tagged.length === 0 && !knownTags.has(tag)) {
+      throw new Error(`rule '${r.name}' (${describeMatch(r.match)}) names the tag ${tag}, which no model has; tags: ${[...knownTags].join(", ")}`);
+    }
     if (tag !== undefined && tagged.length === 0) {
       skipped.push({ rule: r.name, reason: `the ${model.config.modelType} model has no place tagged ${tag}` });
       continue;
