@@ -1,0 +1,45 @@
+/** Options and output pieces that several commands share. */
+import type { OptionSpec } from "../args.js";
+import { DEFAULT_MODEL_DIR, type OpenedModel } from "../model.js";
+
+/** `--model DIR`. */
+export const modelOption: OptionSpec = {
+  name: "model",
+  kind: "string",
+  valueName: "DIR",
+  description: "Hugging Face model folder: config.json, *.safetensors, tokenizer files",
+  defaultText: DEFAULT_MODEL_DIR ?? "none yet, required",
+};
+
+/** `--ids 5,17,3`. */
+export const idsOption: OptionSpec = {
+  name: "ids",
+  kind: "ids",
+  valueName: "5,17,3",
+  description: "Token ids to run instead of TEXT (comma-separated)",
+};
+
+/** `--position N`. */
+export const positionOption: OptionSpec = {
+  name: "position",
+  kind: "int",
+  valueName: "N",
+  description: "Position whose logits are used; negative counts from the end",
+  defaultText: "-1, the last token",
+};
+
+/** `--json`. */
+export const jsonOption: OptionSpec = { name: "json", kind: "flag", description: "Print JSON instead of the human-readable report" };
+
+/** `gpt2, 2 layers, vocab 96`: what kind of model a folder holds. */
+export function describeModel(opened: OpenedModel): string {
+  const c = opened.model.config;
+  const layers = c.modelType === "gpt2" ? c.nLayer : c.numHiddenLayers;
+  const tokenizer = opened.tokenizer ? "" : ", no tokenizer";
+  return `${c.modelType}, ${layers} layer${layers === 1 ? "" : "s"}, vocab ${opened.model.vocabSize}${tokenizer}`;
+}
+
+/** `position 7 (the last of 8 tokens)`. */
+export function describePosition(position: number, length: number): string {
+  return position === length - 1 ? `position ${position} (the last of ${length} tokens)` : `position ${position} of 0..${length - 1}`;
+}

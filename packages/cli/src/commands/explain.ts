@@ -1,0 +1,199 @@
+/**
+ * `gim explain`: token attributions of one prediction, for one or several methods side by
+ * side, as a colored heatmap and a table, or as JSON.
+ */
+import { defaultBaseline, explainMethods, methodNames, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
+import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
+import type { CliIO, Command } from "../io.js";
+import { checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
+import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
+import { describeModel, describePosition, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
+
+/** The command-line name of a method: `freezeNorm` is `freeze-norm`. */
+export function methodFlagName(method: MethodName): string {
+  return method.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Short aliases accepted by `--method`. */
+export const methodAliases: Readonly<Record<string, MethodName>> = { tsg: "softmaxTemperature", ig: "integratedGradients" };
+
+/**
+ * The method a `--method` value names: a kebab-case name (`freeze-norm`), the `@gim/rules`
+ * name (`freezeNorm`) or an alias (`tsg`, `ig`); case does not matter.
+ */
+export function parseMethod(name: string): MethodName {
+  const wanted = name.trim().toLowerCase();
+  for (const m of methodNames) if (wanted === m.toLowerCase() || wanted === methodFlagName(m)) return m;
+  const alias = methodAliases[wanted];
+  if (alias) return alias;
+  const known = methodNames.map((m) => {
+    const aliases = Object.keys(methodAliases).filter((a) => methodAliases[a] === m);
+    return aliases.length > 0 ? `${methodFlagName(m)} (${aliases.join(", ")})` : methodFlagName(m);
+  });
+  const guess = closest(wanted, [...methodNames.map(methodFlagName), ...Object.keys(methodAliases)]);
+  throw new UsageError(`unknown method "${name}" for --method${guess !== undefined ? `; did you mean ${guess}?` : ""} (known: ${known.join(", ")})`);
+}
+
+/** The options and help of `gim explain`. */
+export const explainSpec: CommandSpec = {
+  name: "explain",
+  summary: "token attributions of a model's prediction, per method, side by side",
+  usage: ["[options] TEXT", "--model DIR --ids 5,17,3 [options]"],
+  positionals: { name: "TEXT", description: "Text to explain, encoded with the model's tokenizer (or use --ids)", max: 1 },
+  options: [
+    modelOption,
+    idsOption,
+    { name: "method", kind: "string", valueName: "M", repeatable: true, description: `Attribution method: ${methodNames.map((m) => methodFlagName(m)).join(", ")}; aliases tsg, ig; also comma-separated`, defaultText: "gim and gradient (with --json: gim)" },
+    { name: "target-id", kind: "int", valueName: "N", min: 0, description: "Token id whose logit is explained", defaultText: "the argmax at the position" },
+    { name: "target", kind: "string", valueName: "TOKEN", description: "Target as text; must encode to exactly one token" },
+    { ...positionOption, description: "Position whose prediction is explained; negative counts from the end" },
+    { name: "baseline-id", kind: "int", valueName: "N", min: 0, description: "Baseline token id (attr = grad . (e - e_baseline))", defaultText: 'the id of " ", else pad, else unk' },
+    { name: "softmax-temperature", kind: "number", valueName: "T", positive: true, description: "TSG: attention softmax backward at softmax(s / T); 1 = off", defaultText: "2" },
+    { name: "q-scale", kind: "number", valueName: "S", description: "Gradient scale on queries; 1 = off", defaultText: "0.25" },
+    { name: "k-scale", kind: "number", valueName: "S", description: "Gradient scale on keys; 1 = off", defaultText: "0.25" },
+    { name: "v-scale", kind: "number", valueName: "S", description: "Gradient scale on values; 1 = off", defaultText: "0.5" },
+    { name: "gate-scale", kind: "number", valueName: "S", description: "Gradient scale on the gate branch of gated MLPs; 1 = off", defaultText: "0.5" },
+    { name: "up-scale", kind: "number", valueName: "S", description: "Gradient scale on the up branch of gated MLPs; 1 = off", defaultText: "0.5" },
+    { name: "no-freeze-norm", kind: "flag", description: "Do not freeze the norms' std/rms in backward (GIM freezes them)" },
+    { name: "steps", kind: "int", valueName: "N", min: 1, description: "Integrated gradients: interpolation steps", defaultText: "32" },
+    jsonOption,
+  ],
+  notes: [
+    "The GIM settings (--softmax-temperature ... --no-freeze-norm) apply to gim and to the single-modification methods (freeze-norm, softmax-temperature, qkv-scale, gate-up-scale).",
+    'With --json, prints {"tokens", "ids", "target", "logit", "attributions"} for one method; with several --method, one such object per method and line, each with a "method" field. "tokens" are null without a tokenizer.',
+    "Colors: red positive, blue negative, each method scaled by its max |attribution|. NO_COLOR turns them off, FORCE_COLOR on; they are off when stdout is not a terminal.",
+  ],
+  examples: [
+    'explain --model ./my-model "When Mary and John went to the store, John gave a drink to"',
+    "explain --model ./my-model --ids 5,17,3 --json --baseline-id 0",
+    'explain --model ./my-model "The capital of France is" --target " Paris" --method gim --method ig --steps 64',
+    "explain --model ./my-model --ids 5,17,3 --method tsg --softmax-temperature 4",
+  ],
+};
+
+/** The GIM settings given on the command line (the rest stay at their defaults). */
+export function gimSettings(args: ParsedArgs): GimOptions {
+  const settings: GimOptions = {};
+  const t = args.number("softmax-temperature");
+  if (t !== undefined) settings.temperature = t;
+  if (args.flag("no-freeze-norm")) settings.freezeNorm = false;
+  const scales = [["q-scale", "qScale"], ["k-scale", "kScale"], ["v-scale", "vScale"], ["gate-scale", "gateScale"], ["up-scale", "upScale"]] as const;
+  for (const [option, key] of scales) {
+    const v = args.number(option);
+    if (v !== undefined) settings[key] = v;
+  }
+  return settings;
+}
+
+/** The methods asked for, in order, without repeats; and whether the user named them. */
+export function requestedMethods(args: ParsedArgs, json: boolean): { methods: MethodName[]; named: boolean } {
+  const names = args.strings("method").flatMap((v) => v.split(","));
+  if (names.length === 0) return { methods: json ? ["gim"] : ["gim", "gradient"], named: false };
+  const methods: MethodName[] = [];
+  for (const name of names) {
+    if (name.trim() === "") throw new UsageError("option --method needs a method name, got an empty one");
+    const m = parseMethod(name);
+    if (!methods.includes(m)) methods.push(m);
+  }
+  return { methods, named: true };
+}
+
+function targetId(args: ParsedArgs, opened: OpenedModel): number | undefined {
+  const id = args.number("target-id");
+  const text = args.string("target");
+  if (id !== undefined && text !== undefined) throw new UsageError("give either --target or --target-id, not both");
+  if (id !== undefined) return checkTokenId("target-id", id, opened.model.vocabSize);
+  if (text === undefined) return undefined;
+  if (text === "") throw new UsageError("option --target needs a token, got an empty string");
+  const ids = requireTokenizer(opened, "to encode --target; pass --target-id instead").encode(text);
+  if (ids.length !== 1) {
+    throw new UsageError(`--target ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
+  }
+  return checkTokenId("target", ids[0]!, opened.model.vocabSize);
+}
+
+function baselineId(args: ParsedArgs, opened: OpenedModel): number {
+  const id = args.number("baseline-id");
+  if (id !== undefined) return checkTokenId("baseline-id", id, opened.model.vocabSize);
+  if (!opened.tokenizer) throw new UsageError(`no baseline token: ${opened.dir} has no tokenizer to find the id of " " with; pass --baseline-id N`);
+  try {
+    return checkTokenId("baseline-id", defaultBaseline(opened.tokenizer), opened.model.vocabSize);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`no baseline token: the tokenizer has no id for " " and no pad or unk token; pass --baseline-id N`);
+  }
+}
+
+/** One explanation as the JSON object `--json` prints. */
+export function explanationJson(e: Explanation, opened: OpenedModel, method?: string): Record<string, unknown> {
+  return {
+    ...(method !== undefined ? { method } : {}),
+    tokens: e.ids.map((id) => (opened.tokenizer ? opened.tokenizer.decodeToken(id) : null)),
+    ids: [...e.ids],
+    target: e.target,
+    logit: e.logit,
+    attributions: Array.from(e.attributions, Number),
+  };
+}
+
+/** `gim explain`. */
+export const explainCommand: Command = {
+  spec: explainSpec,
+  async run(args, io: CliIO) {
+    const json = args.flag("json");
+    const { methods, named } = requestedMethods(args, json);
+    const settings = gimSettings(args);
+    const opened = await openModel(modelDir(args, io.cwd));
+    const ids = inputIds(args, opened);
+    const position = resolvePosition(args.number("position") ?? -1, ids.length);
+    const target = targetId(args, opened);
+    const baseline = baselineId(args, opened);
+    const steps = args.number("steps");
+
+    const explanations = explainMethods(opened.model, ids, methods, {
+      position,
+      baseline,
+      gim: settings,
+      ...(target !== undefined ? { target } : {}),
+      ...(steps !== undefined ? { steps } : {}),
+    });
+
+    if (json) {
+      const several = named && methods.length > 1;
+      for (const [i, e] of explanations.entries()) io.stdout.write(JSON.stringify(explanationJson(e, opened, several ? methodFlagName(methods[i]!) : undefined)) + "\n");
+      return;
+    }
+    for (const [i, e] of explanations.entries()) {
+      // A single-modification method whose rules all miss this model is the plain gradient: say so.
+      if (methods[i] !== "gim" && e.skippedRules && e.skippedRules.length > 0) {
+        io.stderr.write(`gim: note: ${methodFlagName(methods[i]!)}: ${e.skippedRules.map((s) => s.reason).join("; ")}\n`);
+      }
+    }
+    io.stdout.write(report(explanations, methods, opened, io));
+  },
+};
+
+function report(explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): string {
+  const first = explanations[0]!;
+  const mode = detectColorMode(io.env, io.stdout.isTTY === true);
+  const labels = methods.map(methodFlagName);
+  const shown = first.ids.map((id) => tokenText(opened, id));
+  const header = [
+    `model     ${opened.dir} (${describeModel(opened)})`,
+    `target    ${JSON.stringify(tokenText(opened, first.target))} (id ${first.target}) at ${describePosition(first.position, first.ids.length)}, logit ${formatNumber(first.logit)}`,
+    `baseline  ${JSON.stringify(tokenText(opened, first.baseline))} (id ${first.baseline})`,
+    "",
+  ].join("\n");
+  const heatmap = renderHeatmap(
+    shown,
+    explanations.map((e, i) => ({ label: labels[i]!, values: e.attributions })),
+    mode,
+    io.stdout.columns ?? 80,
+    opened.tokenizer ? "" : " ", // without a tokenizer the tokens are ids: keep them apart
+  );
+  const columns: Column[] = [{ header: "#", align: "right" }, { header: "token", align: "left" }, { header: "id", align: "right" }, ...labels.map((l): Column => ({ header: l, align: "right" }))];
+  const rows = first.ids.map((id, t) => [String(t), visibleWhitespace(shown[t]!), String(id), ...explanations.map((e) => formatNumber(e.attributions[t]!))]);
+  const scaled = explanations.map((e) => normalizeByMaxAbs(e.attributions));
+  const table = renderTable(columns, rows, (row, column, padded) => (column >= 3 ? paint(padded, scaled[column - 3]![row]!, mode) : padded));
+  return [header, heatmap, table].filter((s) => s !== "").join("\n");
+}

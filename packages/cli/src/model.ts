@@ -1,0 +1,138 @@
+/**
+ * Opening the model folder a command works on (weights and, when present, the tokenizer),
+ * and turning the command line's input (text or ids) into checked token ids.
+ */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadModel, type CausalLM } from "@gim/transformer";
+import { UsageError, type ParsedArgs } from "./args.js";
+
+/**
+ * The model `gim` uses when no `--model` is given: an absolute folder, or one relative to
+ * this package's `src`/`dist` folder. Undefined until a model ships with the repo; then a
+ * missing `--model` is a usage error asking for one.
+ */
+export const DEFAULT_MODEL_DIR: string | undefined = undefined;
+
+/** What the commands need of a tokenizer (the shape of `@gim/transformer`'s `Tokenizer`). */
+export interface CliTokenizer {
+  /** Number of ids the tokenizer can produce. */
+  readonly vocabSize: number;
+  readonly padTokenId: number | undefined;
+  readonly unkTokenId: number | undefined;
+  /** Token ids of `text` (no special tokens added). */
+  encode(text: string): number[];
+  /** How token `id` reads on its own (`" the"`). */
+  decodeToken(id: number): string;
+}
+
+/** A loaded model folder. */
+export interface OpenedModel {
+  /** The folder, as resolved. */
+  readonly dir: string;
+  readonly model: CausalLM;
+  /** The folder's tokenizer, or undefined when it has no tokenizer files. */
+  readonly tokenizer: CliTokenizer | undefined;
+}
+
+/** A failure while running (a folder that cannot be read, ...): the command exits 1. */
+export class RuntimeError extends Error {
+  override name = "RuntimeError";
+}
+
+/** The model folder of `--model`, resolved against `cwd`, or the default; a usage error when there is none. */
+export function modelDir(args: ParsedArgs, cwd: string): string {
+  const given = args.string("model");
+  if (given !== undefined) {
+    if (given.trim() === "") throw new UsageError("option --model needs a folder, got an empty string");
+    return nodePath.resolve(cwd, given);
+  }
+  if (DEFAULT_MODEL_DIR === undefined) {
+    throw new UsageError("no model given and none ships with gim yet: pass --model DIR (a Hugging Face model folder)");
+  }
+  return nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), DEFAULT_MODEL_DIR);
+}
+
+/** Loads the weights and (when present) the tokenizer of a model folder. */
+export async function openModel(dir: string): Promise<OpenedModel> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new RuntimeError(`model folder ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new RuntimeError(`${dir} is not a folder (--model takes a Hugging Face model folder)`);
+  const model = loadModel(dir);
+  const tokenizer = await openTokenizer(dir);
+  if (tokenizer && tokenizer.vocabSize > model.vocabSize) {
+    // Ids the model has no embedding for would fail later with a less helpful message.
+    throw new RuntimeError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary has ${model.vocabSize}`);
+  }
+  return { dir, model, tokenizer };
+}
+
+/** Whether a folder has tokenizer files (tokenizer.json, or vocab.json + merges.txt). */
+export function hasTokenizerFiles(dir: string): boolean {
+  const has = (name: string) => fs.existsSync(nodePath.join(dir, name));
+  return has("tokenizer.json") || (has("vocab.json") && has("merges.txt"));
+}
+
+/** The tokenizer of a model folder, or undefined when it has none. */
+export async function openTokenizer(dir: string): Promise<CliTokenizer | undefined> {
+  if (!hasTokenizerFiles(dir)) return undefined;
+  throw new RuntimeError(`${dir}: this build of gim cannot read tokenizers yet; pass --ids`);
+}
+
+/**
+ * The token ids to run: `--ids`, or the one TEXT argument encoded with the tokenizer.
+ * Ids are checked against the model's vocabulary and length limit here, so a bad id is a
+ * usage error naming the id and where it came from.
+ */
+export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
+  const ids = args.ids("ids");
+  const text = args.positionals[0];
+  if (ids !== undefined && text !== undefined) throw new UsageError("give either TEXT or --ids, not both");
+  let result: number[];
+  let source: string;
+  if (ids !== undefined) {
+    result = ids;
+    source = "--ids";
+  } else {
+    if (text === undefined) throw new UsageError(`gim ${args.spec.name} needs TEXT or --ids (see gim ${args.spec.name} --help)`);
+    if (text === "") throw new UsageError("the text is empty");
+    result = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text);
+    if (result.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
+    source = "the text";
+  }
+  const { model } = opened;
+  result.forEach((id, i) => {
+    if (id >= model.vocabSize) throw new UsageError(`token id ${id} (index ${i} of ${source}) is outside the model's vocabulary [0, ${model.vocabSize})`);
+  });
+  if (result.length > model.maxPositions) throw new UsageError(`${source} has ${result.length} tokens; the model accepts at most ${model.maxPositions}`);
+  return result;
+}
+
+/** The tokenizer, or a usage error saying what it was needed for. */
+export function requireTokenizer(opened: OpenedModel, purpose: string): CliTokenizer {
+  if (!opened.tokenizer) throw new UsageError(`${opened.dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt) ${purpose}`);
+  return opened.tokenizer;
+}
+
+/** A position (negative counts from the end) resolved against a sequence length, or a usage error. */
+export function resolvePosition(position: number, length: number): number {
+  const p = position < 0 ? position + length : position;
+  if (p < 0 || p >= length) throw new UsageError(`option --position ${position} is out of range for ${length} token${length === 1 ? "" : "s"} (use 0..${length - 1}, or -1..-${length} from the end)`);
+  return p;
+}
+
+/** A token id option (`--target-id`, `--baseline-id`) checked against the vocabulary. */
+export function checkTokenId(option: string, id: number, vocabSize: number): number {
+  if (id >= vocabSize) throw new UsageError(`option --${option} ${id} is outside the model's vocabulary [0, ${vocabSize})`);
+  return id;
+}
+
+/** How a token reads, for people: the tokenizer's text of it, or `<id>` without a tokenizer. */
+export function tokenText(opened: OpenedModel, id: number): string {
+  return opened.tokenizer ? opened.tokenizer.decodeToken(id) : `<${id}>`;
+}
