@@ -80,6 +80,8 @@ export interface TokenizerJson {
   decoder: JsonObject | null;
   /** The BPE model. */
   model: BpeModelJson;
+  /** The file it was read from (for error messages), if any. */
+  source?: string;
 }
 
 function component(root: JsonObject, key: string, source: string): JsonObject | null {
@@ -157,6 +159,7 @@ export function parseTokenizerJson(text: string | unknown, source = "tokenizer.j
     postProcessor: component(root, "post_processor", source),
     decoder: component(root, "decoder", source),
     model: readModel(root["model"], source),
+    source,
   };
 }
 

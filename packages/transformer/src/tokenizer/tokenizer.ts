@@ -33,7 +33,7 @@ export interface SpecialTokenRoles {
 
 /** Options for {@link BpeTokenizer}. */
 export interface BpeTokenizerOptions {
-  /** Names the file or folder in error messages. Default "tokenizer.json". */
+  /** Names the file or folder in error messages. Default: `json.source`, else "tokenizer.json". */
   source?: string;
   /** Special tokens by role. */
   specialTokens?: SpecialTokenRoles;
@@ -64,7 +64,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** Builds the pipeline; throws a one-line error naming `options.source` on anything unsupported. */
   constructor(json: TokenizerJson, options: BpeTokenizerOptions = {}) {
-    const source = options.source ?? "tokenizer.json";
+    const source = options.source ?? json.source ?? "tokenizer.json";
     this.json = json;
     this.source = source;
     const m = json.model;
