@@ -24,6 +24,8 @@ export {
   gradcheck, assertGradcheck, GradcheckReport,
   type GradcheckOptions, type GradcheckFailure, type DotProductDirection, type DotProductReport, type GradcheckInputSummary,
 } from "./gradcheck.js";
+export { SGD, type SgdOptions, type SgdState } from "./optim/sgd.js";
+export { Adam, type AdamOptions, type AdamState } from "./optim/adam.js";
 export { ops, opNames, type OpName, type OpDefOf, type OpInputs, type OpAttrs } from "./registry.js";
 
 export { abs } from "./ops/abs.js";
