@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   matmul: () => import("../packages/tensor/bench/matmul.js"),
+  model: () => import("../packages/transformer/bench/model.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,335 @@
+/**
+ * Time and memory of a forward pass and of a forward pass plus input gradient, for random-weight
+ * models of GPT-2 small's shape (124M parameters), a Llama of SmolLM-135M's shape (grouped-query
+ * attention), and tiny GPT-2 and Llama models.
+ *
+ *   pnpm bench model [--json] [--quick] [--models gpt2-small,gpt2-tiny] [--seqs 16,64] [--runs N]
+ *
+ * Each (model, sequence length) runs in a fresh child process, so one configuration's peak
+ * memory cannot hide another's. In the child, after building the model:
+ *
+ * - `forward_ms`: median of `runs` forward passes from token ids inside `noGrad` (no graph);
+ * - `recorded_forward_ms`: the same pass from token embeddings that are a variable (graph kept);
+ * - `forward_input_grad_ms`: recorded forward + argmax of the last position's logits + `grad` of
+ *   that logit with respect to the embeddings (what an attribution costs);
+ * - `peak_rss_mb`: the child's `process.resourceUsage().maxRSS`; `sampled_rss_mb` the largest
+ *   `process.memoryUsage().rss` seen while a graph was alive; `model_rss_mb` the RSS with only
+ *   the weights loaded;
+ * - memory growth: RSS, V8 heap and ArrayBuffer memory after a forced GC following the first
+ *   iteration, against the same after the last one. A steady state shows about 0 MB.
+ *
+ * One warm-up iteration precedes the timed ones (it is the "first" of the growth check). The
+ * default output is a table, a sequence-length scaling table (time ratio beside length ratio,
+ * so super-linear growth stands out) and the memory-growth table; `--json` prints one object
+ * per configuration per line instead. `--quick` runs only the tiny models (a CI smoke run).
+ */
+import { spawnSync } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { grad, noGrad, variable } from "@gim/autograd";
+import * as T from "@gim/tensor";
+import { Gpt2Model, LlamaModel, parseConfig, type CausalLM, type Gpt2Config, type LlamaConfig } from "../src/index.js";
+
+const MB = 1024 * 1024;
+
+/** PyTorch (fast BLAS, 2 threads) on these machines, GPT-2 small at length 64, from the issue. */
+const TORCH_REFERENCE = { model: "gpt2-small", seq: 64, forward_ms: 250, forward_input_grad_ms: 500, peak_rss_mb: 1000 };
+
+/** The benchmarked models as Hugging Face config.json objects. */
+const MODEL_CONFIGS: Record<string, Record<string, unknown>> = {
+  "gpt2-small": { model_type: "gpt2", vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 },
+  // SmolLM-135M's shape: 9 query heads share 3 kv heads; tied embeddings.
+  "llama-small": {
+    model_type: "llama", vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30,
+    num_attention_heads: 9, num_key_value_heads: 3, max_position_embeddings: 2048, tie_word_embeddings: true,
+  },
+  "gpt2-tiny": { model_type: "gpt2", vocab_size: 512, n_positions: 256, n_embd: 64, n_layer: 2, n_head: 4 },
+  "llama-tiny": {
+    model_type: "llama", vocab_size: 512, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256,
+  },
+};
+
+/** One configuration, as the parent passes it to a child. */
+interface Spec {
+  model: string;
+  seq: number;
+  warmup: number;
+  runs: number;
+  /** A child whose RSS passes this stops iterating (protects a shared machine from a leak). */
+  maxRssMb: number;
+}
+
+/** What a child prints: one line of `--json` output. */
+interface Row {
+  model: string;
+  seq: number;
+  forward_ms: number;
+  forward_input_grad_ms: number;
+  peak_rss_mb: number;
+  recorded_forward_ms: number;
+  grad_ms: number;
+  forward_ms_min: number;
+  forward_input_grad_ms_min: number;
+  runs: number;
+  sampled_rss_mb: number;
+  model_rss_mb: number;
+  params_m: number;
+  init_ms: number;
+  iterations: number;
+  rss_growth_mb: number;
+  heap_growth_mb: number;
+  array_buffers_growth_mb: number;
+  matmul: string;
+  /** Set when the child stopped early (RSS cap). */
+  stopped?: string;
+}
+
+function buildModel(name: string): CausalLM {
+  const json = MODEL_CONFIGS[name];
+  if (!json) throw new RangeError(`unknown model '${name}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
+  const config = parseConfig(json, name);
+  return config.modelType === "gpt2" ? Gpt2Model.random(config as Gpt2Config, { seed: 1 }) : LlamaModel.random(config as LlamaConfig, { seed: 1 });
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
+
+/** RSS, heap and ArrayBuffer memory after a full GC (when the child runs with --expose-gc). */
+function settledMemory(): { rss: number; heap: number; arrayBuffers: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss / MB, heap: m.heapUsed / MB, arrayBuffers: m.arrayBuffers / MB };
+}
+
+/** Runs in the child: builds the model and measures one configuration. */
+function measure(spec: Spec): Row {
+  const initStart = performance.now();
+  const model = buildModel(spec.model);
+  const initMs = performance.now() - initStart;
+  let params = 0;
+  for (const p of model.params.values()) params += p.value.size;
+  // Deterministic ids spread over the vocabulary.
+  const ids = Array.from({ length: spec.seq }, (_, i) => (i * 7919 + 13) % model.vocabSize);
+  const modelRss = settledMemory().rss;
+
+  const forward: number[] = [];
+  const recorded: number[] = [];
+  const backward: number[] = [];
+  const total: number[] = [];
+  let sampledRss = 0;
+  let first: ReturnType<typeof settledMemory> | undefined;
+  let iterations = 0;
+  let stopped: string | undefined;
+  for (let it = 0; it < spec.warmup + spec.runs; it++) {
+    const t0 = performance.now();
+    const logits = noGrad(() => model.forward({ ids }).logits.value);
+    const t1 = performance.now();
+    if (!Number.isFinite(logits.data[logits.size - 1]!)) throw new Error(`${spec.model}: the forward pass gave a non-finite logit`);
+
+    const t2 = performance.now();
+    const embeds = variable(model.embedTokens(ids));
+    const out = model.forward({ embeds });
+    const last = T.narrow(out.logits.value, 0, spec.seq - 1, 1); // [1, V]
+    const target = T.argmax(last, -1).data[0]!;
+    const t3 = performance.now();
+    sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
+    const [g] = grad(out.logit(-1, target), [embeds]);
+    const t4 = performance.now();
+    sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
+    if (!Number.isFinite(T.sum(T.abs(g!)).item())) throw new Error(`${spec.model}: the input gradient is not finite`);
+
+    iterations++;
+    if (it >= spec.warmup) {
+      forward.push(t1 - t0);
+      recorded.push(t3 - t2);
+      backward.push(t4 - t3);
+      total.push(t4 - t2);
+    }
+    if (it === 0) first = settledMemory();
+    if (process.memoryUsage().rss / MB > spec.maxRssMb) {
+      stopped = `RSS passed ${spec.maxRssMb} MB after ${iterations} iterations`;
+      break;
+    }
+  }
+  const last = settledMemory();
+  const row: Row = {
+    model: spec.model,
+    seq: spec.seq,
+    forward_ms: round(median(forward)),
+    forward_input_grad_ms: round(median(total)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    recorded_forward_ms: round(median(recorded)),
+    grad_ms: round(median(backward)),
+    forward_ms_min: round(Math.min(...forward)),
+    forward_input_grad_ms_min: round(Math.min(...total)),
+    runs: forward.length,
+    sampled_rss_mb: Math.round(sampledRss),
+    model_rss_mb: Math.round(modelRss),
+    params_m: round(params / 1e6, 2),
+    init_ms: Math.round(initMs),
+    iterations,
+    rss_growth_mb: Math.round(last.rss - first!.rss),
+    heap_growth_mb: round(last.heap - first!.heap),
+    array_buffers_growth_mb: Math.round(last.arrayBuffers - first!.arrayBuffers),
+    matmul: T.getDefaultMatmulBackend().name,
+  };
+  if (stopped) row.stopped = stopped;
+  return row;
+}
+
+/** Parsed command line. */
+interface Plan {
+  json: boolean;
+  specs: Spec[];
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith("--")) throw new RangeError(`${name} needs a value`);
+  return value;
+}
+
+function positiveInts(text: string, what: string): number[] {
+  return text.split(",").map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be positive integers, got '${s}'`);
+    return n;
+  });
+}
+
+function plan(args: string[]): Plan {
+  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--max-rss-mb"]);
+  for (const a of args) {
+    if (a.startsWith("--") && !known.has(a)) throw new RangeError(`unknown option ${a}; options: ${[...known].join(" ")}`);
+  }
+  const quick = args.includes("--quick");
+  const tinySeqs = [16, 32, 64, 128];
+  const defaults: [string, number[], number][] = quick
+    ? [["gpt2-tiny", tinySeqs, 5], ["llama-tiny", tinySeqs, 5]]
+    : [["gpt2-tiny", tinySeqs, 10], ["llama-tiny", tinySeqs, 10], ["gpt2-small", [16, 64], 5], ["llama-small", [16, 64], 5]];
+  const models = option(args, "--models")?.split(",");
+  const seqs = option(args, "--seqs");
+  const runs = option(args, "--runs");
+  const maxRssMb = positiveInts(option(args, "--max-rss-mb") ?? String(Math.floor((os.totalmem() / MB) * 0.6)), "--max-rss-mb")[0]!;
+  for (const m of models ?? []) {
+    if (!MODEL_CONFIGS[m]) throw new RangeError(`unknown model '${m}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
+  }
+  const chosen = models ? models.map((m) => defaults.find(([d]) => d === m) ?? ([m, [16, 64], 5] as [string, number[], number])) : defaults;
+  const specs = chosen.flatMap(([model, modelSeqs, modelRuns]) =>
+    (seqs ? positiveInts(seqs, "--seqs") : modelSeqs).map((seq) => ({ model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb })),
+  );
+  return { json: args.includes("--json"), specs };
+}
+
+const COLUMNS: [string, number, (r: Row) => string][] = [
+  ["model", 12, (r) => r.model],
+  ["seq", 4, (r) => String(r.seq)],
+  ["fwd ms", 9, (r) => r.forward_ms.toFixed(1)],
+  ["rec fwd ms", 11, (r) => r.recorded_forward_ms.toFixed(1)],
+  ["grad ms", 9, (r) => r.grad_ms.toFixed(1)],
+  ["fwd+grad ms", 12, (r) => r.forward_input_grad_ms.toFixed(1)],
+  ["peak MB", 8, (r) => String(r.peak_rss_mb)],
+  ["model MB", 9, (r) => String(r.model_rss_mb)],
+  ["runs", 5, (r) => String(r.runs)],
+];
+
+function tableLine(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]![1]) : c.padStart(COLUMNS[i]![1]))).join(" ");
+}
+
+/** Time ratios against each model's shortest length, beside the length ratio. */
+function printScaling(rows: readonly Row[]): void {
+  console.log("\nscaling with sequence length (time / time at the model's shortest length; linear would match 'len x')");
+  console.log("model        seq  len x  fwd x  fwd+grad x  fwd+grad ms/token");
+  for (const model of new Set(rows.map((r) => r.model))) {
+    const own = rows.filter((r) => r.model === model).sort((a, b) => a.seq - b.seq);
+    const base = own[0]!;
+    for (const r of own) {
+      console.log(
+        [
+          model.padEnd(12),
+          String(r.seq).padStart(4),
+          (r.seq / base.seq).toFixed(1).padStart(6),
+          (r.forward_ms / base.forward_ms).toFixed(2).padStart(6),
+          (r.forward_input_grad_ms / base.forward_input_grad_ms).toFixed(2).padStart(11),
+          (r.forward_input_grad_ms / r.seq).toFixed(2).padStart(18),
+        ].join(" "),
+      );
+    }
+  }
+}
+
+function printGrowth(rows: readonly Row[]): void {
+  console.log("\nmemory after a forced GC: last iteration minus first (a steady state shows about 0)");
+  console.log("model        seq  iterations  RSS MB  heap MB  ArrayBuffer MB");
+  for (const r of rows) {
+    console.log(
+      [
+        r.model.padEnd(12),
+        String(r.seq).padStart(4),
+        String(r.iterations).padStart(11),
+        String(r.rss_growth_mb).padStart(7),
+        r.heap_growth_mb.toFixed(1).padStart(8),
+        String(r.array_buffers_growth_mb).padStart(15),
+        r.stopped ? ` stopped: ${r.stopped}` : "",
+      ].join(" "),
+    );
+  }
+}
+
+/** Runs every configuration in its own child process and prints the figures as they come. */
+export async function main(args: string[]): Promise<void> {
+  const { json, specs } = plan(args);
+  const self = fileURLToPath(import.meta.url);
+  const rows: Row[] = [];
+  if (!json) {
+    console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}`);
+    console.log("fwd: forward from ids under noGrad; rec fwd: forward recording the graph; grad: input gradient of the last position's argmax logit");
+    console.log("times are medians after one warm-up; peak MB is the child's maxRSS\n");
+    console.log(tableLine(COLUMNS.map(([title]) => title)));
+  }
+  for (const spec of specs) {
+    // A fresh process per configuration; --expose-gc lets the growth check settle the heap.
+    const child = spawnSync(process.execPath, ["--expose-gc", ...process.execArgv, self, "--child", JSON.stringify(spec)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 16 * MB,
+    });
+    if (child.status !== 0) throw new Error(`bench model: the child for ${spec.model} at length ${spec.seq} failed (exit ${child.status ?? child.signal})`);
+    const row = JSON.parse(child.stdout) as Row;
+    rows.push(row);
+    console.log(json ? JSON.stringify(row) : tableLine(COLUMNS.map(([, , cell]) => cell(row))));
+  }
+  if (json) return;
+  const small = rows.find((r) => r.model === TORCH_REFERENCE.model && r.seq === TORCH_REFERENCE.seq);
+  if (small) {
+    const f = (ours: number, torch: number) => `${ours.toFixed(0)} vs ${torch} (${(ours / torch).toFixed(1)}x)`;
+    console.log(
+      `\nPyTorch reference (fast BLAS, 2 threads), ${small.model} at ${small.seq}: forward ${f(small.forward_ms, TORCH_REFERENCE.forward_ms)} ms,` +
+        ` forward + input gradient ${f(small.forward_input_grad_ms, TORCH_REFERENCE.forward_input_grad_ms)} ms,` +
+        ` peak ${f(small.peak_rss_mb, TORCH_REFERENCE.peak_rss_mb)} MB`,
+    );
+  }
+  printScaling(rows);
+  printGrowth(rows);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  if (args[0] === "--child") {
+    process.stdout.write(`${JSON.stringify(measure(JSON.parse(args[1]!) as Spec))}\n`);
+    // Matmul worker threads are unref'd, but exit at once rather than wait on anything else.
+    process.exit(0);
+  } else {
+    await main(args);
+  }
+}
