@@ -27,15 +27,23 @@ export const methodNames = [
   "occlusion",
 ] as const;
 
+/** One of {@link methodNames}. */
 export type MethodName = (typeof methodNames)[number];
 
-/** What `explain` needs of a tokenizer: encoding (for the default baseline) and special ids. */
+/**
+ * What `explain` needs of a tokenizer: encoding (for the default baseline) and special ids.
+ * The tokenizers of `@gim/transformer` fit.
+ */
 export interface TokenizerLike {
-  encode(text: string): number[];
+  /** Token ids of `text`; called as `encode(" ", { addSpecialTokens: false })` (no BOS before the space). */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  /** The padding token's id: the baseline when " " encodes to nothing. */
   readonly padTokenId?: number | undefined;
+  /** The unknown token's id: the baseline when there is no pad token either. */
   readonly unkTokenId?: number | undefined;
 }
 
+/** Options of {@link explain} and {@link explainMethods}. */
 export interface ExplainOptions {
   /** Target token id (default: the argmax of the logits at `position`). */
   target?: number;
@@ -53,9 +61,14 @@ export interface ExplainOptions {
   tokenizer?: TokenizerLike;
   /** Integrated gradients: number of interpolation steps (default 32, midpoint rule). */
   steps?: number;
-  /** Integrated gradients and occlusion: sequences per forward pass (default 8). */
+  /** Integrated gradients and occlusion: sequences per forward pass (default 8). The result does not depend on it. */
   batchSize?: number;
-  /** Return which rule handled which node. */
+  /**
+   * Also return which rule handled which node of the backward pass (`Explanation.trace`), to
+   * check that a rule reached every place it should. Gradient methods only (not integrated
+   * gradients or occlusion); nodes the default backward handled are left out. Print it with
+   * `formatTrace`.
+   */
   trace?: boolean;
 }
 
@@ -75,7 +88,7 @@ export interface Explanation {
   readonly gradient?: Tensor;
   /** Rules that did not apply to this model (e.g. gated-MLP scales on GPT-2). */
   readonly skippedRules?: readonly { rule: string; reason: string }[];
-  /** With `trace: true`: the nodes a rule handled (default-handled nodes are left out). */
+  /** With `trace: true` (gradient methods): the nodes a rule handled (default-handled nodes are left out). */
   readonly trace?: readonly TraceEntry[];
 }
 
@@ -106,7 +119,7 @@ export function methodRules(method: MethodName, settings: GimOptions = {}): Rule
  */
 export function defaultBaseline(tokenizer: TokenizerLike | undefined): number {
   if (tokenizer) {
-    const space = tokenizer.encode(" ");
+    const space = tokenizer.encode(" ", { addSpecialTokens: false });
     if (space.length > 0) return space[0]!;
     if (tokenizer.padTokenId !== undefined) return tokenizer.padTokenId;
     if (tokenizer.unkTokenId !== undefined) return tokenizer.unkTokenId;
@@ -127,12 +140,16 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   for (const m of methods) {
     if (!(methodNames as readonly string[]).includes(m)) throw new RangeError(`unknown method "${m}"; known: ${methodNames.join(", ")}`);
   }
+  checkCount("batchSize", options.batchSize);
+  checkCount("steps", options.steps);
   const baseline = options.baseline ?? defaultBaseline(options.tokenizer);
+  checkTokenId("baseline", baseline, model.vocabSize);
+  if (options.target !== undefined) checkTokenId("target", options.target, model.vocabSize);
   const e = variable(model.embedTokens(ids)); // [T, d] (this also checks the ids)
-  const eb = model.embedTokens([baseline]); // [1, d] (and the baseline id)
-  const out = model.forward({ embeds: e });
+  const eb = model.embedTokens([baseline]); // [1, d]
   const seqLen = ids.length;
   const position = resolvePosition(options.position ?? -1, seqLen);
+  const out = model.forward({ embeds: e });
   const row = T.select(out.logits.value, 0, position); // [V]
   const target = options.target ?? T.argmax(row, 0).item();
   const L = out.logit(position, target);
@@ -160,6 +177,15 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   });
 }
 
+/** A clear error for an option that must be a positive integer (when given). */
+function checkCount(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new RangeError(`explain: ${name} must be a positive integer, got ${value}`);
+}
+
+function checkTokenId(what: string, id: number, vocab: number): void {
+  if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
+}
+
 function resolvePosition(position: number, length: number): number {
   const p = position < 0 ? position + length : position;
   if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
@@ -177,7 +203,6 @@ export function gradientTimesDelta(g: Tensor, e: Tensor, eb: Tensor): number[] {
  * The points are run as batches of sequences.
  */
 function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number): number[] {
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`integrated gradients needs a positive integer number of steps, got ${steps}`);
   const delta = T.sub(e, eb); // [T, d]
   let total = T.zeros(e.shape, { dtype: e.dtype });
   for (let start = 0; start < steps; start += batchSize) {
@@ -188,7 +213,8 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
     const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, T, V]: dL/dlogits, one target per sequence
     for (let b = 0; b < alphas.length; b++) seed.set([b, position, target], 1);
     const [g] = grad(out.logits, [points], { rules, seed });
-    total = T.add(total, T.sum(g!, 0));
+    // One point at a time, in order, so the sum does not depend on the batch size.
+    for (let b = 0; b < alphas.length; b++) total = T.add(total, T.select(g!, 0, b));
   }
   return gradientTimesDelta(T.div(total, steps), e, eb);
 }

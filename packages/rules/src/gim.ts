@@ -8,6 +8,7 @@ import { freezeNorm } from "./rules/freezeNorm.js";
 import { gradientScale } from "./rules/gradientScale.js";
 import { softmaxTemperature } from "./rules/softmaxTemperature.js";
 
+/** The settings of the four GIM modifications; a part is off at temperature 1, scale 1 or `freezeNorm: false`. */
 export interface GimOptions {
   /** Attention softmax backward at softmax(s / T) (TSG). 1 = off. */
   temperature?: number;

@@ -16,3 +16,4 @@ export * from "./rules/gradientScale.js";
 export * from "./gim.js";
 export * from "./bind.js";
 export * from "./explain.js";
+export * from "./trace.js";

@@ -18,6 +18,7 @@ export const scaledPlaces = {
   up: Tags.up,
 } as const;
 
+/** `"q"`, `"k"`, `"v"`, `"gate"` or `"up"`. */
 export type ScaledPlace = keyof typeof scaledPlaces;
 
 /** Multiplies the gradient through one kind of operand (`"q"`, `"k"`, `"v"`, `"gate"`, `"up"`) by `factor`. */
