@@ -5,7 +5,7 @@
  * with finite differences and the dot-product test (`gradcheck`, float64).
  *
  * The table is typed `Record<OpName, OpCase>`: an op added to the registry without a case
- * here does not compile (`npx tsc -p packages/autograd/test`).
+ * here does not compile (`npx tsc -p tsconfig.test.json`).
  */
 import fc from "fast-check";
 import * as T from "@gim/tensor";
