@@ -120,6 +120,10 @@ describe("gradcheck", () => {
     expect(T.contiguousData(base)).toEqual(T.contiguousData(f64([4, 3], 9)));
   });
 
+  it("handles 0-d inputs and outputs", () => {
+    expect(gradcheck((a, b) => mul(tanh(a), b), [T.scalar(0.3, { dtype: "float64" }), T.scalar(-1.2, { dtype: "float64" })]).ok).toBe(true);
+  });
+
   it("assertGradcheck throws an Error carrying the readable report", () => {
     expect(() => assertGradcheck((v) => doubleIgnoringGrad(v), [f64([2, 2], 12)])).toThrow(/gradcheck FAILED[\s\S]*dot-product test/);
     expect(assertGradcheck((v) => tanh(v), [f64([2, 2], 12)]).ok).toBe(true);

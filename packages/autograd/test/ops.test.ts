@@ -585,6 +585,24 @@ describe("op specifics", () => {
     expectClose(full!, { shape: [2, 5], values: expected.flat() }, 1e-12, 1e-10, "full layerNorm gradient");
   });
 
+  it("ties and kinks follow the documented subgradient conventions", () => {
+    const x = variable(T.tensor([1, 3, 3, -2], { dtype: "float64" }));
+    const dy = T.scalar(2, { dtype: "float64" });
+    // max: tied maxima share the upstream gradient evenly.
+    expect([...grad(max(x), [x], { seed: dy })[0]!.toFlat()]).toEqual([0, 1, 1, 0]);
+    // maximum / minimum: a tie splits the gradient in half between the operands.
+    const a = variable(T.tensor([1, 2], { dtype: "float64" }));
+    const b = variable(T.tensor([1, 5], { dtype: "float64" }));
+    const seed = T.tensor([4, 4], { dtype: "float64" });
+    expect(grad(maximum(a, b), [a, b], { seed }).map((g) => [...g.toFlat()])).toEqual([[2, 0], [2, 4]]);
+    expect(grad(minimum(a, b), [a, b], { seed }).map((g) => [...g.toFlat()])).toEqual([[2, 4], [2, 0]]);
+    // abs and relu at 0: gradient 0.
+    const z = variable(T.tensor([0, -1, 2], { dtype: "float64" }));
+    const s3 = T.tensor([1, 1, 1], { dtype: "float64" });
+    expect([...grad(abs(z), [z], { seed: s3 })[0]!.toFlat()]).toEqual([0, -1, 1]);
+    expect([...grad(relu(z), [z], { seed: s3 })[0]!.toFlat()]).toEqual([0, 0, 1]);
+  });
+
   it("broadcast helper shapes used by the table agree with NumPy rules", () => {
     expect(broadcastAll([2, 1, 3], [4, 1], [3])).toEqual([2, 4, 3]);
     expect(allIndices([2, 2])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
