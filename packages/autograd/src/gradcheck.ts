@@ -25,7 +25,10 @@ import { variable, Var } from "./var.js";
 
 /** Options of {@link gradcheck}. */
 export interface GradcheckOptions {
-  /** Finite-difference step, relative to `max(1, |x_k|)` (default 1e-6). */
+  /**
+   * Finite-difference step (default 1e-6): `eps * max(1, |x_k|)` for one element; the dot-product
+   * test steps `eps` along a direction of standard normal entries.
+   */
   eps?: number;
   /** Absolute tolerance (default 1e-6). */
   atol?: number;
@@ -59,14 +62,19 @@ export interface DotProductDirection {
   readonly jvDotU: number;
   /** `<v, J^T u>`, with `J^T u` from `grad`. */
   readonly vDotJtu: number;
+  /** `|jvDotU - vDotJtu|`. */
   readonly absError: number;
+  /** Whether this direction passed (tolerance relative to the sum of |v_k (J^T u)_k|). */
   readonly ok: boolean;
 }
 
 /** The dot-product test's part of the report. */
 export interface DotProductReport {
+  /** Whether every direction passed. */
   readonly ok: boolean;
+  /** One entry per random direction. */
   readonly directions: readonly DotProductDirection[];
+  /** Largest `absError` over the directions. */
   readonly maxAbsError: number;
   /** Largest `|lhs - rhs| / max(|lhs|, |rhs|)` (0 when both are 0). */
   readonly maxRelError: number;
@@ -74,6 +82,7 @@ export interface DotProductReport {
 
 /** What was checked of one input. */
 export interface GradcheckInputSummary {
+  /** The input's shape. */
   readonly shape: readonly number[];
   /** Elements compared one by one. */
   readonly checked: number;
@@ -99,7 +108,9 @@ export class GradcheckReport {
   readonly failures: readonly GradcheckFailure[];
   /** How many elements failed in all. */
   readonly failureCount: number;
+  /** The dot-product test's results. */
   readonly dotProduct: DotProductReport;
+  /** What was checked of each input. */
   readonly inputs: readonly GradcheckInputSummary[];
   /** Shape of `fn`'s output. */
   readonly outputShape: readonly number[];

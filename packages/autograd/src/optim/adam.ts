@@ -51,15 +51,20 @@ export interface AdamState {
 export class Adam {
   /** The parameters, in the order gradients are passed to `step`. */
   readonly params: readonly Var[];
+  /** Decay rate of the first moment estimate. */
   readonly beta1: number;
+  /** Decay rate of the second moment estimate. */
   readonly beta2: number;
+  /** Added to the square root of the second moment. */
   readonly eps: number;
+  /** Decoupled weight decay: each step multiplies weights by (1 - lr * weightDecay). */
   readonly weightDecay: number;
   private learningRate: number;
   private steps = 0;
   private m: Float64Array[] = [];
   private v: Float64Array[] = [];
 
+  /** Checks the parameters (contiguous leaf Vars, no shared storage) and the settings. */
   constructor(params: readonly Var[], options: AdamOptions = {}) {
     checkParams(params, "Adam");
     this.params = [...params];

@@ -45,12 +45,15 @@ export interface SgdState {
 export class SGD {
   /** The parameters, in the order gradients are passed to `step`. */
   readonly params: readonly Var[];
+  /** Momentum factor (0: none). */
   readonly momentum: number;
+  /** L2 weight decay added to the gradient. */
   readonly weightDecay: number;
   private learningRate: number;
   private steps = 0;
   private buffers: Float64Array[] = [];
 
+  /** Checks the parameters (contiguous leaf Vars, no shared storage) and the settings. */
   constructor(params: readonly Var[], options: SgdOptions) {
     checkParams(params, "SGD");
     this.params = [...params];
