@@ -40,6 +40,7 @@ export {
   hasTokenizerFiles,
   modelDir,
   inputIds,
+  checkInput,
   requireTokenizer,
   resolvePosition,
   checkTokenId,

@@ -85,22 +85,33 @@ export async function openTokenizer(dir: string): Promise<CliTokenizer | undefin
 }
 
 /**
+ * The input of the command line, checked without the model: exactly one of TEXT and `--ids`,
+ * and not empty text. Commands call it before loading a model, so these mistakes are
+ * reported first.
+ */
+export function checkInput(args: ParsedArgs): { ids: number[]; text?: undefined } | { ids?: undefined; text: string } {
+  const ids = args.ids("ids");
+  const text = args.positionals[0];
+  if (ids !== undefined && text !== undefined) throw new UsageError("give either TEXT or --ids, not both");
+  if (ids !== undefined) return { ids };
+  if (text === undefined) throw new UsageError(`gim ${args.spec.name} needs TEXT or --ids (see gim ${args.spec.name} --help)`);
+  if (text === "") throw new UsageError("the text is empty");
+  return { text };
+}
+
+/**
  * The token ids to run: `--ids`, or the one TEXT argument encoded with the tokenizer.
  * Ids are checked against the model's vocabulary and length limit here, so a bad id is a
  * usage error naming the id and where it came from.
  */
 export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
-  const ids = args.ids("ids");
-  const text = args.positionals[0];
-  if (ids !== undefined && text !== undefined) throw new UsageError("give either TEXT or --ids, not both");
+  const { ids, text } = checkInput(args);
   let result: number[];
   let source: string;
   if (ids !== undefined) {
     result = ids;
     source = "--ids";
   } else {
-    if (text === undefined) throw new UsageError(`gim ${args.spec.name} needs TEXT or --ids (see gim ${args.spec.name} --help)`);
-    if (text === "") throw new UsageError("the text is empty");
     result = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text);
     if (result.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
     source = "the text";

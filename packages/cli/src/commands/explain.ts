@@ -2,10 +2,10 @@
  * `gim explain`: token attributions of one prediction, for one or several methods side by
  * side, as a colored heatmap and a table, or as JSON.
  */
-import { defaultBaseline, explainMethods, methodNames, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
+import { defaultBaseline, explainMethods, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { describeModel, describePosition, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -143,7 +143,9 @@ export const explainCommand: Command = {
     const json = args.flag("json");
     const { methods, named } = requestedMethods(args, json);
     const settings = gimSettings(args);
-    const opened = await openModel(modelDir(args, io.cwd));
+    checkInput(args);
+    const dir = modelDir(args, io.cwd);
+    const opened = await openModel(dir);
     const ids = inputIds(args, opened);
     const position = resolvePosition(args.number("position") ?? -1, ids.length);
     const target = targetId(args, opened);
@@ -164,9 +166,12 @@ export const explainCommand: Command = {
       return;
     }
     for (const [i, e] of explanations.entries()) {
-      // A single-modification method whose rules all miss this model is the plain gradient: say so.
-      if (methods[i] !== "gim" && e.skippedRules && e.skippedRules.length > 0) {
-        io.stderr.write(`gim: note: ${methodFlagName(methods[i]!)}: ${e.skippedRules.map((s) => s.reason).join("; ")}\n`);
+      // A modification method none of whose rules has a place in this model is the plain gradient: say so.
+      const skipped = e.skippedRules ?? [];
+      const method = methods[i]!;
+      if (skipped.length > 0 && skipped.length === methodRules(method, settings).length) {
+        const why = skipped.map((s) => s.reason).join("; ");
+        io.stderr.write(`gim: note: ${methodFlagName(method)} changes nothing on this model (${why}): its attributions are plain gradient x input\n`);
       }
     }
     io.stdout.write(report(explanations, methods, opened, io));

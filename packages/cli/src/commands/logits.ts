@@ -6,7 +6,7 @@ import { noGrad } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { inputIds, modelDir, openModel, resolvePosition, tokenText } from "../model.js";
+import { checkInput, inputIds, modelDir, openModel, resolvePosition, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
 import { describeModel, describePosition, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -31,7 +31,9 @@ export const logitsSpec: CommandSpec = {
 export const logitsCommand: Command = {
   spec: logitsSpec,
   async run(args, io: CliIO) {
-    const opened = await openModel(modelDir(args, io.cwd));
+    checkInput(args);
+    const dir = modelDir(args, io.cwd);
+    const opened = await openModel(dir);
     const ids = inputIds(args, opened);
     const position = resolvePosition(args.number("position") ?? -1, ids.length);
     const logits = noGrad(() => Array.from(T.select(opened.model.forward({ ids }).logits.value, 0, position).toFlat())); // [V]
