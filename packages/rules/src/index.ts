@@ -17,3 +17,4 @@ export * from "./gim.js";
 export * from "./bind.js";
 export * from "./explain.js";
 export * from "./trace.js";
+export * from "./components/index.js";

@@ -1,0 +1,168 @@
+/**
+ * One call that scores a model's components (and optionally edges) with several attribution
+ * methods, measures them against exact activation patching, and evaluates the circuits each
+ * method's ranking builds: what `gim components` prints.
+ */
+import type { Rule } from "@gim/autograd";
+import type { CausalLM } from "@gim/transformer";
+import { gim } from "../gim.js";
+import { spearman, topKOverlap, type Ranking } from "./agreement.js";
+import { attributionFromGradients, placeGradients } from "./attribution.js";
+import { faithfulnessFromPair, type FaithfulnessCurve } from "./circuit.js";
+import type { Component, ComponentInput } from "./components.js";
+import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges, type Edge } from "./edges.js";
+import { exactFromPair } from "./exact.js";
+import type { Metric, Prompts } from "./metric.js";
+import { preparePair } from "./pair.js";
+
+/** An attribution method: a name and the backward rules its gradient uses. */
+export interface ComponentMethod {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
+/** The two methods compared by default: GIM (`gim()`) and the plain gradient (`[]`). */
+export function defaultComponentMethods(): ComponentMethod[] {
+  return [
+    { name: "gim", rules: gim() },
+    { name: "gradient", rules: [] },
+  ];
+}
+
+/** Options of {@link compareComponentMethods}. */
+export interface CompareOptions {
+  readonly metric: Metric;
+  /** Methods to score with (default GIM and the plain gradient). */
+  readonly methods?: readonly ComponentMethod[];
+  /** Run exact activation patching (one forward per component, per edge with `edges`) and compare with it (default true). */
+  readonly exact?: boolean;
+  /** Also score edges (default false). */
+  readonly edges?: boolean;
+  /** k of the top-k overlap (default 10, at most the number of items). */
+  readonly top?: number;
+  /** Evaluate the circuits of each ranking (default true). */
+  readonly faithfulness?: boolean;
+  /** Circuit sizes for the faithfulness curves (default: see `circuitFaithfulness`). */
+  readonly ks?: readonly number[];
+  /** Sequences per forward pass for patched runs (default 64). */
+  readonly batchSize?: number;
+}
+
+/** A method's (or exact patching's) agreement with exact patching. */
+export interface Agreement {
+  /** Spearman correlation with the exact scores (NaN when either is constant). */
+  readonly spearman: number;
+  /** |top-k by |score| ∩ exact top-k by |score|| / k. */
+  readonly topKOverlap: number;
+  readonly k: number;
+  /** How many items the comparison covers. */
+  readonly count: number;
+}
+
+/** Faithfulness curves of one ranking source, by ranking kind. */
+export interface CircuitCurves {
+  /** Top-k by signed score: the CPR-like area (higher is better). */
+  readonly signed: FaithfulnessCurve;
+  /** Top-k by |score|: the CMD-like area from 1 (lower is better). */
+  readonly absolute: FaithfulnessCurve;
+}
+
+/** Scores of one source (a method or exact patching), with their evaluation. */
+export interface ScoredSource {
+  readonly name: string;
+  /** One score per component. */
+  readonly scores: readonly number[];
+  /** Against exact patching, over heads and MLPs (the embeddings' exact score is always the whole effect). Absent without exact. */
+  readonly agreement?: Agreement;
+  readonly circuits?: CircuitCurves;
+  /** One score per edge (with `edges`). */
+  readonly edgeScores?: readonly number[];
+  /** Edge scores against exact edge patching, over all edges. */
+  readonly edgeAgreement?: Agreement;
+  readonly edgeCircuits?: CircuitCurves;
+}
+
+/** Everything `gim components` reports. */
+export interface ComponentReport {
+  readonly metric: string;
+  readonly metricClean: number;
+  readonly metricCorrupted: number;
+  readonly prompts: number;
+  readonly tokens: number;
+  readonly components: readonly Component[];
+  readonly inputs: readonly ComponentInput[];
+  /** With `edges`. */
+  readonly edges?: readonly Edge[];
+  /** Exact activation patching (with `exact`). */
+  readonly exact?: ScoredSource;
+  readonly methods: readonly ScoredSource[];
+}
+
+/**
+ * Scores every component with each method (one clean forward and corrupted forward shared,
+ * one backward per method), exact patching when asked, and the agreement and circuit
+ * faithfulness of each.
+ */
+export function compareComponentMethods(model: CausalLM, clean: Prompts, corrupted: Prompts, options: CompareOptions): ComponentReport {
+  const methods = options.methods ?? defaultComponentMethods();
+  if (methods.length === 0 && options.exact === false) throw new RangeError("nothing to compute: no methods and no exact patching");
+  const names = new Set<string>();
+  for (const m of methods) {
+    if (names.has(m.name)) throw new RangeError(`method "${m.name}" is given twice`);
+    names.add(m.name);
+  }
+  const pair = preparePair(model, clean, corrupted, options.metric);
+  const withExact = options.exact ?? true;
+  const withEdges = options.edges ?? false;
+  const withCircuits = options.faithfulness ?? true;
+  const circuitOptions = { ks: options.ks, batchSize: options.batchSize };
+  const { components } = pair.graph;
+  const headsAndMlps = components.map((c, i) => (c.kind === "embed" ? -1 : i)).filter((i) => i >= 0);
+
+  const gradients = placeGradients(pair, methods.map((m) => m.rules));
+  const exactNodes = withExact ? exactFromPair(pair, options.batchSize).scores : undefined;
+  const exactEdges = withExact && withEdges ? exactEdgesFromPair(pair, options.batchSize).scores : undefined;
+
+  const agree = (scores: readonly number[], exact: readonly number[] | undefined, subset?: readonly number[]): Agreement | undefined => {
+    if (!exact) return undefined;
+    const pick = (xs: readonly number[]) => (subset ? subset.map((i) => xs[i]!) : [...xs]);
+    const a = pick(scores);
+    const b = pick(exact);
+    const k = Math.min(options.top ?? 10, a.length);
+    return { spearman: spearman(a, b), topKOverlap: k > 0 ? topKOverlap(a, b, k) : Number.NaN, k, count: a.length };
+  };
+  const curves = (scores: readonly number[], run: (s: readonly number[], r: Ranking) => FaithfulnessCurve): CircuitCurves | undefined =>
+    withCircuits ? { signed: run(scores, "signed"), absolute: run(scores, "absolute") } : undefined;
+  const nodeCurves = (scores: readonly number[]) => curves(scores, (s, ranking) => faithfulnessFromPair(pair, s, { ...circuitOptions, ranking }));
+  const edgeCurves = (scores: readonly number[]) => curves(scores, (s, ranking) => edgeFaithfulnessFromPair(pair, s, { ...circuitOptions, ranking }));
+
+  const sources: ScoredSource[] = methods.map((m, i) => {
+    const scores = attributionFromGradients(pair, gradients[i]!).scores;
+    const edgeScores = withEdges ? edgesFromGradients(pair, gradients[i]!).scores : undefined;
+    return {
+      name: m.name,
+      scores,
+      agreement: agree(scores, exactNodes, headsAndMlps),
+      circuits: nodeCurves(scores),
+      ...(edgeScores ? { edgeScores, edgeAgreement: agree(edgeScores, exactEdges), edgeCircuits: edgeCurves(edgeScores) } : {}),
+    };
+  });
+  const exact: ScoredSource | undefined = exactNodes && {
+    name: "exact",
+    scores: exactNodes,
+    circuits: nodeCurves(exactNodes),
+    ...(exactEdges ? { edgeScores: exactEdges, edgeCircuits: edgeCurves(exactEdges) } : {}),
+  };
+  return {
+    metric: options.metric.description,
+    metricClean: pair.metricClean,
+    metricCorrupted: pair.metricCorrupted,
+    prompts: pair.clean.length,
+    tokens: pair.clean[0]!.length,
+    components,
+    inputs: pair.graph.inputs,
+    ...(withEdges ? { edges: listEdges(model) } : {}),
+    ...(exact ? { exact } : {}),
+    methods: sources,
+  };
+}
