@@ -45,7 +45,6 @@ export {
   resolvePosition,
   checkTokenId,
   tokenText,
-  type CliTokenizer,
   type OpenedModel,
 } from "./model.js";
 export { explainCommand, explainSpec, parseMethod, methodFlagName, methodAliases, gimSettings, requestedMethods, explanationJson } from "./commands/explain.js";

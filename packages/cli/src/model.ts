@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadModel, type CausalLM } from "@gim/transformer";
+import { loadModel, loadTokenizer, type CausalLM, type Tokenizer } from "@gim/transformer";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**
@@ -15,25 +15,13 @@ import { UsageError, type ParsedArgs } from "./args.js";
  */
 export const DEFAULT_MODEL_DIR: string | undefined = undefined;
 
-/** What the commands need of a tokenizer (the shape of `@gim/transformer`'s `Tokenizer`). */
-export interface CliTokenizer {
-  /** Number of ids the tokenizer can produce. */
-  readonly vocabSize: number;
-  readonly padTokenId: number | undefined;
-  readonly unkTokenId: number | undefined;
-  /** Token ids of `text` (no special tokens added). */
-  encode(text: string): number[];
-  /** How token `id` reads on its own (`" the"`). */
-  decodeToken(id: number): string;
-}
-
 /** A loaded model folder. */
 export interface OpenedModel {
   /** The folder, as resolved. */
   readonly dir: string;
   readonly model: CausalLM;
   /** The folder's tokenizer, or undefined when it has no tokenizer files. */
-  readonly tokenizer: CliTokenizer | undefined;
+  readonly tokenizer: Tokenizer | undefined;
 }
 
 /** A failure while running (a folder that cannot be read, ...): the command exits 1. */
@@ -65,10 +53,6 @@ export async function openModel(dir: string): Promise<OpenedModel> {
   if (!stat.isDirectory()) throw new RuntimeError(`${dir} is not a folder (--model takes a Hugging Face model folder)`);
   const model = loadModel(dir);
   const tokenizer = await openTokenizer(dir);
-  if (tokenizer && tokenizer.vocabSize > model.vocabSize) {
-    // Ids the model has no embedding for would fail later with a less helpful message.
-    throw new RuntimeError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary has ${model.vocabSize}`);
-  }
   return { dir, model, tokenizer };
 }
 
@@ -79,9 +63,8 @@ export function hasTokenizerFiles(dir: string): boolean {
 }
 
 /** The tokenizer of a model folder, or undefined when it has none. */
-export async function openTokenizer(dir: string): Promise<CliTokenizer | undefined> {
-  if (!hasTokenizerFiles(dir)) return undefined;
-  throw new RuntimeError(`${dir}: this build of gim cannot read tokenizers yet; pass --ids`);
+export async function openTokenizer(dir: string): Promise<Tokenizer | undefined> {
+  return hasTokenizerFiles(dir) ? loadTokenizer(dir) : undefined;
 }
 
 /**
@@ -100,7 +83,9 @@ export function checkInput(args: ParsedArgs): { ids: number[]; text?: undefined 
 }
 
 /**
- * The token ids to run: `--ids`, or the one TEXT argument encoded with the tokenizer.
+ * The token ids to run: `--ids`, or the one TEXT argument encoded with the tokenizer (with
+ * the special tokens its post-processor adds, such as Llama's BOS, unless
+ * `--no-special-tokens`).
  * Ids are checked against the model's vocabulary and length limit here, so a bad id is a
  * usage error naming the id and where it came from.
  */
@@ -112,7 +97,8 @@ export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
     result = ids;
     source = "--ids";
   } else {
-    result = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text);
+    // As Hugging Face's tokenizer(text): the model's special tokens (Llama's BOS) are added.
+    result = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text, { addSpecialTokens: !args.flag("no-special-tokens") });
     if (result.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
     source = "the text";
   }
@@ -125,7 +111,7 @@ export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
 }
 
 /** The tokenizer, or a usage error saying what it was needed for. */
-export function requireTokenizer(opened: OpenedModel, purpose: string): CliTokenizer {
+export function requireTokenizer(opened: OpenedModel, purpose: string): Tokenizer {
   if (!opened.tokenizer) throw new UsageError(`${opened.dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt) ${purpose}`);
   return opened.tokenizer;
 }

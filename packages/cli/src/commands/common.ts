@@ -19,6 +19,13 @@ export const idsOption: OptionSpec = {
   description: "Token ids to run instead of TEXT (comma-separated)",
 };
 
+/** `--no-special-tokens`. */
+export const noSpecialTokensOption: OptionSpec = {
+  name: "no-special-tokens",
+  kind: "flag",
+  description: "Encode TEXT without the special tokens the tokenizer adds (e.g. Llama's BOS)",
+};
+
 /** `--position N`. */
 export const positionOption: OptionSpec = {
   name: "position",

@@ -7,7 +7,7 @@ import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.
 import type { CliIO, Command } from "../io.js";
 import { checkInput, checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
-import { describeModel, describePosition, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The command-line name of a method: `freezeNorm` is `freeze-norm`. */
 export function methodFlagName(method: MethodName): string {
@@ -43,6 +43,7 @@ export const explainSpec: CommandSpec = {
   options: [
     modelOption,
     idsOption,
+    noSpecialTokensOption,
     { name: "method", kind: "string", valueName: "M", repeatable: true, description: `Attribution method: ${methodNames.map((m) => methodFlagName(m)).join(", ")}; aliases tsg, ig; also comma-separated`, defaultText: "gim and gradient (with --json: gim)" },
     { name: "target-id", kind: "int", valueName: "N", min: 0, description: "Token id whose logit is explained", defaultText: "the argmax at the position" },
     { name: "target", kind: "string", valueName: "TOKEN", description: "Target as text; must encode to exactly one token" },
@@ -178,6 +179,12 @@ export const explainCommand: Command = {
   },
 };
 
+/** Columns to wrap the heatmap at: the terminal's, else $COLUMNS, else 80. */
+function terminalWidth(io: CliIO): number {
+  const fromEnv = Number(io.env["COLUMNS"]);
+  return io.stdout.columns ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80);
+}
+
 function report(explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): string {
   const first = explanations[0]!;
   const mode = detectColorMode(io.env, io.stdout.isTTY === true);
@@ -193,7 +200,7 @@ function report(explanations: readonly Explanation[], methods: readonly MethodNa
     shown,
     explanations.map((e, i) => ({ label: labels[i]!, values: e.attributions })),
     mode,
-    io.stdout.columns ?? 80,
+    terminalWidth(io),
     opened.tokenizer ? "" : " ", // without a tokenizer the tokens are ids: keep them apart
   );
   const columns: Column[] = [{ header: "#", align: "right" }, { header: "token", align: "left" }, { header: "id", align: "right" }, ...labels.map((l): Column => ({ header: l, align: "right" }))];

@@ -8,7 +8,7 @@ import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, inputIds, modelDir, openModel, resolvePosition, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
-import { describeModel, describePosition, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The options and help of `gim logits`. */
 export const logitsSpec: CommandSpec = {
@@ -19,6 +19,7 @@ export const logitsSpec: CommandSpec = {
   options: [
     modelOption,
     idsOption,
+    noSpecialTokensOption,
     positionOption,
     { name: "top-k", kind: "int", valueName: "K", min: 1, description: "Tokens listed in the report (not with --json)", defaultText: "10" },
     jsonOption,
