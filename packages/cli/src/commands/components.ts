@@ -13,7 +13,7 @@ import * as T from "@gim/tensor";
 import { parseArgs, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
-import { formatNumber, renderTable, visibleWhitespace, type Column } from "../render.js";
+import { formatNumber, renderTable, type Column } from "../render.js";
 import { describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
 
@@ -257,7 +257,7 @@ function topTable(names: readonly string[], scores: readonly number[], top: numb
     { header: "score", align: "right" },
     ...(exact ? ([{ header: "exact", align: "right" }, { header: "exact #", align: "right" }] as const) : []),
   ];
-  const rows = order.map((i, r) => [String(r + 1), visibleWhitespace(names[i]!), formatNumber(scores[i]!), ...(exact ? [formatNumber(exact[i]!), String(exactRank![i])] : [])]);
+  const rows = order.map((i, r) => [String(r + 1), names[i]!, formatNumber(scores[i]!), ...(exact ? [formatNumber(exact[i]!), String(exactRank![i])] : [])]);
   return renderTable(columns, rows);
 }
 
