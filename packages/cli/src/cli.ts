@@ -3,13 +3,14 @@
  * stderr and an exit code (2: the command line is wrong; 1: running it failed).
  */
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
+import { componentsCommand } from "./commands/components.js";
 import { explainCommand } from "./commands/explain.js";
 import { logitsCommand } from "./commands/logits.js";
 import type { CliIO, Command } from "./io.js";
 import { closest } from "./args.js";
 
 /** The commands of `gim`, by name. */
-export const commands: ReadonlyMap<string, Command> = new Map([explainCommand, logitsCommand].map((c) => [c.spec.name, c]));
+export const commands: ReadonlyMap<string, Command> = new Map([explainCommand, logitsCommand, componentsCommand].map((c) => [c.spec.name, c]));
 
 /** Exit codes of `gim`. */
 export const ExitCode = {
