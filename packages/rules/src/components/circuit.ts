@@ -61,7 +61,10 @@ export interface FaithfulnessCurve {
 /** Options of {@link circuitFaithfulness}. */
 export interface CircuitOptions {
   readonly metric: Metric;
-  /** Order components by signed score ("signed", default) or by |score| ("absolute"). */
+  /**
+   * Order by signed score ("signed", default: largest first when M(clean) > M(corrupted), smallest
+   * first otherwise, i.e. most supportive of the difference first) or by |score| ("absolute").
+   */
   readonly ranking?: Ranking;
   /** Circuit sizes to evaluate (default every k from 0 to N when N <= 256, else 101 evenly spaced); 0, N and MIB's sizes are always added. */
   readonly ks?: readonly number[];
@@ -112,7 +115,9 @@ export function faithfulnessCurve(
 ): FaithfulnessCurve {
   const total = scores.length;
   const ranking = options.ranking ?? "signed";
-  const order = rankOrder(scores, ranking);
+  // Signed: most supportive of the clean-minus-corrupted difference first (score descending when it is positive).
+  const direction = Math.sign(pair.metricClean - pair.metricCorrupted) || 1;
+  const order = rankOrder(ranking === "signed" ? scores.map((s) => s * direction) : scores, ranking);
   const mibKs = mibFractions.map((p) => Math.floor(p * total));
   for (const k of options.ks ?? []) {
     if (!Number.isInteger(k) || k < 0 || k > total) throw new RangeError(`circuit size ${k} is out of range [0, ${total}]`);
