@@ -274,13 +274,35 @@ export function formatHelp(spec: CommandSpec): string {
   });
   rows.push(["--help, -h", "Show this help"]);
   lines.push("", "Options:", ...twoColumns(rows));
-  for (const note of spec.notes ?? []) lines.push("", note);
+  for (const note of spec.notes ?? []) lines.push("", ...wrap(note, 100));
   if (spec.examples && spec.examples.length > 0) lines.push("", "Examples:", ...spec.examples.map((e) => `  gim ${e}`));
   return lines.join("\n") + "\n";
 }
 
-/** Rows as two aligned columns, indented by two spaces. */
-export function twoColumns(rows: readonly (readonly [string, string])[]): string[] {
-  const width = Math.max(...rows.map(([left]) => left.length));
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+/** Text wrapped at word boundaries into lines of at most `width` columns (long words stay whole). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * Rows as two aligned columns, indented by two spaces; the right column is wrapped at word
+ * boundaries so lines stay within `width` columns (a word longer than the room stays whole).
+ */
+export function twoColumns(rows: readonly (readonly [string, string])[], width = 100): string[] {
+  const left = Math.max(...rows.map(([l]) => l.length));
+  const room = Math.max(20, width - left - 4);
+  const lines: string[] = [];
+  for (const [l, r] of rows) {
+    wrap(r, room).forEach((w, i) => lines.push(`  ${(i === 0 ? l : "").padEnd(left)}  ${w}`.trimEnd()));
+  }
+  return lines;
 }

@@ -25,6 +25,7 @@ export {
   closest,
   editDistance,
   twoColumns,
+  wrap,
   ParsedArgs,
   UsageError,
   type CommandSpec,

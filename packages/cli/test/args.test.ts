@@ -134,10 +134,13 @@ describe("help", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(formatHelp(command));
+    const flat = r.stdout.replace(/\s+/g, " "); // undo the wrapping of long descriptions
     for (const o of command.options) {
-      expect(r.stdout).toContain(`--${o.name}${o.kind === "flag" ? "" : ` ${o.valueName}`}`);
-      if (o.defaultText !== undefined) expect(r.stdout).toContain(`default: ${o.defaultText}`);
+      expect(r.stdout).toMatch(new RegExp(`^  --${o.name}${o.kind === "flag" ? "" : ` ${o.valueName}`} `, "m"));
+      expect(flat).toContain(o.description);
+      if (o.defaultText !== undefined) expect(flat).toContain(`default: ${o.defaultText}`);
     }
+    for (const line of r.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   it("explain's help shows the GIM defaults of @gim/rules", async () => {

@@ -6,10 +6,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { commands } from "../src/index.js";
 import { gim, modelsDir } from "./helpers.js";
 
 const gpt2 = path.join(modelsDir, "gpt2-f32");
 const ids = "23,23,84,28,1,16,77,92";
+const names = [...commands.keys()].join(", ");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gim-cli-errors-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -22,11 +24,11 @@ async function fails(argv: readonly string[], code: number, message: string, env
 
 describe("usage errors exit 2 with one line", () => {
   const cases: [string, string[], string][] = [
-    ["no command", [], "no command given (commands: explain, logits; see gim --help)"],
-    ["unknown command", ["explian"], 'unknown command "explian"; did you mean explain? (commands: explain, logits; see gim --help)'],
-    ["unknown command, nothing close", ["frobnicate"], 'unknown command "frobnicate" (commands: explain, logits; see gim --help)'],
-    ["an option instead of a command", ["--json"], "expected a command before options, got --json (commands: explain, logits; see gim --help)"],
-    ["help for an unknown command", ["help", "nope"], 'unknown command "nope" (commands: explain, logits; see gim --help)'],
+    ["no command", [], `no command given (commands: ${names}; see gim --help)`],
+    ["unknown command", ["explian"], `unknown command "explian"; did you mean explain? (commands: ${names}; see gim --help)`],
+    ["unknown command, nothing close", ["frobnicate"], `unknown command "frobnicate" (commands: ${names}; see gim --help)`],
+    ["an option instead of a command", ["--json"], `expected a command before options, got --json (commands: ${names}; see gim --help)`],
+    ["help for an unknown command", ["help", "nope"], `unknown command "nope" (commands: ${names}; see gim --help)`],
     ["unknown option", ["explain", "--modle", gpt2], "unknown option --modle for gim explain; did you mean --model? (see gim explain --help)"],
     ["unknown option, nothing close", ["logits", "--frobnicate"], "unknown option --frobnicate for gim logits (see gim logits --help)"],
     ["unknown short option", ["logits", "-x"], "unknown option -x for gim logits (see gim logits --help)"],
