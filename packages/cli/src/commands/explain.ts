@@ -67,7 +67,7 @@ export const explainSpec: CommandSpec = {
   examples: [
     'explain --model ./my-model "When Mary and John went to the store, John gave a drink to"',
     "explain --model ./my-model --ids 5,17,3 --json --baseline-id 0",
-    'explain --model ./my-model "The capital of France is" --target " Paris" --method gim,ig --steps 64',
+    'explain --model ./my-model "The capital of France is" --target " Paris" --method gim,ig',
     "explain --model ./my-model --ids 5,17,3 --method tsg --softmax-temperature 4",
   ],
 };
