@@ -110,6 +110,14 @@ describe("Metaspace pre-tokenizer", () => {
 });
 
 describe("BPE model options", () => {
+  it("cached piece results are not changed by changing a returned id array", () => {
+    const tok = tiny(["a", "aa"], ["a a"]);
+    const first = tok.encode("aaa");
+    first[0] = 99;
+    first.push(7);
+    expect(tok.encode("aaa")).toEqual([1, 0]);
+  });
+
   it("merges lowest rank first, leftmost among equals", () => {
     // "aaa" with merge "a a": leftmost pair first -> [aa, a].
     const tok = tiny(["a", "aa"], ["a a"]);

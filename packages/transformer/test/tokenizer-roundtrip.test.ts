@@ -13,7 +13,7 @@
 import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadTokenizer, trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
+import { loadTokenizer, toByteLevel, trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
 import { readFileSync } from "node:fs";
 
 const FIXTURES = fileURLToPath(new URL("./tokenizer-fixtures/", import.meta.url));
@@ -95,6 +95,17 @@ function ranksOf(merges: string[]): Map<string, number> {
 }
 
 // ----
+
+describe("toByteLevel", () => {
+  it("maps the UTF-8 bytes (as Node's encoder makes them) through GPT-2's table", () => {
+    fc.assert(
+      fc.property(texts, (s) => {
+        expect(toByteLevel(s)).toBe([...Buffer.from(s, "utf8")].map((b) => BYTE_CHARS[b]).join(""));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
 
 describe("random text", () => {
   let gpt2: BpeTokenizer;

@@ -110,19 +110,22 @@ export class BpeModel {
     return this.vocab.get(token);
   }
 
-  /** Token ids of one pre-tokenized piece. Results are cached per piece. */
-  tokenize(word: string): number[] {
+  /**
+   * Token ids of one pre-tokenized piece. Results are cached per piece, so the returned array
+   * may be shared: copy it before changing it.
+   */
+  tokenize(word: string): readonly number[] {
     if (word.length === 0) return [];
     if (this.options.ignoreMerges) {
       const whole = this.vocab.get(word);
       if (whole !== undefined) return [whole];
     }
     const cached = this.cache.get(word);
-    if (cached !== undefined) return cached.slice();
+    if (cached !== undefined) return cached;
     const ids = this.mergeWord(this.initialSymbols(word));
     if (word.length <= CACHEABLE_LENGTH) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(word, ids.slice());
+      this.cache.set(word, ids);
     }
     return ids;
   }

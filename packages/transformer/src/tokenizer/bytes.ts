@@ -49,10 +49,36 @@ export function utf8DecodeStrict(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Byte-level form of `text`: its UTF-8 bytes, each mapped through {@link BYTE_TO_CHAR}. */
+/**
+ * Byte-level form of `text`: its UTF-8 bytes, each mapped through {@link BYTE_TO_CHAR}. A lone
+ * surrogate counts as U+FFFD. (Written out rather than via TextEncoder: this runs once per
+ * pre-tokenized piece, and the encoder call dominated encoding time.)
+ */
 export function toByteLevel(text: string): string {
+  const table = BYTE_TO_CHAR;
   let out = "";
-  for (const byte of utf8Encode(text)) out += BYTE_TO_CHAR[byte];
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) {
+      out += table[code];
+      continue;
+    }
+    if (code < 0x800) {
+      out += table[0xc0 | (code >> 6)]! + table[0x80 | (code & 0x3f)]!;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        const point = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+        out += table[0xf0 | (point >> 18)]! + table[0x80 | ((point >> 12) & 0x3f)]! + table[0x80 | ((point >> 6) & 0x3f)]! + table[0x80 | (point & 0x3f)]!;
+        i++;
+        continue;
+      }
+      code = 0xfffd; // lone surrogate
+    }
+    out += table[0xe0 | (code >> 12)]! + table[0x80 | ((code >> 6) & 0x3f)]! + table[0x80 | (code & 0x3f)]!;
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@
 // do not form valid UTF-8 show as `<0xNN>` instead of U+FFFD, Metaspace keeps the space of a
 // first token, and Strip does nothing. So "Ġthe" shows as " the" and "▁the" as " the".
 
-import { fromByteLevel, parseByteFallbackToken, utf8Decode, utf8Encode, byteFallbackToken } from "./bytes.js";
+import { byteFallbackToken, CHAR_TO_BYTE, parseByteFallbackToken, utf8Decode, utf8Encode } from "./bytes.js";
 import { asArray, asObject, asString, componentType, optionalIndex, unsupported } from "./json.js";
 import { buildPattern, replaceAll } from "./normalizers.js";
 import { readPrependScheme, readReplacement } from "./pre-tokenizers.js";
@@ -64,15 +64,40 @@ function isValidUtf8(bytes: ArrayLike<number>): boolean {
   return true;
 }
 
+// Byte of each byte-level character by char code (-1 for other characters).
+const BYTE_OF_CODE = (() => {
+  const table = new Int16Array(512).fill(-1);
+  for (const [char, byte] of CHAR_TO_BYTE) table[char.charCodeAt(0)] = byte;
+  return table;
+})();
+
 /** ByteLevel decoder: all tokens' bytes, joined, read as UTF-8 (lossy). */
 export const byteLevelDecoder: Decoder = (tokens, display) => {
-  const bytes: number[] = [];
+  let bytes = new Uint8Array(1024);
+  let length = 0;
+  const push = (byte: number) => {
+    if (length === bytes.length) {
+      const bigger = new Uint8Array(bytes.length * 2);
+      bigger.set(bytes);
+      bytes = bigger;
+    }
+    bytes[length++] = byte;
+  };
   for (const token of tokens) {
+    let isByteLevel = true;
+    for (let i = 0; i < token.length; i++) {
+      const code = token.charCodeAt(i);
+      if (code >= 512 || BYTE_OF_CODE[code]! < 0) {
+        isByteLevel = false;
+        break;
+      }
+    }
     // Added tokens such as "<|endoftext|>" or " <mask>" may not be byte-level strings.
-    const tokenBytes = fromByteLevel(token) ?? [...utf8Encode(token)];
-    for (const byte of tokenBytes) bytes.push(byte);
+    if (isByteLevel) for (let i = 0; i < token.length; i++) push(BYTE_OF_CODE[token.charCodeAt(i)]!);
+    else for (const byte of utf8Encode(token)) push(byte);
   }
-  return [display ? bytesToDisplayText(bytes) : utf8Decode(Uint8Array.from(bytes))];
+  const used = bytes.subarray(0, length);
+  return [display ? bytesToDisplayText(used) : utf8Decode(used)];
 };
 
 /** ByteFallback decoder: runs of `<0xNN>` tokens become their UTF-8 text (U+FFFD per byte if invalid). */
@@ -134,12 +159,11 @@ export function buildDecoder(spec: unknown, source: string, where = "decoder"): 
         display
           ? tokens
           : tokens.map((token) => {
-              const chars = [...token];
               let from = 0;
-              while (from < start && from < chars.length && chars[from] === content) from++;
-              let to = chars.length;
-              while (chars.length - to < stop && to > from && chars[to - 1] === content) to--;
-              return chars.slice(from, to).join("");
+              for (let n = 0; n < start && content !== "" && token.startsWith(content, from); n++) from += content.length;
+              let to = token.length;
+              for (let n = 0; n < stop && content !== "" && to - content.length >= from && token.endsWith(content, to); n++) to -= content.length;
+              return token.slice(from, to);
             });
     }
     case "BPEDecoder": {

@@ -1,10 +1,6 @@
-/**
- * Tokenizers: GPT-2 byte-level BPE (vocab.json + merges.txt), Hugging Face tokenizer.json BPE
- * (GPT-2, Llama 3, Qwen2, Llama 2 layouts), a byte-level BPE trainer, and writers for model
- * folders. No dependencies; works in Node and (except the folder functions) in browsers.
- *
- * @module
- */
+// Tokenizers: GPT-2 byte-level BPE (vocab.json + merges.txt), Hugging Face tokenizer.json BPE
+// (GPT-2, Llama 3, Qwen2, Llama 2 layouts), a byte-level BPE trainer, and writers for model
+// folders. No dependencies; works in Node and (except the folder functions) in browsers.
 export type { Tokenizer, EncodeOptions, DecodeOptions } from "./types.js";
 export type { AddedToken } from "./added-tokens.js";
 export { BpeTokenizer, type BpeTokenizerOptions, type SpecialTokenRoles } from "./tokenizer.js";
@@ -32,5 +28,6 @@ export {
   type TokenizerFiles,
 } from "./files.js";
 export { trainByteLevelBpe, type TrainBpeOptions } from "./train.js";
+export type { JsonObject } from "./json.js";
 export { BYTE_TO_CHAR, CHAR_TO_BYTE, toByteLevel, fromByteLevel, toWellFormed } from "./bytes.js";
 export { translateRegex, GPT2_SPLIT_PATTERN, LLAMA3_SPLIT_PATTERN, QWEN2_SPLIT_PATTERN } from "./regex.js";

@@ -17,6 +17,7 @@ export function buildPattern(spec: unknown, source: string, where: string): RegE
 
 /** Replaces every match of `pattern` in `text` with `content` (no `$` substitutions). */
 export function replaceAll(text: string, pattern: RegExp | string, content: string): string {
+  if (typeof pattern === "string") return pattern === "" ? text : text.split(pattern).join(content);
   let out = "";
   for (const range of findMatches(text, pattern)) out += range.isMatch ? content : text.slice(range.start, range.end);
   return out;

@@ -65,6 +65,23 @@ export function applySplitBehavior(ranges: MatchRange[], behavior: SplitBehavior
 /** Splits every piece by `pattern` with `behavior`; `invert` swaps matches and gaps. */
 export function splitPieces(pieces: Piece[], pattern: RegExp | string, behavior: SplitBehavior, invert = false): Piece[] {
   const out: Piece[] = [];
+  if (behavior === "Isolated" && typeof pattern !== "string") {
+    // The common case (GPT-2, Llama 3, Qwen2): matches and gaps all become pieces. Inversion
+    // does not matter then. Done without intermediate range objects.
+    for (const { text, atStart } of pieces) {
+      let previous = 0;
+      for (const match of text.matchAll(pattern)) {
+        const start = match.index!;
+        const end = start + match[0].length;
+        if (end === start) continue;
+        if (start > previous) out.push({ text: text.slice(previous, start), atStart: atStart && previous === 0 });
+        out.push({ text: match[0], atStart: atStart && start === 0 });
+        previous = end;
+      }
+      if (previous < text.length) out.push({ text: text.slice(previous), atStart: atStart && previous === 0 });
+    }
+    return out;
+  }
   for (const piece of pieces) {
     let ranges = findMatches(piece.text, pattern);
     if (invert) ranges = ranges.map((range) => ({ ...range, isMatch: !range.isMatch }));
