@@ -10,6 +10,9 @@
 //   tokenizer file means "none" and stops the search.
 // - tokenizer_config.json `added_tokens_decoder` entries are added tokens too, and a special
 //   token named there that is in the vocabulary is matched as a whole token in text.
+// - Not read: tokenizer_config.json `add_bos_token` / `add_eos_token` (which transformers uses
+//   to rebuild some tokenizers' templates) and chat templates. `encode(text, {
+//   addSpecialTokens: true })` runs tokenizer.json's own post_processor only.
 
 import { isObject, parseJson, type JsonObject } from "./json.js";
 import { gpt2Tokenizer, isGpt2Compatible, parseMergesTxt, parseVocabJson, toGpt2Files } from "./gpt2.js";

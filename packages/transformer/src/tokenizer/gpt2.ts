@@ -113,7 +113,7 @@ export function gpt2Tokenizer(vocab: Map<string, number>, merges: Array<[string,
 }
 
 /** `roles` without the keys whose value is undefined (so they do not replace defaults). */
-export function definedRoles(roles: SpecialTokenRoles | undefined): SpecialTokenRoles {
+function definedRoles(roles: SpecialTokenRoles | undefined): SpecialTokenRoles {
   const out: SpecialTokenRoles = {};
   for (const key of ["bos", "eos", "pad", "unk"] as const) {
     if (roles?.[key] !== undefined) out[key] = roles[key];

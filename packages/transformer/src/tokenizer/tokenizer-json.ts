@@ -12,6 +12,8 @@
 // }
 //
 // Pipeline components stay JSON objects here; the tokenizer builds (and so checks) them.
+// Not read: `truncation` and `padding` (encode never truncates or pads) and the model's
+// `dropout` (encoding is always deterministic, as with dropout null).
 
 import {
   asArray,
