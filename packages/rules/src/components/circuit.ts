@@ -129,7 +129,7 @@ export function faithfulnessCurve(
   const metricFull = metrics[metrics.length - 1]!;
   const gap = metricFull - metricEmpty;
   const defined = Math.abs(gap) > undefinedGap * Math.max(1, Math.abs(metricFull), Math.abs(metricEmpty));
-  const faithfulness = metrics.map((m) => (defined ? (m - metricEmpty) / gap : Number.NaN));
+  const faithfulness = metrics.map((m) => (defined ? (m - metricEmpty) / gap + 0 : Number.NaN)); // + 0: no -0 when the gap is negative
   const at = (k: number) => faithfulness[ks.indexOf(k)]!;
   const xs = ks.map((k) => (total === 0 ? 0 : k / total));
   const mibF = mibKs.map(at);
