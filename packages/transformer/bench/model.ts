@@ -4,6 +4,7 @@
  * attention), and tiny GPT-2 and Llama models.
  *
  *   pnpm bench model [--json] [--quick] [--models gpt2-small,gpt2-tiny] [--seqs 16,64] [--runs N]
+ *                    [--threads N] [--ops] [--max-rss-mb N]
  *
  * Each (model, sequence length) runs in a fresh child process, so one configuration's peak
  * memory cannot hide another's. In the child, after building the model:
@@ -27,7 +28,7 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { grad, noGrad, variable } from "@gim/autograd";
+import { grad, noGrad, ops, variable, type AnyOpDef } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { Gpt2Model, LlamaModel, parseConfig, type CausalLM, type Gpt2Config, type LlamaConfig } from "../src/index.js";
 
@@ -59,6 +60,10 @@ interface Spec {
   runs: number;
   /** A child whose RSS passes this stops iterating (protects a shared machine from a leak). */
   maxRssMb: number;
+  /** Matmul threads; undefined keeps the default backend. */
+  threads?: number;
+  /** Time every op's forward and backward too. */
+  ops?: boolean;
 }
 
 /** What a child prints: one line of `--json` output. */
@@ -84,6 +89,42 @@ interface Row {
   matmul: string;
   /** Set when the child stopped early (RSS cap). */
   stopped?: string;
+  /** With `--ops`: mean ms per timed iteration by phase and op ("grad linear", "forward softmax", ...). */
+  op_ms?: Record<string, number>;
+}
+
+/** Which pass the op timers are charging. */
+type Phase = "forward" | "recorded" | "grad";
+
+/**
+ * Wraps every registered op's forward and default backward with a timer, for this process only
+ * (the child that measures one configuration). The unembedding gets its own name, since it is
+ * one linear op whose cost differs from every other's. Returns the totals and a phase setter.
+ */
+function timeOps(vocab: number): { totals: Map<string, number>; setPhase(p: Phase): void } {
+  const totals = new Map<string, number>();
+  let phase: Phase = "forward";
+  const charge = (name: string, weight: T.Tensor | undefined, start: number) => {
+    const key = `${phase} ${name}${name === "linear" && weight?.shape[0] === vocab ? " (unembedding)" : ""}`;
+    totals.set(key, (totals.get(key) ?? 0) + performance.now() - start);
+  };
+  for (const fn of Object.values(ops)) {
+    const def: AnyOpDef = fn.def;
+    const { forward, backward } = def;
+    def.forward = (inputs, attrs) => {
+      const start = performance.now();
+      const out = forward.call(def, inputs, attrs);
+      charge(def.name, (inputs as Record<string, T.Tensor>)["weight"], start);
+      return out;
+    };
+    def.backward = (ctx) => {
+      const start = performance.now();
+      const grads = backward.call(def, ctx);
+      charge(def.name, (ctx.inputs as Record<string, T.Tensor>)["weight"], start);
+      return grads;
+    };
+  }
+  return { totals, setPhase: (p) => void (phase = p) };
 }
 
 function buildModel(name: string): CausalLM {
@@ -108,8 +149,19 @@ function settledMemory(): { rss: number; heap: number; arrayBuffers: number } {
   return { rss: m.rss / MB, heap: m.heapUsed / MB, arrayBuffers: m.arrayBuffers / MB };
 }
 
+/**
+ * Makes the default matmul backend a CPU backend with `threads` threads. Looked up at run time:
+ * `createCpuBackend` is newer than some checkouts this benchmark may run against.
+ */
+function useMatmulThreads(threads: number): void {
+  const create = (T as { createCpuBackend?: (options: { threads: number }) => T.MatmulBackend }).createCpuBackend;
+  if (typeof create !== "function") throw new Error("--threads needs @gim/tensor's createCpuBackend, which this checkout lacks");
+  T.setDefaultMatmulBackend(create({ threads }));
+}
+
 /** Runs in the child: builds the model and measures one configuration. */
 function measure(spec: Spec): Row {
+  if (spec.threads !== undefined) useMatmulThreads(spec.threads);
   const initStart = performance.now();
   const model = buildModel(spec.model);
   const initMs = performance.now() - initStart;
@@ -118,6 +170,7 @@ function measure(spec: Spec): Row {
   // Deterministic ids spread over the vocabulary.
   const ids = Array.from({ length: spec.seq }, (_, i) => (i * 7919 + 13) % model.vocabSize);
   const modelRss = settledMemory().rss;
+  const timers = spec.ops ? timeOps(model.vocabSize) : undefined;
 
   const forward: number[] = [];
   const recorded: number[] = [];
@@ -128,11 +181,14 @@ function measure(spec: Spec): Row {
   let iterations = 0;
   let stopped: string | undefined;
   for (let it = 0; it < spec.warmup + spec.runs; it++) {
+    if (it === spec.warmup) timers?.totals.clear(); // count timed iterations only
+    timers?.setPhase("forward");
     const t0 = performance.now();
     const logits = noGrad(() => model.forward({ ids }).logits.value);
     const t1 = performance.now();
     if (!Number.isFinite(logits.data[logits.size - 1]!)) throw new Error(`${spec.model}: the forward pass gave a non-finite logit`);
 
+    timers?.setPhase("recorded");
     const t2 = performance.now();
     const embeds = variable(model.embedTokens(ids));
     const out = model.forward({ embeds });
@@ -140,6 +196,7 @@ function measure(spec: Spec): Row {
     const target = T.argmax(last, -1).data[0]!;
     const t3 = performance.now();
     sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
+    timers?.setPhase("grad");
     const [g] = grad(out.logit(-1, target), [embeds]);
     const t4 = performance.now();
     sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
@@ -181,6 +238,10 @@ function measure(spec: Spec): Row {
     matmul: T.getDefaultMatmulBackend().name,
   };
   if (stopped) row.stopped = stopped;
+  if (timers) {
+    const sorted = [...timers.totals].sort((a, b) => b[1] - a[1]);
+    row.op_ms = Object.fromEntries(sorted.map(([key, ms]) => [key, round(ms / Math.max(1, forward.length))]));
+  }
   return row;
 }
 
@@ -207,7 +268,7 @@ function positiveInts(text: string, what: string): number[] {
 }
 
 function plan(args: string[]): Plan {
-  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--max-rss-mb"]);
+  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--threads", "--ops", "--max-rss-mb"]);
   for (const a of args) {
     if (a.startsWith("--") && !known.has(a)) throw new RangeError(`unknown option ${a}; options: ${[...known].join(" ")}`);
   }
@@ -219,13 +280,15 @@ function plan(args: string[]): Plan {
   const models = option(args, "--models")?.split(",");
   const seqs = option(args, "--seqs");
   const runs = option(args, "--runs");
+  const threadsText = option(args, "--threads");
+  const threads = threadsText === undefined ? undefined : positiveInts(threadsText, "--threads")[0]!;
   const maxRssMb = positiveInts(option(args, "--max-rss-mb") ?? String(Math.floor((os.totalmem() / MB) * 0.6)), "--max-rss-mb")[0]!;
   for (const m of models ?? []) {
     if (!MODEL_CONFIGS[m]) throw new RangeError(`unknown model '${m}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
   }
   const chosen = models ? models.map((m) => defaults.find(([d]) => d === m) ?? ([m, [16, 64], 5] as [string, number[], number])) : defaults;
   const specs = chosen.flatMap(([model, modelSeqs, modelRuns]) =>
-    (seqs ? positiveInts(seqs, "--seqs") : modelSeqs).map((seq) => ({ model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb })),
+    (seqs ? positiveInts(seqs, "--seqs") : modelSeqs).map((seq) => ({ model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb, threads, ops: args.includes("--ops") })),
   );
   return { json: args.includes("--json"), specs };
 }
@@ -286,6 +349,25 @@ function printGrowth(rows: readonly Row[]): void {
   }
 }
 
+/** With `--ops`: the costliest ops of each configuration, as a share of forward + input gradient. */
+function printOps(rows: readonly Row[]): void {
+  for (const r of rows) {
+    if (!r.op_ms) continue;
+    const perPass = r.recorded_forward_ms + r.grad_ms;
+    console.log(`\n${r.model} at ${r.seq}: ms per iteration by op ('forward' is the noGrad pass; % of recorded forward + grad = ${perPass.toFixed(0)} ms)`);
+    let other = 0;
+    for (const [key, ms] of Object.entries(r.op_ms)) {
+      if (ms < perPass * 0.005) {
+        other += ms;
+        continue;
+      }
+      const share = key.startsWith("forward ") ? "" : `${((100 * ms) / perPass).toFixed(1)}%`;
+      console.log(`  ${key.padEnd(36)} ${ms.toFixed(1).padStart(9)} ${share.padStart(6)}`);
+    }
+    console.log(`  ${"(ops under 0.5% each)".padEnd(36)} ${other.toFixed(1).padStart(9)}`);
+  }
+}
+
 /** Runs every configuration in its own child process and prints the figures as they come. */
 export async function main(args: string[]): Promise<void> {
   const { json, specs } = plan(args);
@@ -321,6 +403,7 @@ export async function main(args: string[]): Promise<void> {
   }
   printScaling(rows);
   printGrowth(rows);
+  printOps(rows);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
