@@ -81,6 +81,8 @@ interface Row {
   sampled_rss_mb: number;
   model_rss_mb: number;
   params_m: number;
+  /** Work of one forward pass (see {@link forwardFlops}). */
+  forward_gflop: number;
   init_ms: number;
   iterations: number;
   rss_growth_mb: number;
@@ -132,6 +134,24 @@ function buildModel(name: string): CausalLM {
   if (!json) throw new RangeError(`unknown model '${name}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
   const config = parseConfig(json, name);
   return config.modelType === "gpt2" ? Gpt2Model.random(config as Gpt2Config, { seed: 1 }) : LlamaModel.random(config as LlamaConfig, { seed: 1 });
+}
+
+/**
+ * Multiply-add work of one forward pass at length `seq`, in flops (2 per multiply-add): the
+ * projections and the unembedding grow linearly with the length, attention scores and their
+ * weighted sum (computed in full, then masked) quadratically.
+ */
+function forwardFlops(name: string, seq: number): number {
+  const c = parseConfig(MODEL_CONFIGS[name], name);
+  if (c.modelType === "gpt2") {
+    const d = c.nEmbd;
+    const perLayer = seq * (4 * d * d + 2 * d * c.nInner) + 2 * seq * seq * d;
+    return 2 * (c.nLayer * perLayer + seq * d * c.vocabSize);
+  }
+  const q = c.numAttentionHeads * c.headDim;
+  const kv = c.numKeyValueHeads * c.headDim;
+  const perLayer = seq * (2 * c.hiddenSize * q + 2 * c.hiddenSize * kv + 3 * c.hiddenSize * c.intermediateSize) + 2 * seq * seq * q;
+  return 2 * (c.numHiddenLayers * perLayer + seq * c.hiddenSize * c.vocabSize);
 }
 
 function median(xs: readonly number[]): number {
@@ -230,6 +250,7 @@ function measure(spec: Spec): Row {
     sampled_rss_mb: Math.round(sampledRss),
     model_rss_mb: Math.round(modelRss),
     params_m: round(params / 1e6, 2),
+    forward_gflop: round(forwardFlops(spec.model, spec.seq) / 1e9, 3),
     init_ms: Math.round(initMs),
     iterations,
     rss_growth_mb: Math.round(last.rss - first!.rss),
@@ -275,8 +296,8 @@ function plan(args: string[]): Plan {
   const quick = args.includes("--quick");
   const tinySeqs = [16, 32, 64, 128];
   const defaults: [string, number[], number][] = quick
-    ? [["gpt2-tiny", tinySeqs, 5], ["llama-tiny", tinySeqs, 5]]
-    : [["gpt2-tiny", tinySeqs, 10], ["llama-tiny", tinySeqs, 10], ["gpt2-small", [16, 64], 5], ["llama-small", [16, 64], 5]];
+    ? [["gpt2-tiny", tinySeqs, 10], ["llama-tiny", tinySeqs, 10]]
+    : [["gpt2-tiny", tinySeqs, 20], ["llama-tiny", tinySeqs, 20], ["gpt2-small", [16, 64], 5], ["llama-small", [16, 64], 5]];
   const models = option(args, "--models")?.split(",");
   const seqs = option(args, "--seqs");
   const runs = option(args, "--runs");
@@ -311,8 +332,8 @@ function tableLine(cells: string[]): string {
 
 /** Time ratios against each model's shortest length, beside the length ratio. */
 function printScaling(rows: readonly Row[]): void {
-  console.log("\nscaling with sequence length (time / time at the model's shortest length; linear would match 'len x')");
-  console.log("model        seq  len x  fwd x  fwd+grad x  fwd+grad ms/token");
+  console.log("\nscaling with sequence length (time / time at the model's shortest length; time that tracks the work matches 'flop x')");
+  console.log("model        seq  len x  flop x  fwd x  fwd+grad x  fwd+grad ms/token  fwd GFLOP/s");
   for (const model of new Set(rows.map((r) => r.model))) {
     const own = rows.filter((r) => r.model === model).sort((a, b) => a.seq - b.seq);
     const base = own[0]!;
@@ -322,9 +343,11 @@ function printScaling(rows: readonly Row[]): void {
           model.padEnd(12),
           String(r.seq).padStart(4),
           (r.seq / base.seq).toFixed(1).padStart(6),
+          (r.forward_gflop / base.forward_gflop).toFixed(2).padStart(7),
           (r.forward_ms / base.forward_ms).toFixed(2).padStart(6),
           (r.forward_input_grad_ms / base.forward_input_grad_ms).toFixed(2).padStart(11),
           (r.forward_input_grad_ms / r.seq).toFixed(2).padStart(18),
+          (r.forward_gflop / (r.forward_ms / 1000)).toFixed(2).padStart(12),
         ].join(" "),
       );
     }
