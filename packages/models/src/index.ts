@@ -1,0 +1,29 @@
+/**
+ * `@gim/models`: small transformers trained here, with the project's own autograd, on tasks
+ * whose mechanism and evidence tokens are known, shipped as Hugging Face folders; the seeded
+ * task generators; and the training code that reproduces every shipped model.
+ *
+ * ```ts
+ * import { loadModel, loadTokenizer } from "@gim/transformer";
+ * import { modelDir, ioiExamples } from "@gim/models";
+ *
+ * const model = loadModel(modelDir("ioi-gpt2"));
+ * const tokenizer = await loadTokenizer(modelDir("ioi-gpt2"));
+ * const [example] = ioiExamples("heldout", 1, 0, tokenizer);   // text, ids, target, positions, corruptions
+ * ```
+ *
+ * @packageDocumentation
+ */
+export * from "./tasks/ioi.js";
+export * from "./tasks/induction.js";
+export { END_OF_TEXT, ioiTokenizer, inductionTokenizer } from "./tokenizers.js";
+export { shippedModels, defaultModel, modelDir, modelsRoot, type ShippedModel } from "./models.js";
+export { evaluate, type Evaluation, type Scored } from "./evaluate.js";
+export {
+  trainRecipe, writeModelFolder, reportSvg, initialModel, VALIDATION_SEED, FINAL_SEED,
+  type Recipe, type TrainingTask, type TrainingBatch, type SupervisedSequence, type TrainOptions, type TrainedModel, type TrainingReport, type HistoryPoint,
+} from "./train.js";
+export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS } from "./recipes.js";
+export { toHfConfig, type SpecialTokenIds } from "./hfConfig.js";
+export { trainingCurveSvg, type Series } from "./svg.js";
+export { ProgressBar, formatDuration, type ProgressState, type ProgressStream } from "./progress.js";

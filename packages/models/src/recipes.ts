@@ -1,0 +1,127 @@
+/**
+ * The recipes of the shipped models: task, tokenizer, model config and training settings.
+ * `pnpm train <name>` runs one and writes `packages/models/models/<name>/`.
+ */
+import { Rng } from "@gim/tensor";
+import type { BpeTokenizer } from "@gim/transformer";
+import { inductionExamples, type InductionOptions } from "./tasks/induction.js";
+import { ioiExamples, nameSentences } from "./tasks/ioi.js";
+import { inductionTokenizer, ioiTokenizer } from "./tokenizers.js";
+import type { Recipe, SupervisedSequence, TrainingTask } from "./train.js";
+
+/** The IOI task: answers at the last position, plus plain sentences with a language-model loss on every next token. */
+export function ioiTrainingTask(): TrainingTask {
+  const tokenizer = ioiTokenizer();
+  const lmSequence = (text: string): SupervisedSequence => {
+    const ids = tokenizer.encode(text);
+    return { ids, targets: ids.slice(1).map((target, position) => ({ position, target })) };
+  };
+  return {
+    tokenizer,
+    batch(size, lmSize, seed) {
+      const rng = new Rng(seed);
+      const task = ioiExamples("train", size, rng.nextUint32(), tokenizer).map((e) => ({ ids: e.ids, targets: [{ position: e.positions.end, target: e.target }] }));
+      return { task, lm: nameSentences(lmSize, rng.nextUint32()).map(lmSequence) };
+    },
+    validation: (count, seed) => ioiExamples("heldout", count, seed, tokenizer),
+    finalSets: (count, seed) => ({
+      heldout: ioiExamples("heldout", count, seed, tokenizer),
+      heldoutNames: ioiExamples("heldoutNames", count, seed, tokenizer),
+      train: ioiExamples("train", count, seed, tokenizer),
+    }),
+  };
+}
+
+/** Sequence settings of the induction model. */
+export const INDUCTION_OPTIONS: InductionOptions = { length: 24, maxRepeat: 3 };
+
+/**
+ * The induction task: every position of the repeated tail is supervised (each one's next token
+ * is the one after its earlier occurrence); evaluation scores the last position only.
+ */
+export function inductionTrainingTask(): TrainingTask {
+  const tokenizer: BpeTokenizer = inductionTokenizer();
+  return {
+    tokenizer,
+    batch(size, _lmSize, seed) {
+      const task = inductionExamples(size, seed, tokenizer, INDUCTION_OPTIONS).map((e) => {
+        const { s, repeat } = e.sequence;
+        const end = e.ids.length - 1;
+        // Tail position end - j repeats position s - j, so its next token is the one after s - j.
+        const targets = Array.from({ length: repeat }, (_, j) => ({ position: end - j, target: e.ids[s - j + 1]! }));
+        return { ids: e.ids, targets };
+      });
+      return { task, lm: [] };
+    },
+    validation: (count, seed) => inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS),
+    finalSets: (count, seed) => ({ heldout: inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS) }),
+  };
+}
+
+const common = { warmupSteps: 50, weightDecay: 0.01, clipNorm: 1, validationSize: 512, finalSize: 1000 } as const;
+
+/** The recipes, by model name. */
+export const recipes: Readonly<Record<string, Recipe>> = {
+  "ioi-gpt2": {
+    ...common,
+    name: "ioi-gpt2",
+    description: "GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) 2-layer model trained on the IOI-style task",
+    task: ioiTrainingTask,
+    model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
+    seed: 1,
+    maxSteps: 1500,
+    batchSize: 32,
+    lmBatchSize: 8,
+    lmWeight: 0.5,
+    lr: 3e-3,
+    evalEvery: 50,
+    stopAccuracy: 0.99,
+  },
+  "ioi-llama": {
+    ...common,
+    name: "ioi-llama",
+    description: "Llama-style (RMSNorm, RoPE, SwiGLU, grouped-query attention 4/2 heads, tied embeddings) 2-layer model trained on the IOI-style task",
+    task: ioiTrainingTask,
+    model: (vocabSize) => ({
+      modelType: "llama",
+      vocabSize,
+      hiddenSize: 64,
+      intermediateSize: 192,
+      numHiddenLayers: 2,
+      numAttentionHeads: 4,
+      numKeyValueHeads: 2,
+      headDim: 16,
+      rmsNormEps: 1e-5,
+      ropeTheta: 10000,
+      maxPositionEmbeddings: 64,
+      tieWordEmbeddings: true,
+      qkvBias: false,
+      oBias: false,
+      mlpBias: false,
+      hiddenAct: "silu",
+    }),
+    seed: 1,
+    maxSteps: 1500,
+    batchSize: 32,
+    lmBatchSize: 8,
+    lmWeight: 0.5,
+    lr: 3e-3,
+    evalEvery: 50,
+    stopAccuracy: 0.99,
+  },
+  "induction-gpt2": {
+    ...common,
+    name: "induction-gpt2",
+    description: "GPT-2-style 2-layer model trained on the induction (copy) task",
+    task: inductionTrainingTask,
+    model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
+    seed: 1,
+    maxSteps: 2000,
+    batchSize: 32,
+    lmBatchSize: 0,
+    lmWeight: 0,
+    lr: 3e-3,
+    evalEvery: 50,
+    stopAccuracy: 0.99,
+  },
+};

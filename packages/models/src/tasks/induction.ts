@@ -1,0 +1,133 @@
+/**
+ * An induction (copy) task: a random sequence of symbols in which the last token occurred
+ * exactly once before; the next token is the one that followed that earlier occurrence.
+ *
+ *   " q W e R t Y u I o P" ... " e R"   ->   " t"  (the tail " e R" repeats the segment at positions 2-3)
+ *
+ * The mechanism is known (Olsson et al., 2022): a previous-token head writes "the token before
+ * me" into each position, and an induction head at the last position attends to the position
+ * after the earlier occurrence of the current token and copies it. The evidence tokens are the
+ * earlier occurrence (position s) and the token after it (position s + 1).
+ */
+import { Rng } from "@gim/tensor";
+import { singleTokenId, type TaskTokenizer } from "./ioi.js";
+
+/** The symbols: 48 letters, each a single token with a leading space in the shipped tokenizer. */
+export const INDUCTION_SYMBOLS: readonly string[] = [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"];
+
+/** Options of {@link inductionSequences}. */
+export interface InductionOptions {
+  /** Tokens per sequence (default 24). At most the number of symbols plus the repeat. */
+  length?: number;
+  /** The tail repeats 1 to `maxRepeat` tokens of the earlier segment (default 3). */
+  maxRepeat?: number;
+}
+
+/** A sequence of symbols, before tokenization. */
+export interface InductionSequence {
+  /** The symbols, in order. */
+  readonly symbols: readonly string[];
+  /** The answer: the symbol after the earlier occurrence of the last one. */
+  readonly answer: string;
+  /** Position of the earlier occurrence of the last symbol. */
+  readonly s: number;
+  /** How many tokens at the end repeat the segment ending at `s` (the last of them is the query). */
+  readonly repeat: number;
+  /** A symbol that occurs nowhere in the sequence, used by the corruptions. */
+  readonly unused: string;
+}
+
+/** The text of a symbol sequence: each symbol after a space (" a b c"). */
+export function inductionText(symbols: readonly string[]): string {
+  return symbols.map((s) => ` ${s}`).join("");
+}
+
+/**
+ * `count` seeded sequences. Each has `length - repeat` distinct random symbols, followed by a
+ * copy of `repeat` consecutive ones among them (the segment ending at `s`, with `s + 1` still
+ * in the first part), so the last symbol occurred exactly once before, at `s`.
+ */
+export function inductionSequences(count: number, seed: number, options: InductionOptions = {}): InductionSequence[] {
+  const length = options.length ?? 24;
+  const maxRepeat = options.maxRepeat ?? 3;
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`the number of induction sequences must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(maxRepeat) || maxRepeat < 1) throw new RangeError(`maxRepeat must be a positive integer, got ${maxRepeat}`);
+  if (!Number.isInteger(length) || length < 2 * maxRepeat + 2 || length - 1 >= INDUCTION_SYMBOLS.length) {
+    throw new RangeError(`induction sequence length must be an integer from ${2 * maxRepeat + 2} to ${INDUCTION_SYMBOLS.length}, got ${length}`);
+  }
+  const rng = new Rng(seed);
+  const out: InductionSequence[] = [];
+  for (let n = 0; n < count; n++) {
+    const repeat = 1 + rng.int(maxRepeat);
+    const first = length - repeat; // distinct symbols before the repeated tail
+    const shuffled = rng.shuffle([...INDUCTION_SYMBOLS]);
+    const symbols = shuffled.slice(0, first);
+    // The segment is symbols[s - repeat + 1 .. s]; the answer symbols[s + 1] lies in the first part.
+    const s = repeat - 1 + rng.int(first - repeat);
+    for (let j = s - repeat + 1; j <= s; j++) symbols.push(symbols[j]!);
+    out.push({ symbols, answer: symbols[s + 1]!, s, repeat, unused: shuffled[first]! });
+  }
+  return out;
+}
+
+/** A sequence variant used as the corrupted run of activation or attribution patching. */
+export interface InductionVariant {
+  readonly ids: readonly number[];
+  /** The answer the variant's context supports, or null when the last token has no earlier occurrence. */
+  readonly target: number | null;
+}
+
+/** A tokenized induction example with its evidence positions and corrupted counterparts. */
+export interface InductionExample {
+  readonly sequence: InductionSequence;
+  readonly text: string;
+  readonly ids: readonly number[];
+  /** Token id of the answer. */
+  readonly target: number;
+  readonly positions: {
+    /** The earlier occurrence of the last token. */
+    readonly s: number;
+    /** The token after it: the answer's evidence. */
+    readonly next: number;
+    /** The last position, where the answer is predicted. */
+    readonly end: number;
+  };
+  /**
+   * The corrupted run: the token at `s + 1` replaced by a symbol that occurs nowhere else, so
+   * the context no longer supports the clean answer (it supports the replacement). Same length.
+   */
+  readonly corrupted: InductionVariant;
+  /** The repeat broken: the earlier occurrence at `s` replaced by an unused symbol, so no answer is supported. */
+  readonly broken: InductionVariant;
+}
+
+/** Tokenizes a sequence; throws if a symbol is not one token. */
+export function toInductionExample(sequence: InductionSequence, tokenizer: TaskTokenizer): InductionExample {
+  const ids = sequence.symbols.map((s) => singleTokenId(tokenizer, s));
+  const text = inductionText(sequence.symbols);
+  const encoded = tokenizer.encode(text);
+  if (encoded.length !== ids.length || encoded.some((id, i) => id !== ids[i])) {
+    throw new Error(`induction sequence ${JSON.stringify(text)} does not encode symbol by symbol`);
+  }
+  const unused = singleTokenId(tokenizer, sequence.unused);
+  const replace = (at: number) => ids.map((id, i) => (i === at ? unused : id));
+  return {
+    sequence,
+    text,
+    ids,
+    target: singleTokenId(tokenizer, sequence.answer),
+    positions: { s: sequence.s, next: sequence.s + 1, end: ids.length - 1 },
+    corrupted: { ids: replace(sequence.s + 1), target: unused },
+    broken: { ids: replace(sequence.s), target: null },
+  };
+}
+
+/** `count` tokenized examples (see {@link inductionSequences} and {@link toInductionExample}). */
+export function inductionExamples(count: number, seed: number, tokenizer: TaskTokenizer, options: InductionOptions = {}): InductionExample[] {
+  return inductionSequences(count, seed, options).map((s) => toInductionExample(s, tokenizer));
+}
+
+/** Texts a tokenizer for this task is trained on: every symbol with a leading space, several times. */
+export function inductionTokenizerCorpus(): string[] {
+  return INDUCTION_SYMBOLS.flatMap((s) => [` ${s}`, ` ${s}`, ` ${s}`]);
+}

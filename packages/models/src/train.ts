@@ -1,0 +1,331 @@
+/**
+ * Training a small model on a task with the project's own autograd:
+ *
+ *   each step: a seeded batch -> one forward over the right-padded batch -> cross-entropy at the
+ *   supervised positions (the answer position; plus a weighted language-model loss on plain
+ *   sentences if the task has them) -> grad -> clip the global norm -> AdamW step
+ *
+ * Right padding is safe with causal attention: a position never sees the ones after it, so
+ * pad tokens change no logit that the loss reads. Every few steps the held-out validation set
+ * is scored; training stops early once it reaches the recipe's accuracy. Everything random is
+ * seeded (initial weights, batches, evaluation sets), so a recipe always produces the same
+ * weights on the same code.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import { Adam, add, crossEntropy, grad, indexSelect, mul, reshape, type Var } from "@gim/autograd";
+import * as T from "@gim/tensor";
+import { Rng, type Tensor } from "@gim/tensor";
+import { Gpt2Model, LlamaModel, saveTokenizer, writeSafetensors, type BpeTokenizer, type CausalLM, type ModelConfig } from "@gim/transformer";
+import { evaluate, type Evaluation, type Scored } from "./evaluate.js";
+import { toHfConfig } from "./hfConfig.js";
+import { formatDuration, ProgressBar, type ProgressStream } from "./progress.js";
+import { trainingCurveSvg } from "./svg.js";
+
+/** One training sequence and the positions whose next token is supervised. */
+export interface SupervisedSequence {
+  readonly ids: readonly number[];
+  /** `target` is the token that should follow position `position`. */
+  readonly targets: readonly { readonly position: number; readonly target: number }[];
+}
+
+/** One step's data: task sequences, and plain sentences for the language-model share (may be empty). */
+export interface TrainingBatch {
+  readonly task: readonly SupervisedSequence[];
+  readonly lm: readonly SupervisedSequence[];
+}
+
+/** What training needs of a task. */
+export interface TrainingTask {
+  readonly tokenizer: BpeTokenizer;
+  /** A seeded batch of `size` task sequences and `lmSize` plain sentences. */
+  batch(size: number, lmSize: number, seed: number): TrainingBatch;
+  /** Held-out prompts scored during training (for early stopping). */
+  validation(count: number, seed: number): Scored[];
+  /** Fresh samples scored at the end, by name (the first one is the headline held-out figure). */
+  finalSets(count: number, seed: number): Record<string, Scored[]>;
+}
+
+/** Everything that determines a trained model. */
+export interface Recipe {
+  /** Folder name of the model, e.g. "ioi-gpt2". */
+  readonly name: string;
+  /** One line on what the model is. */
+  readonly description: string;
+  /** Builds the task (and its tokenizer). */
+  readonly task: () => TrainingTask;
+  /** The model config for a vocabulary size. */
+  readonly model: (vocabSize: number) => ModelConfig;
+  /** Seeds the initial weights and the batches. */
+  readonly seed: number;
+  readonly maxSteps: number;
+  readonly batchSize: number;
+  /** Plain sentences per batch for the language-model loss (0: none). */
+  readonly lmBatchSize: number;
+  /** Weight of the language-model loss. */
+  readonly lmWeight: number;
+  /** Peak learning rate (linear warmup, then cosine decay to a tenth of it at `maxSteps`). */
+  readonly lr: number;
+  readonly warmupSteps: number;
+  /** AdamW weight decay on matrices (norm weights and biases are not decayed). */
+  readonly weightDecay: number;
+  /** Clip the global gradient norm to this. */
+  readonly clipNorm: number;
+  /** Score the validation set every this many steps. */
+  readonly evalEvery: number;
+  readonly validationSize: number;
+  /** Stop once the validation accuracy reaches this. */
+  readonly stopAccuracy: number;
+  /** Size of each final evaluation sample. */
+  readonly finalSize: number;
+}
+
+/** Seeds of the evaluation sets (fixed; training batches draw theirs from the recipe seed). */
+export const VALIDATION_SEED = 1_000_001;
+/** Seed of the final evaluation samples written to training.json. */
+export const FINAL_SEED = 2_000_002;
+
+/** One point of the training history. */
+export interface HistoryPoint {
+  readonly step: number;
+  readonly loss: number;
+  /** Training accuracy of this step's batch (answer positions). */
+  readonly accuracy: number;
+  /** Validation accuracy, at evaluation steps. */
+  readonly validation?: number;
+}
+
+/** What a run reports (written as training.json). */
+export interface TrainingReport {
+  readonly model: string;
+  readonly description: string;
+  readonly command: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly maxSteps: number;
+  readonly stoppedEarly: boolean;
+  readonly wallTimeSeconds: number;
+  readonly secondsPerStep: number;
+  readonly parameters: number;
+  readonly hyperparameters: Record<string, number>;
+  /** Final accuracies on fresh samples, by set name ("train", "heldout", ...). */
+  readonly accuracy: Record<string, number>;
+  readonly loss: Record<string, number>;
+  readonly evaluation: { readonly seed: number; readonly size: number; readonly validationSeed: number; readonly validationSize: number };
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly loadAverageAtStart: number; readonly node: string; readonly platform: string };
+  /** SHA-256 of model.safetensors: equal runs give equal hashes. */
+  readonly weightsSha256: string;
+  readonly history: readonly HistoryPoint[];
+}
+
+/** Options of {@link trainRecipe}. */
+export interface TrainOptions {
+  /** Override the recipe's step limit (smoke tests). */
+  maxSteps?: number;
+  /** Where progress goes (default stderr); null for none. */
+  progress?: ProgressStream | null;
+}
+
+/** A trained model with its tokenizer and report (weights hash not yet known: see {@link writeModelFolder}). */
+export interface TrainedModel {
+  readonly model: CausalLM;
+  readonly tokenizer: BpeTokenizer;
+  readonly report: Omit<TrainingReport, "weightsSha256">;
+}
+
+/** A model with seeded random weights for a config. */
+export function initialModel(config: ModelConfig, seed: number): CausalLM {
+  return config.modelType === "gpt2" ? Gpt2Model.random(config, { seed }) : LlamaModel.random(config, { seed });
+}
+
+function learningRate(recipe: Recipe, maxSteps: number, step: number): number {
+  const warm = Math.min(1, (step + 1) / recipe.warmupSteps);
+  const progress = Math.min(1, step / maxSteps);
+  return recipe.lr * warm * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+// Right-pads the sequences to one length; returns the ids and the flat row (b * T + position) of every target.
+function pack(sequences: readonly SupervisedSequence[], pad: number): { ids: number[][]; rows: number[]; targets: number[]; length: number } {
+  const length = Math.max(...sequences.map((s) => s.ids.length));
+  const ids = sequences.map((s) => [...s.ids, ...new Array<number>(length - s.ids.length).fill(pad)]);
+  const rows: number[] = [];
+  const targets: number[] = [];
+  sequences.forEach((s, b) => {
+    for (const t of s.targets) {
+      rows.push(b * length + t.position);
+      targets.push(t.target);
+    }
+  });
+  return { ids, rows, targets, length };
+}
+
+// The gradients, scaled down together when their global L2 norm exceeds `max` (new tensors; inputs untouched).
+function clipGlobalNorm(grads: Tensor[], max: number): Tensor[] {
+  let sq = 0;
+  for (const g of grads) {
+    const d = T.contiguousData(g);
+    for (let i = 0; i < d.length; i++) sq += d[i]! * d[i]!;
+  }
+  const norm = Math.sqrt(sq);
+  return norm > max ? grads.map((g) => T.mul(g, max / norm)) : grads;
+}
+
+function argmaxRows(rows: Tensor): number[] {
+  const best = T.argmax(rows, -1);
+  return Array.from({ length: rows.shape[0]! }, (_, i) => best.get(i));
+}
+
+/** Trains a recipe (see the top of this file). */
+export function trainRecipe(recipe: Recipe, options: TrainOptions = {}): TrainedModel {
+  const maxSteps = options.maxSteps ?? recipe.maxSteps;
+  const task = recipe.task();
+  const tokenizer = task.tokenizer;
+  const pad = tokenizer.padTokenId;
+  if (pad === undefined) throw new Error(`${recipe.name}: the task tokenizer has no pad token`);
+  const config = recipe.model(tokenizer.vocabSize);
+  const model = initialModel(config, recipe.seed);
+  const params = [...model.params.values()];
+  const decayed = params.filter((p) => p.ndim >= 2);
+  const plain = params.filter((p) => p.ndim < 2);
+  const optimizers: [Adam, Var[]][] = [
+    [new Adam(decayed, { lr: recipe.lr, betas: [0.9, 0.98], weightDecay: recipe.weightDecay }), decayed],
+    [new Adam(plain, { lr: recipe.lr, betas: [0.9, 0.98] }), plain],
+  ];
+  const validation = task.validation(recipe.validationSize, VALIDATION_SEED);
+  const stream = options.progress === undefined ? process.stderr : options.progress;
+  const bar = stream ? new ProgressBar(recipe.name, maxSteps, stream) : undefined;
+  const batchSeeds = new Rng(recipe.seed);
+  const history: HistoryPoint[] = [];
+  const loadAverageAtStart = os.loadavg()[0]!;
+  const started = performance.now();
+  let lastValidation: number | undefined;
+  let stoppedEarly = false;
+  let steps = 0;
+  const recent: number[] = [];
+  for (let step = 1; step <= maxSteps; step++) {
+    const batch = task.batch(recipe.batchSize, recipe.lmBatchSize, batchSeeds.nextUint32());
+    const packed = pack([...batch.task, ...batch.lm], pad);
+    const taskRows = batch.task.reduce((n, s) => n + s.targets.length, 0);
+    const out = model.forward({ ids: packed.ids });
+    const flat = reshape(out.logits, { shape: [packed.ids.length * packed.length, model.vocabSize] }); // [B*T, V]
+    const answers = indexSelect(flat, { axis: 0, ids: packed.rows.slice(0, taskRows) }); // [N, V]
+    let loss = crossEntropy(answers, { targets: packed.targets.slice(0, taskRows) });
+    const taskLoss = loss.item();
+    if (batch.lm.length > 0) {
+      const lmRows = indexSelect(flat, { axis: 0, ids: packed.rows.slice(taskRows) });
+      loss = add(loss, mul(crossEntropy(lmRows, { targets: packed.targets.slice(taskRows) }), recipe.lmWeight));
+    }
+    const predicted = argmaxRows(answers.value);
+    const accuracy = predicted.filter((p, i) => p === packed.targets[i]).length / taskRows;
+    const grads = clipGlobalNorm(grad(loss, params), recipe.clipNorm);
+    const lr = learningRate(recipe, maxSteps, step - 1);
+    const byVar = new Map(params.map((p, i) => [p, grads[i]!]));
+    for (const [opt, group] of optimizers) opt.step(group.map((p) => byVar.get(p)!), { lr });
+    steps = step;
+    recent.push(accuracy);
+    if (recent.length > 20) recent.shift();
+    const point: { step: number; loss: number; accuracy: number; validation?: number } = { step, loss: taskLoss, accuracy };
+    const evalNow = step % recipe.evalEvery === 0 || step === maxSteps;
+    if (evalNow) {
+      lastValidation = evaluate(model, validation).accuracy;
+      point.validation = lastValidation;
+    }
+    history.push(point);
+    bar?.update({ step, loss: taskLoss, accuracy: recent.reduce((a, b) => a + b, 0) / recent.length, heldOut: lastValidation }, evalNow);
+    if (evalNow && lastValidation! >= recipe.stopAccuracy) {
+      stoppedEarly = step < maxSteps;
+      break;
+    }
+  }
+  const wallTimeSeconds = (performance.now() - started) / 1000;
+  const finals: Record<string, Evaluation> = {};
+  for (const [name, set] of Object.entries(task.finalSets(recipe.finalSize, FINAL_SEED))) finals[name] = evaluate(model, set);
+  const accuracy = Object.fromEntries(Object.entries(finals).map(([k, v]) => [k, v.accuracy]));
+  const loss = Object.fromEntries(Object.entries(finals).map(([k, v]) => [k, v.loss]));
+  bar?.finish(
+    `done: ${steps} steps in ${formatDuration(wallTimeSeconds)}${stoppedEarly ? " (stopped early)" : ""}; accuracy ${Object.entries(accuracy)
+      .map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`)
+      .join(", ")}`,
+  );
+  const cpus = os.cpus();
+  return {
+    model,
+    tokenizer,
+    report: {
+      model: recipe.name,
+      description: recipe.description,
+      command: `pnpm train ${recipe.name}`,
+      seed: recipe.seed,
+      steps,
+      maxSteps,
+      stoppedEarly,
+      wallTimeSeconds: Number(wallTimeSeconds.toFixed(1)),
+      secondsPerStep: Number((wallTimeSeconds / steps).toFixed(3)),
+      parameters: params.reduce((n, p) => n + p.value.size, 0),
+      hyperparameters: {
+        batchSize: recipe.batchSize,
+        lmBatchSize: recipe.lmBatchSize,
+        lmWeight: recipe.lmWeight,
+        lr: recipe.lr,
+        warmupSteps: recipe.warmupSteps,
+        weightDecay: recipe.weightDecay,
+        clipNorm: recipe.clipNorm,
+        evalEvery: recipe.evalEvery,
+        stopAccuracy: recipe.stopAccuracy,
+      },
+      accuracy,
+      loss,
+      evaluation: { seed: FINAL_SEED, size: recipe.finalSize, validationSeed: VALIDATION_SEED, validationSize: recipe.validationSize },
+      machine: { cpu: cpus[0]?.model ?? "unknown", cores: cpus.length, loadAverageAtStart: Number(loadAverageAtStart.toFixed(2)), node: process.version, platform: `${os.platform()} ${os.arch()}` },
+      history,
+    },
+  };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The loss curve of a report as SVG: loss and training accuracy (means over windows of steps) and validation accuracy. */
+export function reportSvg(report: Pick<TrainingReport, "model" | "history">): string {
+  const window = Math.max(1, Math.round(report.history.length / 100));
+  const loss: [number, number][] = [];
+  const acc: [number, number][] = [];
+  for (let i = 0; i < report.history.length; i += window) {
+    const chunk = report.history.slice(i, i + window);
+    const step = chunk[chunk.length - 1]!.step;
+    loss.push([step, mean(chunk.map((p) => p.loss))]);
+    acc.push([step, mean(chunk.map((p) => p.accuracy))]);
+  }
+  const validation = report.history.filter((p) => p.validation !== undefined).map((p) => [p.step, p.validation!] as [number, number]);
+  return trainingCurveSvg(`${report.model}: training loss and accuracy`, [
+    { label: "training loss (answer position)", color: "#1f77b4", points: loss, axis: "loss" },
+    { label: "training accuracy", color: "#ff7f0e", points: acc, axis: "accuracy", dashed: true },
+    { label: "held-out accuracy", color: "#2ca02c", points: validation, axis: "accuracy" },
+  ]);
+}
+
+/**
+ * Writes a Hugging Face folder: config.json, model.safetensors (F32), the tokenizer files,
+ * training.json (the report with the weights' SHA-256) and loss.svg. Returns the full report.
+ */
+export async function writeModelFolder(dir: string, trained: TrainedModel): Promise<TrainingReport> {
+  const { model, tokenizer } = trained;
+  fs.mkdirSync(dir, { recursive: true });
+  const eos = tokenizer.eosTokenId;
+  const pad = tokenizer.padTokenId;
+  if (eos === undefined || pad === undefined) throw new Error(`${dir}: the tokenizer needs an end-of-text and a pad token`);
+  const config = toHfConfig(model.config, { bos: tokenizer.bosTokenId ?? eos, eos, pad });
+  fs.writeFileSync(nodePath.join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+  const weightsFile = nodePath.join(dir, "model.safetensors");
+  const tensors = new Map([...model.params].map(([name, v]) => [name, v.value]));
+  writeSafetensors(weightsFile, tensors, { dtype: "F32", metadata: { format: "pt" } });
+  await saveTokenizer(dir, tokenizer);
+  const weightsSha256 = createHash("sha256").update(fs.readFileSync(weightsFile)).digest("hex");
+  const report: TrainingReport = { ...trained.report, weightsSha256 };
+  fs.writeFileSync(nodePath.join(dir, "training.json"), `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(nodePath.join(dir, "loss.svg"), reportSvg(report));
+  return report;
+}

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as T from "@gim/tensor";
+import { loadModel, loadTokenizer, parseConfig, type CausalLM } from "@gim/transformer";
+import { describe, expect, it } from "vitest";
+import { evaluate, initialModel, inductionTrainingTask, ioiTrainingTask, recipes, toHfConfig, trainRecipe, writeModelFolder, type Recipe } from "../src/index.js";
+
+// A tiny recipe: one layer, width 16, so a few steps take a second or two.
+const tiny: Recipe = {
+  ...recipes["ioi-gpt2"]!,
+  name: "tiny",
+  model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 32, nEmbd: 16, nLayer: 1, nHead: 2, nInner: 32, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
+  batchSize: 8,
+  lmBatchSize: 2,
+  lr: 1e-2,
+  warmupSteps: 1,
+  evalEvery: 1000,
+  validationSize: 16,
+  finalSize: 16,
+};
+
+function weightsOf(model: CausalLM): Map<string, number[]> {
+  return new Map([...model.params].map(([name, v]) => [name, Array.from(T.contiguousData(v.value))]));
+}
+
+describe("trainRecipe", () => {
+  it("lowers the loss on a fixed held-out sample within a few steps", () => {
+    const task = ioiTrainingTask();
+    const sample = task.validation(64, 5);
+    const before = evaluate(initialModel(tiny.model(task.tokenizer.vocabSize), tiny.seed), sample).loss;
+    const trained = trainRecipe(tiny, { maxSteps: 12, progress: null });
+    const after = evaluate(trained.model, sample).loss;
+    expect(after).toBeLessThan(before - 0.5);
+    expect(trained.report.steps).toBe(12);
+    expect(trained.report.history).toHaveLength(12);
+  });
+
+  it("gives identical weights for the same seed and different ones for another seed", () => {
+    const a = weightsOf(trainRecipe(tiny, { maxSteps: 4, progress: null }).model);
+    const b = weightsOf(trainRecipe(tiny, { maxSteps: 4, progress: null }).model);
+    expect(b).toEqual(a);
+    const c = weightsOf(trainRecipe({ ...tiny, seed: tiny.seed + 1 }, { maxSteps: 4, progress: null }).model);
+    expect(c.get("h.0.attn.c_attn.weight")).not.toEqual(a.get("h.0.attn.c_attn.weight"));
+  });
+
+  it("supervises every repeated tail position of an induction sequence with the token after its earlier occurrence", () => {
+    const task = inductionTrainingTask();
+    const { task: sequences } = task.batch(50, 0, 3);
+    for (const seq of sequences) {
+      for (const { position, target } of seq.targets) {
+        const earlier = seq.ids.slice(0, position).indexOf(seq.ids[position]!);
+        expect(earlier).toBeGreaterThanOrEqual(0);
+        expect(target).toBe(seq.ids[earlier + 1]);
+      }
+      expect(seq.targets.some((t) => t.position === seq.ids.length - 1)).toBe(true);
+    }
+  });
+
+  it("writes a Hugging Face folder that loads back to the same model, with report, hash and loss curve", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gim-models-"));
+    try {
+      const trained = trainRecipe(tiny, { maxSteps: 3, progress: null });
+      const report = await writeModelFolder(dir, trained);
+      for (const file of ["config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "training.json", "loss.svg"]) {
+        expect(fs.existsSync(path.join(dir, file)), file).toBe(true);
+      }
+      const loaded = loadModel(dir);
+      expect(weightsOf(loaded)).toEqual(weightsOf(trained.model));
+      const tokenizer = await loadTokenizer(dir);
+      const text = "When Mary and John went to the store, John gave a drink to";
+      expect(tokenizer.encode(text)).toEqual(trained.tokenizer.encode(text));
+      expect(tokenizer.padTokenId).toBe(trained.tokenizer.padTokenId);
+      const sha = createHash("sha256").update(fs.readFileSync(path.join(dir, "model.safetensors"))).digest("hex");
+      expect(report.weightsSha256).toBe(sha);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, "training.json"), "utf8")).weightsSha256).toBe(sha);
+      const svg = fs.readFileSync(path.join(dir, "loss.svg"), "utf8");
+      expect(svg).toMatch(/^<svg /);
+      expect(svg).toContain("training step");
+      expect(svg).toContain("loss (cross-entropy, nats)");
+      expect(svg).toContain("accuracy");
+      expect((svg.match(/<path /g) ?? []).length).toBe(3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("toHfConfig", () => {
+  it("writes configs that parse back to themselves, and refuses what it cannot write", () => {
+    for (const recipe of Object.values(recipes)) {
+      const config = recipe.model(500);
+      const json = toHfConfig(config, { bos: 1, eos: 1, pad: 1 });
+      expect(parseConfig(json)).toEqual(config);
+      expect(json["architectures"]).toEqual([config.modelType === "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM"]);
+    }
+    const qwen = { ...(recipes["ioi-llama"]!.model(500) as object), modelType: "qwen2", qkvBias: true } as Parameters<typeof toHfConfig>[0];
+    expect(() => toHfConfig(qwen, { bos: 1, eos: 1, pad: 1 })).toThrow(/only plain Llama configs/);
+  });
+});
