@@ -155,6 +155,16 @@ describe.each(["gpt2-f32", "llama-gqa-sharded"])("circuit faithfulness on %s", (
     expect(curve.faithfulness[i]).toBeCloseTo((m - plainMetric(corrupted)) / (plainMetric(clean) - plainMetric(corrupted)), 4);
   });
 
+  it("the signed ranking puts the most supportive components first, in the direction of M(clean) - M(corrupted) unless told", () => {
+    const scores = componentScores(model, clean, corrupted, { metric }).scores;
+    const gap = plainMetric(clean) - plainMetric(corrupted);
+    const byDirection = (d: number) => scores.map((_, i) => i).sort((a, b) => d * (scores[b]! - scores[a]!) || a - b);
+    const ks = [0];
+    expect(circuitFaithfulness(model, clean, corrupted, scores, { metric, ks }).order).toEqual(byDirection(Math.sign(gap)));
+    expect(circuitFaithfulness(model, clean, corrupted, scores, { metric, ks, direction: 1 }).order).toEqual(byDirection(1));
+    expect(circuitFaithfulness(model, clean, corrupted, scores, { metric, ks, direction: -1 }).order).toEqual(byDirection(-1));
+  });
+
   it("edge circuits: all edges kept is the clean run, none the corrupted run", () => {
     const scores = edgeScores(model, clean, corrupted, { metric }).scores;
     const curve = edgeCircuitFaithfulness(model, clean, corrupted, scores, { metric, ks: [0, 1, 5] });

@@ -66,10 +66,16 @@ export interface CircuitOptions {
    * first otherwise, i.e. most supportive of the difference first) or by |score| ("absolute").
    */
   readonly ranking?: Ranking;
-  /** Circuit sizes to evaluate (default every k from 0 to N when N <= 256, else 101 evenly spaced); 0, N and MIB's sizes are always added. */
+  /** Circuit sizes to evaluate (default every k from 0 to N when N <= 64, else 65 evenly spaced); 0, N and MIB's sizes are always added. */
   readonly ks?: readonly number[];
   /** Sequences per forward pass (default 64). */
   readonly batchSize?: number;
+  /**
+   * For the signed ranking: +1 ranks the largest score first, -1 the smallest (default: the
+   * sign of M(clean) - M(corrupted) of these prompts). Fix it when curves of several prompt
+   * sets must share one ranking.
+   */
+  readonly direction?: 1 | -1;
 }
 
 /** Relative gap below which M(clean) and M(corrupted) count as equal (f undefined). */
@@ -96,10 +102,10 @@ function removedOf<T>(items: readonly T[], kept: readonly number[]): T[] {
   return items.filter((_, i) => !inside.has(i));
 }
 
-/** Default circuit sizes: every k up to 256 items, else 101 evenly spaced ones. */
+/** Default circuit sizes: every k up to 64 items, else 65 evenly spaced ones (one forward pass each). */
 function defaultKs(total: number): number[] {
-  if (total <= 256) return Array.from({ length: total + 1 }, (_, k) => k);
-  return Array.from({ length: 101 }, (_, i) => Math.round((i * total) / 100));
+  if (total <= 64) return Array.from({ length: total + 1 }, (_, k) => k);
+  return Array.from({ length: 65 }, (_, i) => Math.round((i * total) / 64));
 }
 
 /**
@@ -116,7 +122,7 @@ export function faithfulnessCurve(
   const total = scores.length;
   const ranking = options.ranking ?? "signed";
   // Signed: most supportive of the clean-minus-corrupted difference first (score descending when it is positive).
-  const direction = Math.sign(pair.metricClean - pair.metricCorrupted) || 1;
+  const direction = options.direction ?? (Math.sign(pair.metricClean - pair.metricCorrupted) || 1);
   const order = rankOrder(ranking === "signed" ? scores.map((s) => s * direction) : scores, ranking);
   const mibKs = mibFractions.map((p) => Math.floor(p * total));
   for (const k of options.ks ?? []) {
