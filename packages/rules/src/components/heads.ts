@@ -19,18 +19,12 @@ export interface HeadProjection {
   readonly bias: Tensor | undefined;
 }
 
-const projections = new WeakMap<CausalLM, Map<string, HeadProjection>>();
-
 /**
  * The output projection of the attention sublayer at `attnPath` (`h.3.attn`,
  * `model.layers.3.self_attn`), split by head. Reads `<path>.c_proj.*` (GPT-2) or
  * `<path>.o_proj.*` (Llama family).
  */
 export function headProjection(model: CausalLM, attnPath: string): HeadProjection {
-  let perModel = projections.get(model);
-  if (!perModel) projections.set(model, (perModel = new Map()));
-  const known = perModel.get(attnPath);
-  if (known) return known;
   const d = model.hiddenSize;
   let perHead: Tensor;
   let bias: Tensor | undefined;
@@ -49,9 +43,7 @@ export function headProjection(model: CausalLM, attnPath: string): HeadProjectio
   } else {
     throw new RangeError(`no output projection for the attention at "${attnPath}": expected a parameter ${attnPath}.c_proj.weight (GPT-2) or ${attnPath}.o_proj.weight (Llama)`);
   }
-  const projection = { perHead, bias };
-  perModel.set(attnPath, projection);
-  return projection;
+  return { perHead, bias }; // not cached: it must follow weights that training updates in place
 }
 
 /**
