@@ -18,3 +18,4 @@ export * from "./bind.js";
 export * from "./explain.js";
 export * from "./trace.js";
 export * from "./components/index.js";
+export * from "./faithfulness/index.js";

@@ -1,0 +1,8 @@
+/**
+ * Faithfulness of token attributions (comprehensiveness, sufficiency, evidence hit rate, as
+ * GIM.md defines them) and the attention self-repair measurement behind TSG.
+ */
+export * from "./ranking.js";
+export * from "./metrics.js";
+export * from "./evidence.js";
+export * from "./selfRepair.js";
