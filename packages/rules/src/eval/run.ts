@@ -1,0 +1,152 @@
+/**
+ * `runEval`: the whole evaluation of `gim eval` over a list of tasks (a model and its held-out
+ * data each): token attribution faithfulness for every method, component attribution against
+ * exact patching (plain gradient vs GIM), and the attention self-repair measurement.
+ */
+import type { CausalLM } from "@gim/transformer";
+import { gim } from "../gim.js";
+import { methodRules } from "../explain.js";
+import type { GradientMethod, SelfRepairCriteria } from "../faithfulness/selfRepair.js";
+import { evaluateComponents, type ComponentEvalResult } from "./components.js";
+import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepair.js";
+import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
+import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokens.js";
+
+/** Where the evaluation is (for a progress display). */
+export interface EvalProgress {
+  /** The task (model) being evaluated. */
+  readonly model: string;
+  readonly stage: "tokens" | "components" | "self-repair";
+  /** Units done and in total, over every task (an example or a pair is one unit). */
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Options of {@link runEval}. */
+export interface EvalOptions {
+  /** Token attribution methods (default all of {@link evalMethods}). */
+  readonly methods?: readonly EvalMethod[];
+  /** Seed of the random baseline (default 0). */
+  readonly seed?: number;
+  /** Integrated gradients steps (default 32). */
+  readonly igSteps?: number;
+  /** Sequences per forward pass (default 64). */
+  readonly batchSize?: number;
+  /** Run the component evaluation (default true). */
+  readonly components?: boolean;
+  /** Run the self-repair measurement (default true). */
+  readonly selfRepair?: boolean;
+  /** Self-repair: weight both keys must hold (default 0.2). */
+  readonly minWeight?: number;
+  /** Self-repair criteria (defaults: joint effect >= 5% of f(x), single effects <= half of it together). */
+  readonly criteria?: SelfRepairCriteria;
+  /** Called as work is done. */
+  readonly onProgress?: (progress: EvalProgress) => void;
+}
+
+/** The evaluation of one task. */
+export interface ModelEvalResult {
+  readonly name: string;
+  readonly description: string;
+  /** `gpt2, 2 layers, 4 heads, width 64, vocab 695`. */
+  readonly architecture: string;
+  readonly baseline: string;
+  readonly pairDescription: string;
+  readonly evidenceSets: EvalTask["evidenceSets"];
+  readonly tokens: TokenResult;
+  readonly components?: ComponentEvalResult;
+  readonly selfRepair?: SelfRepairResult;
+  /** Wall-clock seconds per stage. */
+  readonly seconds: { readonly tokens: number; readonly components: number; readonly selfRepair: number };
+}
+
+/** The evaluation of every task. */
+export interface EvalResults {
+  readonly methods: readonly EvalMethod[];
+  readonly seed: number;
+  readonly igSteps: number;
+  readonly models: readonly ModelEvalResult[];
+  /** Wall-clock seconds of the whole run. */
+  readonly seconds: number;
+}
+
+/** The two methods the component and self-repair parts compare, plus TSG alone for self-repair. */
+export function componentMethods(): GradientMethod[] {
+  return [
+    { name: "gradient", rules: [] },
+    { name: "gim", rules: gim() },
+  ];
+}
+
+/** The methods of the self-repair measurement: plain gradient, TSG alone, and GIM. */
+export function selfRepairMethods(): GradientMethod[] {
+  return [
+    { name: "gradient", rules: [] },
+    { name: "softmaxTemperature", rules: methodRules("softmaxTemperature") },
+    { name: "gim", rules: gim() },
+  ];
+}
+
+/** `gpt2, 2 layers, 4 heads, width 64, vocab 695`. */
+export function describeArchitecture(model: CausalLM): string {
+  const c = model.config;
+  const layers = c.modelType === "gpt2" ? c.nLayer : c.numHiddenLayers;
+  const heads = c.modelType === "gpt2" ? `${c.nHead} heads` : `${c.numAttentionHeads} heads (${c.numKeyValueHeads} kv)`;
+  return `${c.modelType}, ${layers} layers, ${heads}, width ${model.hiddenSize}, vocab ${model.vocabSize}`;
+}
+
+/** Runs the evaluation of every task (see the top of this file). */
+export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): EvalResults {
+  const methods = options.methods ?? evalMethods;
+  if (methods.length === 0) throw new RangeError("runEval: no methods to evaluate");
+  if (tasks.length === 0) throw new RangeError("runEval: no models to evaluate");
+  const seed = options.seed ?? 0;
+  const igSteps = options.igSteps ?? 32;
+  const withComponents = options.components ?? true;
+  const withSelfRepair = options.selfRepair ?? true;
+  for (const t of tasks) {
+    if (t.examples.length === 0) throw new RangeError(`${t.name}: no held-out examples`);
+    if (withComponents && t.pairs.length === 0) throw new RangeError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
+  }
+  const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0), 0);
+  let done = 0;
+  const started = performance.now();
+  const models = tasks.map((task): ModelEvalResult => {
+    const progress = (stage: EvalProgress["stage"], units: number) => {
+      done += units;
+      options.onProgress?.({ model: task.name, stage, done, total });
+    };
+    options.onProgress?.({ model: task.name, stage: "tokens", done, total });
+    let t0 = performance.now();
+    const perExample: TokenExampleResult[] = task.examples.map((e, i) => {
+      const r = evaluateTokenExample(task.model, task.baseline, e, i, methods, { seed, igSteps, batchSize: options.batchSize });
+      progress("tokens", 1);
+      return r;
+    });
+    const tokens = summarizeTokens(task, perExample, methods);
+    const tokenSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const components = withComponents
+      ? evaluateComponents(task.model, task.pairs, { methods: componentMethods(), batchSize: options.batchSize, onGroup: (n) => progress("components", n) })
+      : undefined;
+    const componentSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const selfRepair = withSelfRepair
+      ? evaluateSelfRepair(task.model, task.selfRepairExamples, { methods: selfRepairMethods(), minWeight: options.minWeight, criteria: options.criteria, batchSize: options.batchSize, onExample: () => progress("self-repair", 1) })
+      : undefined;
+    const selfRepairSeconds = (performance.now() - t0) / 1000;
+    return {
+      name: task.name,
+      description: task.description,
+      architecture: describeArchitecture(task.model),
+      baseline: task.baselineDescription,
+      pairDescription: task.pairDescription,
+      evidenceSets: task.evidenceSets,
+      tokens,
+      ...(components ? { components } : {}),
+      ...(selfRepair ? { selfRepair } : {}),
+      seconds: { tokens: tokenSeconds, components: componentSeconds, selfRepair: selfRepairSeconds },
+    };
+  });
+  return { methods, seed, igSteps, models, seconds: (performance.now() - started) / 1000 };
+}

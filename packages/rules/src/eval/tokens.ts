@@ -1,0 +1,142 @@
+/**
+ * Token attributions on held-out examples: every method's ranking of each example, its
+ * comprehensiveness and sufficiency, and whether its top token is ground-truth evidence.
+ */
+import { noGrad } from "@gim/autograd";
+import * as T from "@gim/tensor";
+import type { CausalLM } from "@gim/transformer";
+import { bindRules } from "../bind.js";
+import { explainMethods, methodRules, type MethodName } from "../explain.js";
+import { evidenceHitRate, type HitRate } from "../faithfulness/evidence.js";
+import { comprehensivenessMaxSteps, sufficiencyRatios, targetLogitFunction, tokenFaithfulness, type TokenFaithfulness } from "../faithfulness/metrics.js";
+import { exampleRng, randomRanking, rankTokens } from "../faithfulness/ranking.js";
+import { meanStat, type MeanStat } from "./stats.js";
+import type { EvalExample, EvalMethod, EvalTask } from "./task.js";
+
+/** Settings of the token evaluation. */
+export interface TokenEvalOptions {
+  /** Seed of the random baseline (default 0). */
+  readonly seed?: number;
+  /** Integrated gradients steps (default 32). */
+  readonly igSteps?: number;
+  /** Sequences per forward pass (default 64). */
+  readonly batchSize?: number;
+}
+
+/** One example under every method. */
+export interface TokenExampleResult {
+  /** f(x), the target logit. */
+  readonly logit: number;
+  /** f(x) > 0 (the normalised scores exist). */
+  readonly defined: boolean;
+  /** Whether the model's argmax at the last position is the target. */
+  readonly argmaxIsTarget: boolean;
+  /** Number of rankable tokens n. */
+  readonly rankable: number;
+  readonly length: number;
+  /** The example's evidence positions by set name. */
+  readonly evidence: Readonly<Record<string, readonly number[]>>;
+  /** Per method: the ranking (most important first) and its scores. */
+  readonly methods: ReadonlyMap<EvalMethod, { readonly order: readonly number[]; readonly faithfulness: TokenFaithfulness }>;
+}
+
+/** Evaluates one example with every method in `methods` (index: the example's index, for the random baseline's seed). */
+export function evaluateTokenExample(model: CausalLM, baseline: number, example: EvalExample, index: number, methods: readonly EvalMethod[], options: TokenEvalOptions = {}): TokenExampleResult {
+  const { ids, target } = example;
+  const explained = methods.filter((m): m is MethodName => m !== "random");
+  const explanations = explained.length > 0 ? explainMethods(model, ids, explained, { target, baseline, steps: options.igSteps ?? 32, batchSize: 8 }) : [];
+  const orders = methods.map((m) => (m === "random" ? randomRanking(ids.length, exampleRng(options.seed ?? 0, index)) : rankTokens(explanations[explained.indexOf(m)]!.attributions)));
+  const f = targetLogitFunction(model, { target, batchSize: options.batchSize });
+  const scores = tokenFaithfulness(ids, orders, f, { baseline });
+  const argmax = noGrad(() => T.argmax(T.select(model.forward({ ids: [...ids] }).logits.value, 0, ids.length - 1), 0).item());
+  return {
+    logit: scores[0]?.logit ?? f([ids])[0]!,
+    defined: scores[0]?.defined ?? false,
+    argmaxIsTarget: argmax === target,
+    rankable: Math.max(0, ids.length - 2),
+    length: ids.length,
+    evidence: example.evidence,
+    methods: new Map(methods.map((m, i) => [m, { order: orders[i]!, faithfulness: scores[i]! }])),
+  };
+}
+
+/** A method's results over a task's examples. */
+export interface TokenMethodResult {
+  readonly method: EvalMethod;
+  /** Mean over examples with f(x) > 0 (higher is better). */
+  readonly comprehensiveness: MeanStat;
+  /** Mean over examples with f(x) > 0 (lower is better). */
+  readonly sufficiency: MeanStat;
+  /** Mean of (f(x) - f(x with the top k masked)) / f(x) for k = 1, 2, ... (index k - 1), over the examples with at least k rankable tokens. */
+  readonly comprehensivenessCurve: readonly number[];
+  /** Mean per sufficiency ratio. */
+  readonly sufficiencyCurve: readonly number[];
+  /** Evidence hit rate per evidence set. */
+  readonly evidence: Readonly<Record<string, HitRate>>;
+  /** Why the method equals another one here (e.g. a rule with no place in this model). */
+  readonly note?: string;
+}
+
+/** The token evaluation of one task. */
+export interface TokenResult {
+  readonly examples: number;
+  /** Examples with f(x) <= 0, left out of the comprehensiveness and sufficiency means. */
+  readonly undefinedExamples: number;
+  /** Examples where the model's argmax is the target. */
+  readonly argmaxIsTarget: number;
+  readonly meanLogit: number;
+  /** Smallest and largest number of rankable tokens. */
+  readonly rankable: { readonly min: number; readonly max: number };
+  readonly ratios: readonly number[];
+  readonly maxSteps: number;
+  readonly methods: readonly TokenMethodResult[];
+}
+
+/** Why a method coincides with the plain gradient on `model` (its rules bind to no place), or undefined. */
+export function methodNote(model: CausalLM, method: EvalMethod): string | undefined {
+  if (method === "random" || method === "gradient" || method === "integratedGradients" || method === "occlusion") return undefined;
+  const rules = methodRules(method);
+  const { rules: bound, skipped } = bindRules(model, rules);
+  if (bound.length === 0 && skipped.length > 0) return `equals gradient: ${skipped[0]!.reason}`;
+  return undefined;
+}
+
+/** Summarises per-example results (see {@link evaluateTokenExample}) of a task. */
+export function summarizeTokens(task: EvalTask, results: readonly TokenExampleResult[], methods: readonly EvalMethod[]): TokenResult {
+  const defined = results.filter((r) => r.defined);
+  const stepMean = (values: (r: TokenExampleResult) => readonly number[]): number[] => {
+    const length = Math.max(0, ...defined.map((r) => values(r).length));
+    return Array.from({ length }, (_, i) => meanStat(defined.map((r) => values(r)[i] ?? Number.NaN)).mean);
+  };
+  return {
+    examples: results.length,
+    undefinedExamples: results.length - defined.length,
+    argmaxIsTarget: results.filter((r) => r.argmaxIsTarget).length,
+    meanLogit: meanStat(results.map((r) => r.logit)).mean,
+    rankable: { min: Math.min(...results.map((r) => r.rankable)), max: Math.max(...results.map((r) => r.rankable)) },
+    ratios: sufficiencyRatios,
+    maxSteps: comprehensivenessMaxSteps,
+    methods: methods.map((method) => {
+      const of = (r: TokenExampleResult) => r.methods.get(method)!;
+      const note = methodNote(task.model, method);
+      return {
+        method,
+        comprehensiveness: meanStat(defined.map((r) => of(r).faithfulness.comprehensiveness)),
+        sufficiency: meanStat(defined.map((r) => of(r).faithfulness.sufficiency)),
+        comprehensivenessCurve: stepMean((r) => of(r).faithfulness.comprehensivenessSteps),
+        sufficiencyCurve: stepMean((r) => of(r).faithfulness.sufficiencySteps),
+        evidence: Object.fromEntries(
+          task.evidenceSets.map((set) => [
+            set.name,
+            evidenceHitRate(
+              results.map((r) => of(r).order),
+              results.map((r) => r.evidence[set.name] ?? []),
+              results.map((r) => r.length),
+            ),
+          ]),
+        ),
+        ...(note ? { note } : {}),
+      };
+    }),
+  };
+}

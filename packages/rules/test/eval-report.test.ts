@@ -1,0 +1,169 @@
+/**
+ * The report of `gim eval`: markdown whose tables have as many cells as headers, links to
+ * every plot it writes, keeps the hand-written discussion; SVG plots that are well-formed
+ * (balanced tags, quoted attributes, escaped text); JSON without NaN.
+ */
+import { describe, expect, it } from "vitest";
+import { discussionMarkers, extractDiscussion, lineChartSvg, niceTicks, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { fixtureModel } from "./helpers.js";
+
+/** Checks that SVG/XML text is well-formed enough to parse: balanced tags, quoted attributes, no stray "<" or "&". Returns the element names in order. */
+export function checkXml(text: string): string[] {
+  const stack: string[] = [];
+  const names: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf("<", i);
+    const between = text.slice(i, open < 0 ? text.length : open);
+    if (/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(between)) throw new Error(`unescaped & in text near ${JSON.stringify(between.slice(0, 40))}`);
+    if (open < 0) break;
+    const close = text.indexOf(">", open);
+    if (close < 0) throw new Error(`unterminated tag at ${open}`);
+    const tag = text.slice(open + 1, close);
+    if (tag.includes("<")) throw new Error(`"<" inside tag ${tag.slice(0, 40)}`);
+    if (tag.startsWith("/")) {
+      const name = tag.slice(1).trim();
+      const top = stack.pop();
+      if (top !== name) throw new Error(`</${name}> closes <${top}>`);
+    } else {
+      const m = /^([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"]*")*)\s*(\/?)$/.exec(tag);
+      if (!m) throw new Error(`malformed tag <${tag.slice(0, 60)}>`);
+      names.push(m[1]!);
+      if (m[3] !== "/") stack.push(m[1]!);
+    }
+    i = close + 1;
+  }
+  if (stack.length > 0) throw new Error(`unclosed tags: ${stack.join(", ")}`);
+  return names;
+}
+
+/** The tables of a markdown text: lists of rows, each a list of cells (escaped pipes kept inside cells). */
+function tables(markdown: string): string[][][] {
+  const out: string[][][] = [];
+  let current: string[][] | undefined;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("|")) {
+      const cells = line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim());
+      (current ??= []).push(cells);
+    } else if (current) {
+      out.push(current);
+      current = undefined;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}
+
+const model = fixtureModel("gpt2-f32");
+const task: EvalTask = {
+  name: "fixture model",
+  description: "a random GPT-2 fixture.",
+  model,
+  baseline: 0,
+  baselineDescription: "id 0",
+  evidenceSets: [{ name: "e", description: "position 2 | or 3" }],
+  examples: [
+    { ids: [4, 9, 17, 3, 22, 8, 5], target: 7, evidence: { e: [2, 3] }, tokens: ["a", "<b>", "c&d", "d", "e", "f", "g"] },
+    { ids: [14, 19, 27, 13, 2, 18], target: 9, evidence: { e: [2] } },
+  ],
+  selfRepairExamples: [{ ids: [4, 9, 17, 3, 22, 8, 5], target: 7, evidence: { e: [2, 3] }, tokens: ["a", "<b>", "c&d", "d", "e", "f", "g"] }],
+  pairs: [{ clean: [4, 9, 17, 3, 22, 8], corrupted: [4, 9, 30, 3, 22, 8], answer: 5, wrong: 6 }],
+  pairDescription: "one token replaced.",
+};
+const results = runEval([task], { igSteps: 4, minWeight: 0.1, criteria: { minJointEffect: 0, maxAloneShare: 10 } });
+const meta: ReportMeta = {
+  date: "2026-01-02T03:04:05.000Z",
+  machine: { cpu: "Test CPU", cores: 2, node: "v20.0.0", platform: "linux x64" },
+  commands: ["pnpm gim eval --report docs/results.md"],
+  plotDir: "plots",
+};
+
+describe("renderReport", () => {
+  const { markdown, plots } = renderReport(results, meta);
+
+  it("writes tables with as many cells as their header, and a separator row", () => {
+    const all = tables(markdown);
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    for (const t of all) {
+      const width = t[0]!.length;
+      expect(t[1]!.every((c) => /^-{3,}:?$/.test(c))).toBe(true);
+      for (const row of t) expect(row).toHaveLength(width);
+    }
+    // The evidence set's "|" is escaped, not a column break.
+    expect(markdown).toContain("top token ∈ position 2 \\| or 3");
+  });
+
+  it("has the sections, the machine, the date and the commands", () => {
+    for (const heading of ["# Faithfulness results", "## Models and data", "## Headline", "## Token attributions", "## Components: attribution patching vs exact activation patching", "## Attention self-repair", "## Discussion", "## Reproducing"]) {
+      expect(markdown).toContain(`\n${heading}\n`.slice(heading.startsWith("# ") ? 1 : 0));
+    }
+    expect(markdown).toContain("Test CPU, 2 logical cores (nproc), Node v20.0.0");
+    expect(markdown).toContain("2026-01-02T03:04:05.000Z");
+    expect(markdown).toContain("```sh\npnpm gim eval --report docs/results.md\n```");
+  });
+
+  it("links every plot it returns, and returns the files plotFiles names", () => {
+    expect(plots.map((p) => p.file).sort()).toEqual(plotFiles(results.models[0]!).sort());
+    for (const p of plots) expect(markdown).toContain(`](plots/${p.file})`);
+  });
+
+  it("writes well-formed SVG", () => {
+    for (const p of plots) {
+      const names = checkXml(p.svg);
+      expect(names[0]).toBe("svg");
+      expect(names).toContain("path");
+    }
+  });
+
+  it("keeps a discussion between the markers", () => {
+    expect(extractDiscussion(markdown)).toMatch(/^_Not written yet/);
+    const again = renderReport(results, { ...meta, discussion: "GIM wins here | because ..." }).markdown;
+    expect(extractDiscussion(again)).toBe("GIM wins here | because ...");
+    expect(again.indexOf(discussionMarkers.start)).toBeLessThan(again.indexOf(discussionMarkers.end));
+    expect(extractDiscussion("no markers")).toBeUndefined();
+  });
+
+  it("escapes token text in the self-repair rows", () => {
+    expect(results.models[0]!.selfRepair!.strongest.length).toBeGreaterThan(0);
+    expect(markdown).toMatch(/"(a|<b>|c&d|d|e|f|g)"@\d/);
+  });
+});
+
+describe("lineChartSvg", () => {
+  it("breaks lines at non-finite values and escapes labels", () => {
+    const svg = lineChartSvg({
+      title: "a < b & c",
+      xLabel: "k",
+      left: { label: "f" },
+      right: { label: "acc", min: 0, max: 1 },
+      guides: [0, 1],
+      series: [
+        { label: "one", color: "#000", points: [[0, 1], [1, Number.NaN], [2, 3], [3, 4]] },
+        { label: "two \"quoted\"", color: "#f00", axis: "right", markers: true, points: [[0, 0.5], [3, 0.25]] },
+      ],
+    });
+    checkXml(svg);
+    expect(svg).toContain("a &lt; b &amp; c");
+    const paths = [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!);
+    expect(paths[0]!.match(/M/g)).toHaveLength(2);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+  });
+
+  it("picks round ticks", () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.5, 1, 5)).toEqual([0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    expect(niceTicks(-3, 7, 5)).toEqual([-2, 0, 2, 4, 6]);
+  });
+});
+
+describe("resultsJson", () => {
+  it("turns NaN into null and parses back", () => {
+    const text = resultsJson(results);
+    expect(text).not.toMatch(/NaN|Infinity/);
+    const back = JSON.parse(text) as { models: { tokens: { methods: { method: string }[] } }[] };
+    expect(back.models[0]!.tokens.methods.map((m) => m.method)).toEqual(results.methods);
+  });
+});
