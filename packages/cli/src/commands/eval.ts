@@ -1,0 +1,380 @@
+/**
+ * `gim eval`: the faithfulness evaluation of `docs/results.md` on the shipped models'
+ * held-out data: comprehensiveness, sufficiency and evidence hit rate of every token
+ * attribution method; component attribution (plain gradient vs GIM) against exact patching
+ * with MIB-style circuit faithfulness; and the attention self-repair measurement. Prints
+ * tables (or JSON) and, with `--report`, writes the markdown report and its SVG plots.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as nodePath from "node:path";
+import {
+  INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, modelDir as shippedModelDir, recipes, shippedModels,
+} from "@gim/models";
+import {
+  defaultBaseline, evalMethods, extractDiscussion, formatDuration, methodLabels, renderReport, resultsJson, runEval,
+  type EvalExample, type EvalMethod, type EvalProgress, type EvalResults, type EvalTask, type ReportMeta,
+} from "@gim/rules";
+import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
+import type { CliIO, Command, OutputStream } from "../io.js";
+import { openModel, RuntimeError } from "../model.js";
+import { formatNumber, renderTable, type Column } from "../render.js";
+import { jsonOption } from "./common.js";
+import { methodFlagName, parseMethod } from "./explain.js";
+
+/** Held-out sizes of a full run, per model. */
+export const fullRun = { examples: 128, pairs: 64, selfRepair: 24 } as const;
+
+/** Added to `--seed` to draw the held-out examples (apart from the seeds training used). */
+export const EVAL_DATA_SEED = 3_000_003;
+
+/** The tasks `gim eval` knows. */
+export type EvalTaskKind = "ioi" | "induction";
+
+/** The options and help of `gim eval`. */
+export const evalSpec: CommandSpec = {
+  name: "eval",
+  summary: "faithfulness of token and component attributions on the shipped models' held-out data (docs/results.md)",
+  usage: ["[options]"],
+  options: [
+    {
+      name: "model",
+      kind: "string",
+      valueName: "NAME|DIR",
+      repeatable: true,
+      description: `A shipped model (${shippedModels.join(", ")}) or a model folder trained on one of their tasks`,
+      defaultText: "every shipped model",
+    },
+    { name: "task", kind: "string", valueName: "ioi|induction", description: "The task of a --model DIR whose training.json does not name a recipe" },
+    {
+      name: "subset",
+      kind: "int",
+      valueName: "N",
+      min: 1,
+      description: "Evaluate N held-out examples, N clean/corrupted pairs and at most N self-repair examples per model (for CI)",
+      defaultText: `${fullRun.examples} examples, ${fullRun.pairs} pairs, ${fullRun.selfRepair} self-repair examples`,
+    },
+    { name: "methods", kind: "string", valueName: "M,...", repeatable: true, description: "Token attribution methods: those of gim explain, and random", defaultText: "all" },
+    { name: "seed", kind: "int", valueName: "S", min: 0, description: "Seed of the held-out draw and of the random ranking", defaultText: "0" },
+    { name: "report", kind: "string", valueName: "FILE", description: "Write the markdown report to FILE and its SVG plots to plots/ next to it (a discussion between the markers is kept)" },
+    { name: "no-components", kind: "flag", description: "Skip the component evaluation" },
+    { name: "no-self-repair", kind: "flag", description: "Skip the self-repair measurement" },
+    jsonOption,
+  ],
+  notes: [
+    "Token attributions: f is the target logit (the correct answer at the last position). Tokens are ranked by attribution, the first and last token excluded (n = length - 2 rankable). Comprehensiveness masks the top-1..top-min(50, n) tokens with the baseline token and averages (f(x) - f(x_masked)) / f(x) (higher is better); sufficiency masks the floor(r n) least important for r in 0.5, 0.8, 0.9, 0.95, 0.99 (lower is better). Examples with f(x) <= 0 are left out of both and counted. The evidence hit rate is the share of examples whose top-ranked token is a ground-truth evidence token.",
+    "Components: attribution patching with the plain gradient and with GIM against exact activation patching (Spearman, top-k overlap) over the held-out clean/corrupted pairs, and the faithfulness of the circuits of the top-k nodes and edges (MIB's CPR and CMD). Self-repair: attention rows whose two heaviest keys matter together but little alone, and how plain gradients, TSG and GIM rank them. docs/results.md defines every number.",
+    "Progress goes to stderr (one redrawn line on a terminal, plain lines otherwise).",
+  ],
+  examples: ["eval --report docs/results.md", "eval --model ioi-gpt2 --subset 4 --json", "eval --model ./my-ioi-model --task ioi --methods gim,gradient,random"],
+};
+
+/** The methods of `--methods`, in the evaluation's order; all of them by default. */
+export function evalMethodsOf(args: ParsedArgs): EvalMethod[] {
+  const names = args.strings("methods").flatMap((v) => v.split(","));
+  if (names.length === 0) return [...evalMethods];
+  const chosen = new Set<EvalMethod>();
+  for (const name of names) {
+    if (name.trim() === "") throw new UsageError("option --methods needs method names, got an empty one");
+    chosen.add(name.trim().toLowerCase() === "random" ? "random" : parseMethod(name));
+  }
+  return evalMethods.filter((m) => chosen.has(m));
+}
+
+/** What the task of a model folder is: `--task`, else the recipe its training.json names. */
+function taskOf(dir: string, name: string, given: string | undefined): { kind: EvalTaskKind; training?: Record<string, unknown> } {
+  let training: Record<string, unknown> | undefined;
+  const file = nodePath.join(dir, "training.json");
+  if (fs.existsSync(file)) {
+    try {
+      training = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    } catch (e) {
+      throw new RuntimeError(`${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (given !== undefined) {
+    if (given !== "ioi" && given !== "induction") throw new UsageError(`unknown --task "${given}" (known: ioi, induction)`);
+    return { kind: given, ...(training ? { training } : {}) };
+  }
+  const recipeName = typeof training?.["model"] === "string" ? (training["model"] as string) : name;
+  const recipe = recipes[recipeName];
+  if (!recipe) throw new UsageError(`cannot tell the task of ${dir}: its training.json names no shipped recipe (${Object.keys(recipes).join(", ")}); pass --task ioi or --task induction`);
+  return { kind: recipe.task === ioiTrainingTask ? "ioi" : "induction", ...(training ? { training } : {}) };
+}
+
+/** Held-out sizes for `--subset` (or a full run). */
+export function sizesOf(subset: number | undefined): { examples: number; pairs: number; selfRepair: number } {
+  if (subset === undefined) return { ...fullRun };
+  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair) };
+}
+
+/** A model and its held-out data as an evaluation task. */
+export interface LoadedTask {
+  readonly task: EvalTask;
+  /** The command that trained the model (from training.json), when known. */
+  readonly trainingCommand?: string;
+}
+
+/** Opens a model (shipped name or folder) and draws its held-out data. */
+export async function loadEvalTask(spec: string, cwd: string, options: { task?: string; seed: number; sizes: ReturnType<typeof sizesOf> }): Promise<LoadedTask> {
+  const shipped = (shippedModels as readonly string[]).includes(spec);
+  if (spec.trim() === "") throw new UsageError("option --model needs a shipped model name or a folder, got an empty string");
+  const dir = shipped ? shippedModelDir(spec) : nodePath.resolve(cwd, spec);
+  if (!shipped && !fs.existsSync(dir)) throw new UsageError(`--model ${spec}: no shipped model of that name (${shippedModels.join(", ")}) and no folder ${dir}`);
+  const name = shipped ? spec : nodePath.basename(dir);
+  const { kind, training } = taskOf(dir, name, options.task);
+  const opened = await openModel(dir);
+  const tokenizer = opened.tokenizer;
+  if (!tokenizer) throw new RuntimeError(`${dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt); gim eval needs it to build the task's examples`);
+  const baseline = defaultBaseline(tokenizer);
+  const seed = EVAL_DATA_SEED + options.seed;
+  const { sizes } = options;
+  const count = Math.max(sizes.examples, sizes.pairs, sizes.selfRepair);
+  const tokensOf = (ids: readonly number[]) => ids.map((id) => tokenizer.decodeToken(id));
+  let examples: EvalExample[];
+  let pairs: EvalTask["pairs"];
+  let evidenceSets: EvalTask["evidenceSets"];
+  let pairDescription: string;
+  try {
+    if (kind === "ioi") {
+      const drawn = ioiExamples("heldout", count, seed, tokenizer);
+      examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { io: [e.positions.io], names: [e.positions.io, e.positions.s1, e.positions.s2] }, tokens: tokensOf(e.ids) }));
+      pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+      evidenceSets = [
+        { name: "io", description: "IO" },
+        { name: "names", description: "{IO, S1, S2}" },
+      ];
+      pairDescription = "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
+    } else {
+      const drawn = inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS);
+      examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { next: [e.positions.next], copy: [e.positions.s, e.positions.next] }, tokens: tokensOf(e.ids) }));
+      pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+      evidenceSets = [
+        { name: "next", description: "s+1" },
+        { name: "copy", description: "{s, s+1}" },
+      ];
+      pairDescription = "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
+    }
+  } catch (e) {
+    throw new RuntimeError(`${dir}: cannot build the ${kind} task's examples with this model's tokenizer: ${(e as Error).message}`);
+  }
+  for (const e of examples) {
+    if (e.ids.length > opened.model.maxPositions) throw new RuntimeError(`${dir}: a ${kind} example has ${e.ids.length} tokens; the model accepts at most ${opened.model.maxPositions}`);
+  }
+  const accuracy = (training?.["accuracy"] as Record<string, number> | undefined)?.["heldout"];
+  const description = [
+    typeof training?.["description"] === "string" ? `${training["description"] as string}.` : `a ${kind} model from ${dir}.`,
+    accuracy !== undefined ? `Held-out accuracy at the end of training: ${(100 * accuracy).toFixed(1)}%.` : "",
+    kind === "ioi" ? "Examples: IOI prompts from the held-out templates and name pairs." : `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`,
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const task: EvalTask = {
+    name,
+    description,
+    model: opened.model,
+    baseline,
+    baselineDescription: `${JSON.stringify(tokenizer.decodeToken(baseline))} (id ${baseline})`,
+    evidenceSets,
+    examples: examples.slice(0, sizes.examples),
+    selfRepairExamples: examples.slice(0, sizes.selfRepair),
+    pairs,
+    pairDescription,
+  };
+  const trainingCommand = typeof training?.["command"] === "string" ? (training["command"] as string) : undefined;
+  return { task, ...(trainingCommand ? { trainingCommand } : {}) };
+}
+
+/**
+ * Progress on stderr: one line redrawn in place on a terminal; otherwise a plain line when a
+ * model's stage starts and at every tenth of the work.
+ */
+export class EvalProgressBar {
+  private readonly started = performance.now();
+  private lastLine = "";
+  private lastStage = "";
+  private lastTenth = -1;
+
+  constructor(private readonly stream: OutputStream) {}
+
+  /** Shows where the evaluation is. */
+  update(p: EvalProgress): void {
+    const elapsed = (performance.now() - this.started) / 1000;
+    const eta = p.done > 0 ? (elapsed / p.done) * (p.total - p.done) : Number.NaN;
+    const fraction = p.total > 0 ? p.done / p.total : 1;
+    const text = `${(100 * fraction).toFixed(0).padStart(3)}% ${p.model} ${p.stage} (${p.done}/${p.total}) ${formatDuration(elapsed)} elapsed${Number.isFinite(eta) ? `, about ${formatDuration(eta)} left` : ""}`;
+    if (this.stream.isTTY) {
+      const width = 24;
+      const filled = Math.round(fraction * width);
+      const line = `\rgim eval [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${text}`;
+      this.stream.write(line.padEnd(this.lastLine.length));
+      this.lastLine = line;
+      return;
+    }
+    const stage = `${p.model} ${p.stage}`;
+    const tenth = Math.floor(fraction * 10);
+    if (stage !== this.lastStage || tenth !== this.lastTenth) {
+      this.stream.write(`gim eval ${text}\n`);
+      this.lastStage = stage;
+      this.lastTenth = tenth;
+    }
+  }
+
+  /** Ends the display. */
+  finish(message: string): void {
+    if (this.stream.isTTY && this.lastLine) this.stream.write("\n");
+    this.stream.write(`gim eval ${message}\n`);
+  }
+}
+
+/** The machine, from /proc/cpuinfo and Node. */
+export function machineInfo(): ReportMeta["machine"] {
+  let cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  try {
+    const line = fs
+      .readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("model name"));
+    if (line) cpu = line.slice(line.indexOf(":") + 1).trim();
+  } catch {
+    // Not Linux: keep Node's name for it.
+  }
+  return { cpu, cores: os.availableParallelism(), node: process.version, platform: `${os.platform()} ${os.arch()}` };
+}
+
+/** The command line that reproduces this run (`pnpm gim eval ...`), options in a fixed order. */
+export function canonicalCommand(args: ParsedArgs, reportPath: string | undefined): string {
+  const parts = ["pnpm gim eval"];
+  for (const m of args.strings("model")) parts.push(`--model ${quote(m)}`);
+  const task = args.string("task");
+  if (task !== undefined) parts.push(`--task ${task}`);
+  const subset = args.number("subset");
+  if (subset !== undefined) parts.push(`--subset ${subset}`);
+  if (args.strings("methods").length > 0) parts.push(`--methods ${evalMethodsOf(args).map((m) => (m === "random" ? m : methodFlagName(m))).join(",")}`);
+  const seed = args.number("seed");
+  if (seed !== undefined) parts.push(`--seed ${seed}`);
+  if (args.flag("no-components")) parts.push("--no-components");
+  if (args.flag("no-self-repair")) parts.push("--no-self-repair");
+  if (reportPath !== undefined) parts.push(`--report ${quote(reportPath)}`);
+  if (args.flag("json")) parts.push("--json");
+  return parts.join(" ");
+}
+
+function quote(text: string): string {
+  return /^[\w./@:-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/** `gim eval`. */
+export const evalCommand: Command = {
+  spec: evalSpec,
+  async run(args, io: CliIO) {
+    const methods = evalMethodsOf(args);
+    const subset = args.number("subset");
+    const seed = args.number("seed") ?? 0;
+    const report = args.string("report");
+    if (report !== undefined && report.trim() === "") throw new UsageError("option --report needs a file name, got an empty string");
+    const reportPath = report !== undefined ? nodePath.resolve(io.cwd, report) : undefined;
+    if (reportPath !== undefined && !fs.existsSync(nodePath.dirname(reportPath))) throw new UsageError(`--report ${report}: the folder ${nodePath.dirname(reportPath)} does not exist`);
+    const task = args.string("task");
+    const specs = args.strings("model");
+    if (task !== undefined && specs.length === 0) throw new UsageError("--task applies to a --model DIR; give one");
+    const names = specs.length > 0 ? specs : [...shippedModels];
+    const sizes = sizesOf(subset);
+    const loaded: LoadedTask[] = [];
+    for (const spec of names) loaded.push(await loadEvalTask(spec, io.cwd, { ...(task !== undefined ? { task } : {}), seed, sizes }));
+    const bar = new EvalProgressBar(io.stderr);
+    const results = runEval(
+      loaded.map((l) => l.task),
+      { methods, seed, components: !args.flag("no-components"), selfRepair: !args.flag("no-self-repair"), onProgress: (p) => bar.update(p) },
+    );
+    bar.finish(`done in ${formatDuration(results.seconds)}`);
+    if (reportPath !== undefined) {
+      const previous = fs.existsSync(reportPath) ? extractDiscussion(fs.readFileSync(reportPath, "utf8")) : undefined;
+      const commands = [
+        ...loaded.flatMap((l) => (l.trainingCommand ? [`# ${l.task.name} was trained with: ${l.trainingCommand}`] : [])),
+        canonicalCommand(args, report),
+      ];
+      const meta: ReportMeta = { date: new Date().toISOString(), machine: machineInfo(), commands, plotDir: "plots", ...(previous !== undefined ? { discussion: previous } : {}) };
+      const { markdown, plots } = renderReport(results, meta);
+      const plotDir = nodePath.join(nodePath.dirname(reportPath), "plots");
+      fs.mkdirSync(plotDir, { recursive: true });
+      for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
+      fs.writeFileSync(reportPath, markdown);
+      io.stderr.write(`gim eval wrote ${reportPath} and ${plots.length} plots in ${plotDir}\n`);
+    }
+    if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
+    else io.stdout.write(renderText(results));
+  },
+};
+
+/** The tables `gim eval` prints without `--json`. */
+export function renderText(results: EvalResults): string {
+  const lines: string[] = [];
+  const value = (v: number) => (Number.isFinite(v) ? formatNumber(v) : "-");
+  const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "-");
+  for (const m of results.models) {
+    lines.push(`${m.name} (${m.architecture}): ${m.tokens.examples} examples, f(x) <= 0 in ${m.tokens.undefinedExamples}, argmax = answer in ${m.tokens.argmaxIsTarget}`);
+    const columns: Column[] = [
+      { header: "method", align: "left" },
+      { header: "comprehensiveness ↑", align: "right" },
+      { header: "sufficiency ↓", align: "right" },
+      ...m.evidenceSets.map((s): Column => ({ header: `top ∈ ${s.description}`, align: "right" })),
+    ];
+    lines.push(
+      renderTable(
+        columns,
+        m.tokens.methods.map((x) => [
+          methodLabels[x.method] + (x.note ? " (= gradient)" : ""),
+          `${value(x.comprehensiveness.mean)} ± ${value(x.comprehensiveness.se)}`,
+          `${value(x.sufficiency.mean)} ± ${value(x.sufficiency.se)}`,
+          ...m.evidenceSets.map((s) => pct(x.evidence[s.name]!.rate)),
+        ]),
+      ),
+      "",
+    );
+    if (m.components) {
+      const c = m.components;
+      lines.push(`components: ${c.pairs} pairs, M(clean) ${value(c.metricClean)}, M(corrupted) ${value(c.metricCorrupted)}`);
+      lines.push(
+        renderTable(
+          [
+            { header: "ranking from", align: "left" },
+            { header: "nodes ρ", align: "right" },
+            { header: "edges ρ", align: "right" },
+            { header: "node CPR-like ↑", align: "right" },
+            { header: "edge CPR-like ↑", align: "right" },
+            { header: "edge CMD-like ↓", align: "right" },
+          ],
+          c.sources.map((s) => [
+            s.name,
+            s.nodes.agreement ? value(s.nodes.agreement.spearman) : "-",
+            s.edges.agreement ? value(s.edges.agreement.spearman) : "-",
+            value(s.nodes.signed.area),
+            value(s.edges.signed.area),
+            value(s.edges.absolute.areaFromOne),
+          ]),
+        ),
+        "",
+      );
+    }
+    if (m.selfRepair) {
+      const s = m.selfRepair;
+      lines.push(`self-repair: ${s.rowsMeasured} rows measured, ${s.rowsThatMatter} where the pair matters, ${s.selfRepair.rows} self-repair`);
+      lines.push(
+        renderTable(
+          [
+            { header: "method", align: "left" },
+            { header: "rank j1 / j2 (self-repair rows)", align: "right" },
+            { header: "both top two", align: "right" },
+            { header: "median Ê/E joint", align: "right" },
+            { header: "ρ(Ê, E) all rows", align: "right" },
+          ],
+          s.selfRepair.methods.map((x) => [x.name, `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`, pct(x.bothTopTwo), value(x.medianJointRatio), value(s.jointSpearman[x.name] ?? Number.NaN)]),
+        ),
+        "",
+      );
+    }
+  }
+  lines.push(`${formatDuration(results.seconds)} in total`, "");
+  return lines.join("\n");
+}
