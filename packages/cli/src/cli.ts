@@ -4,13 +4,14 @@
  */
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
 import { componentsCommand } from "./commands/components.js";
+import { evalCommand } from "./commands/eval.js";
 import { explainCommand } from "./commands/explain.js";
 import { logitsCommand } from "./commands/logits.js";
 import type { CliIO, Command } from "./io.js";
 import { closest } from "./args.js";
 
 /** The commands of `gim`, by name. */
-export const commands: ReadonlyMap<string, Command> = new Map([explainCommand, logitsCommand, componentsCommand].map((c) => [c.spec.name, c]));
+export const commands: ReadonlyMap<string, Command> = new Map([explainCommand, logitsCommand, componentsCommand, evalCommand].map((c) => [c.spec.name, c]));
 
 /** Exit codes of `gim`. */
 export const ExitCode = {
