@@ -1,0 +1,107 @@
+/**
+ * `gim eval` in-process: on a model folder built here (a random GPT-2 with the IOI task's
+ * tokenizer) and on a shipped model, `--subset` runs end to end, exits 0 and prints JSON
+ * with the expected fields; `--report` writes the markdown and its plots; mistakes are one
+ * line on stderr with exit code 2.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Gpt2Model, saveTokenizer, writeSafetensors } from "@gim/transformer";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../../cli/src/cli.js";
+import { ioiTokenizer, modelDir, recipes, shippedModels, toHfConfig } from "../../models/src/index.js";
+import { discussionMarkers } from "../src/index.js";
+
+async function gim(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {}, cwd });
+  return { code, out, err };
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gim-eval-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A random IOI-configured GPT-2 written as a model folder whose training.json names the ioi-gpt2 recipe. */
+async function randomIoiFolder(): Promise<string> {
+  const dir = path.join(tmp, "random-ioi");
+  const tokenizer = ioiTokenizer();
+  const config = { ...recipes["ioi-gpt2"]!.model(tokenizer.vocabSize), nEmbd: 16, nInner: 32, nHead: 2 } as ReturnType<NonNullable<(typeof recipes)["ioi-gpt2"]>["model"]>;
+  const model = Gpt2Model.random(config as Parameters<typeof Gpt2Model.random>[0], { seed: 3 });
+  fs.mkdirSync(dir, { recursive: true });
+  const eos = tokenizer.eosTokenId!;
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(toHfConfig(model.config, { bos: eos, eos, pad: tokenizer.padTokenId! })));
+  writeSafetensors(path.join(dir, "model.safetensors"), new Map([...model.params].map(([k, v]) => [k, v.value])), { dtype: "F32" });
+  await saveTokenizer(dir, tokenizer);
+  fs.writeFileSync(path.join(dir, "training.json"), JSON.stringify({ model: "ioi-gpt2", description: "A random model for tests" }));
+  return dir;
+}
+
+describe("gim eval", () => {
+  it("runs a subset of a model folder end to end and prints JSON with every part", async () => {
+    const dir = await randomIoiFolder();
+    const { code, out, err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,gradient,random", "--json"]);
+    expect(code, err).toBe(0);
+    expect(err).toMatch(/gim eval .*random-ioi tokens/);
+    expect(err).toMatch(/gim eval done in/);
+    const json = JSON.parse(out) as Record<string, any>;
+    expect(json["methods"]).toEqual(["gradient", "gim", "random"]);
+    const m = json["models"][0];
+    expect(m.name).toBe("random-ioi");
+    expect(m.tokens.examples).toBe(2);
+    expect(m.tokens.methods.map((x: { method: string }) => x.method)).toEqual(["gradient", "gim", "random"]);
+    for (const x of m.tokens.methods) {
+      expect(Object.keys(x.evidence)).toEqual(["io", "names"]);
+      expect(x.comprehensivenessCurve.length).toBeGreaterThan(0);
+      expect(x.sufficiencyCurve).toHaveLength(5);
+    }
+    expect(m.components.pairs).toBe(2);
+    expect(m.components.sources.map((s: { name: string }) => s.name)).toEqual(["gradient", "gim", "exact"]);
+    expect(m.components.sources[0].nodes.agreement).toHaveProperty("spearman");
+    expect(m.selfRepair.examples).toBe(2);
+    expect(m.seconds).toHaveProperty("selfRepair");
+  });
+
+  it("writes the report and its plots, keeping the discussion", async () => {
+    const dir = path.join(tmp, "random-ioi");
+    const report = path.join(tmp, "docs", "results.md");
+    fs.mkdirSync(path.dirname(report), { recursive: true });
+    fs.writeFileSync(report, `old\n${discussionMarkers.start}\nKept text.\n${discussionMarkers.end}\n`);
+    const { code, out, err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,random", "--no-self-repair", "--report", "docs/results.md"], tmp);
+    expect(code, err).toBe(0);
+    expect(out).toMatch(/comprehensiveness/);
+    const markdown = fs.readFileSync(report, "utf8");
+    expect(markdown).toContain("Kept text.");
+    expect(markdown).toContain("pnpm gim eval --model");
+    expect(markdown).toContain("--report docs/results.md");
+    const plots = fs.readdirSync(path.join(tmp, "docs", "plots"));
+    expect(plots.sort()).toEqual(["circuits-random-ioi-edges.svg", "circuits-random-ioi-nodes.svg", "tokens-random-ioi-comprehensiveness.svg", "tokens-random-ioi-sufficiency.svg"]);
+  });
+
+  it.runIf(fs.existsSync(path.join(modelDir(shippedModels[0]), "config.json")))("runs a subset of a shipped model by name", async () => {
+    const { code, out, err } = await gim(["eval", "--model", shippedModels[0], "--subset", "2", "--methods", "gim,gradient", "--no-self-repair", "--json"]);
+    expect(code, err).toBe(0);
+    const json = JSON.parse(out) as Record<string, any>;
+    expect(json["models"][0].name).toBe(shippedModels[0]);
+    expect(json["models"][0].tokens.argmaxIsTarget).toBeGreaterThanOrEqual(0);
+  });
+
+  it("refuses bad options with one line and exit code 2", async () => {
+    const cases: [string[], RegExp][] = [
+      [["eval", "--methods", "gim,nope"], /^gim: unknown method "nope"/],
+      [["eval", "--task", "ioi"], /^gim: --task applies to a --model DIR/],
+      [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no shipped model of that name/],
+      [["eval", "--subset", "0"], /^gim: option --subset/],
+      [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
+      [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, err, out } = await gim(args);
+      expect(out).toBe("");
+      expect(err).toMatch(message);
+      expect(err.trim().split("\n")).toHaveLength(1);
+      expect(code).toBe(2);
+    }
+  });
+});
