@@ -8,9 +8,15 @@ import { allocate, promote } from "../dtype.js";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "../shape.js";
 import { astype, Tensor } from "../tensor.js";
 import { unsqueeze } from "../views.js";
-import { referenceBackend, type Gemm, type MatmulBackend } from "./gemm.js";
+import { cpuBackend } from "./cpu.js";
+import type { Gemm, MatmulBackend } from "./gemm.js";
 
-let defaultBackend: MatmulBackend = referenceBackend;
+export { cpuBackend, createCpuBackend, type CpuBackend, type CpuBackendOptions } from "./cpu.js";
+export { autoBackend, disposeBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, type GpuBackend, type GpuBackendOptions } from "./gpu.js";
+export { defaultMatmulThreads, shutdownMatmulPool } from "./pool.js";
+
+// The packed CPU kernel on every core: the fastest backend on a machine without a GPU.
+let defaultBackend: MatmulBackend = cpuBackend;
 
 /** The backend `matmul` uses when none is passed. */
 export function getDefaultMatmulBackend(): MatmulBackend {

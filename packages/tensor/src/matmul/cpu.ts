@@ -1,0 +1,290 @@
+/**
+ * The fast CPU matmul backend: operands are packed from any strides into 4-wide panels (so a
+ * transposed view costs the same as a contiguous one), a 4x4 register-blocked micro-kernel
+ * runs over cache-sized tiles, and large batches are split across a pool of worker threads.
+ *
+ * Three paths, by size:
+ * - skinny or tiny products (m < 4, n < 4, or under 512 multiply-adds) run a direct loop over
+ *   the strided operands: packing would cost as much as the product;
+ * - everything else runs the packed kernel, one tile of at most 64 x 256 of C at a time;
+ * - when a batch holds enough work (`parallelThreshold` flops) and `threads > 1`, the packed
+ *   products are packed once into shared memory and their tiles shared out to the pool.
+ */
+import type { Storage } from "../dtype.js";
+import type { Gemm, MatmulBackend } from "./gemm.js";
+import { computeTile, MC, MR, NC, NR, packPanels, storeTile, TASK_FIELDS } from "./kernel.js";
+import { defaultMatmulThreads, matmulPool, type MatmulPool } from "./pool.js";
+
+/** Options of {@link createCpuBackend}. */
+export interface CpuBackendOptions {
+  /**
+   * Threads to use, counting the calling thread (default: {@link defaultMatmulThreads}, the
+   * available cores capped at 8). `1` never starts a worker.
+   */
+  threads?: number;
+  /**
+   * Least number of flops (2 m n k summed over a batch) worth splitting across threads
+   * (default 2^22, about a millisecond of single-threaded work).
+   */
+  parallelThreshold?: number;
+}
+
+/** A CPU backend, with the settings it runs with. */
+export interface CpuBackend extends MatmulBackend {
+  /** Threads it uses, counting the calling thread. */
+  readonly threads: number;
+  /** Least flops in a batch before it goes parallel. */
+  readonly parallelThreshold: number;
+}
+
+/** Float64 elements one parallel job may pack into shared memory (128 MiB); larger products are split. */
+const JOB_BUDGET = 1 << 24;
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+const roundUp = (a: number, b: number): number => Math.ceil(a / b) * b;
+
+/**
+ * Creates a CPU backend. `createCpuBackend({ threads: 1 })` is single-threaded; the default
+ * uses every core (see {@link CpuBackendOptions}).
+ */
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  const threads = options.threads ?? defaultMatmulThreads();
+  const parallelThreshold = options.parallelThreshold ?? 1 << 22;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new RangeError(`createCpuBackend: threads must be an integer in [1, 256], got ${threads}`);
+  }
+  if (!(parallelThreshold >= 0)) {
+    throw new RangeError(`createCpuBackend: parallelThreshold must be a number >= 0, got ${parallelThreshold}`);
+  }
+  return {
+    name: threads === 1 ? "cpu" : `cpu-${threads}t`,
+    threads,
+    parallelThreshold,
+    run(batch) {
+      const packed: Gemm[] = [];
+      let flops = 0;
+      for (const g of batch) {
+        if (g.m === 0 || g.n === 0) continue;
+        if (usesDirectPath(g)) gemmDirect(g);
+        // So deep (k over ~50000) that one tile's panels overflow a job: stay on this thread.
+        else if (pieceSize(Math.min(g.m, MC), Math.min(g.n, NC), g.k) > JOB_BUDGET) gemmPacked(g);
+        else {
+          packed.push(g);
+          flops += 2 * g.m * g.n * g.k;
+        }
+      }
+      const pool = threads > 1 && flops >= parallelThreshold ? matmulPool() : undefined;
+      if (pool) runParallel(packed, threads, pool, JOB_BUDGET, true);
+      else for (const g of packed) gemmPacked(g);
+    },
+  };
+}
+
+/**
+ * The default CPU backend: the packed kernel on every available core (capped at 8), going
+ * parallel from about a millisecond of work. `matmul` uses it unless told otherwise.
+ */
+export const cpuBackend: CpuBackend = createCpuBackend();
+
+/** True when packing would not pay: fewer rows or columns than a micro-tile, or a tiny product. */
+function usesDirectPath(g: Gemm): boolean {
+  return g.m < MR || g.n < NR || g.k === 0 || g.m * g.n * g.k <= 512;
+}
+
+// Scratch buffers of the calling thread, grown on demand and reused across calls.
+let scratchA: Float64Array = new Float64Array(0);
+let scratchB: Float64Array = new Float64Array(0);
+let scratchRow: Float64Array = new Float64Array(0);
+const scratchAcc = new Float64Array(MC * NC);
+
+/** `buffer` if it holds `length` elements, else a larger one. */
+function atLeast(buffer: Float64Array, length: number): Float64Array {
+  return buffer.length >= length ? buffer : new Float64Array(Math.max(length, buffer.length * 2));
+}
+
+/**
+ * Direct loops for skinny and tiny products, with float64 sums. When B's rows are contiguous
+ * each row of C is built as a sum of scaled rows of B (sequential reads); otherwise each
+ * element is a dot product along B's columns.
+ */
+function gemmDirect(g: Gemm): void {
+  const { m, n, k, a, b, c } = g;
+  const ars = g.aRowStride, acs = g.aColStride, brs = g.bRowStride, bcs = g.bColStride;
+  if (k === 0) {
+    for (let i = 0; i < m; i++) c.fill(0, g.cOffset + i * n, g.cOffset + (i + 1) * n);
+    return;
+  }
+  if (Math.abs(bcs) <= Math.abs(brs)) {
+    scratchRow = atLeast(scratchRow, n);
+    const row = scratchRow;
+    for (let i = 0; i < m; i++) {
+      row.fill(0, 0, n);
+      let pa = g.aOffset + i * ars;
+      for (let p = 0; p < k; p++, pa += acs) {
+        const av = a[pa]!;
+        let pb = g.bOffset + p * brs;
+        for (let j = 0; j < n; j++, pb += bcs) row[j] += av * b[pb]!;
+      }
+      const out = g.cOffset + i * n;
+      for (let j = 0; j < n; j++) c[out + j] = row[j]!;
+    }
+  } else {
+    for (let i = 0; i < m; i++) {
+      const rowA = g.aOffset + i * ars;
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        let pa = rowA;
+        let pb = g.bOffset + j * bcs;
+        for (let p = 0; p < k; p++, pa += acs, pb += brs) sum += a[pa]! * b[pb]!;
+        c[g.cOffset + i * n + j] = sum;
+      }
+    }
+  }
+}
+
+/**
+ * One product on the calling thread: for each block of up to 256 columns of B (packed once),
+ * each block of up to 64 rows of A is packed and multiplied into a float64 tile, then stored.
+ */
+function gemmPacked(g: Gemm): void {
+  const { m, n, k } = g;
+  scratchA = atLeast(scratchA, roundUp(Math.min(m, MC), MR) * k);
+  scratchB = atLeast(scratchB, roundUp(Math.min(n, NC), NR) * k);
+  const Ap = scratchA, Bp = scratchB;
+  for (let jc = 0; jc < n; jc += NC) {
+    const cols = Math.min(NC, n - jc);
+    packPanels(g.b, g.bOffset + jc * g.bColStride, g.bColStride, g.bRowStride, cols, k, Bp, 0); // [cols/4, k, 4]
+    for (let ic = 0; ic < m; ic += MC) {
+      const rows = Math.min(MC, m - ic);
+      packPanels(g.a, g.aOffset + ic * g.aRowStride, g.aRowStride, g.aColStride, rows, k, Ap, 0); // [rows/4, k, 4]
+      computeTile(Ap, 0, Bp, 0, k, ceilDiv(rows, MR), ceilDiv(cols, NR), scratchAcc);
+      storeTile(scratchAcc, ceilDiv(cols, NR) * NR, rows, cols, g.c, g.cOffset + ic * n + jc, n);
+    }
+  }
+}
+
+/** A block of one product (rows r0.., columns c0..) that one parallel job computes. */
+interface Piece {
+  g: Gemm;
+  r0: number;
+  rows: number;
+  c0: number;
+  cols: number;
+}
+
+/** Float64 elements a piece needs in the arena: packed A rows, packed B columns, C. */
+function pieceSize(rows: number, cols: number, k: number): number {
+  return roundUp(rows, MR) * k + roundUp(cols, NR) * k + rows * cols;
+}
+
+/** Splits products whose packed operands exceed the job budget into blocks of columns, then rows. */
+function piecesOf(g: Gemm, budget: number): Piece[] {
+  let rows = g.m;
+  let cols = g.n;
+  while (pieceSize(rows, cols, g.k) > budget) {
+    if (cols > NC) cols = roundUp(ceilDiv(cols, 2), NC);
+    else if (rows > MC) rows = roundUp(ceilDiv(rows, 2), MC);
+    else break;
+  }
+  const pieces: Piece[] = [];
+  for (let r0 = 0; r0 < g.m; r0 += rows) {
+    for (let c0 = 0; c0 < g.n; c0 += cols) {
+      pieces.push({ g, r0, rows: Math.min(rows, g.m - r0), c0, cols: Math.min(cols, g.n - c0) });
+    }
+  }
+  return pieces;
+}
+
+/**
+ * The packed products of a batch on `threads` threads. Pieces are grouped into jobs that fit
+ * the budget; per job the calling thread packs every operand once into the shared arena (an
+ * operand shared by several products, as a broadcast weight is, is packed once), the pool
+ * computes the tiles, and the calling thread copies C back.
+ */
+function runParallel(batch: readonly Gemm[], threads: number, pool: MatmulPool, budget: number, callerWorks: boolean): void {
+  const pieces = batch.flatMap((g) => piecesOf(g, budget));
+  let start = 0;
+  while (start < pieces.length) {
+    let end = start;
+    let size = 0;
+    while (end < pieces.length) {
+      const p = pieces[end]!;
+      const s = pieceSize(p.rows, p.cols, p.g.k);
+      if (end > start && size + s > budget) break;
+      size += s;
+      end++;
+    }
+    runJob(pieces.slice(start, end), size, threads, pool, callerWorks);
+    start = end;
+  }
+}
+
+function runJob(pieces: readonly Piece[], size: number, threads: number, pool: MatmulPool, callerWorks: boolean): void {
+  const arena = pool.arena(size);
+  // Tile sizes: the largest that still give every thread a few tasks to balance the load.
+  let tileRows = MC;
+  let tileCols = NC;
+  const taskCount = (): number => pieces.reduce((s, p) => s + ceilDiv(p.rows, tileRows) * ceilDiv(p.cols, tileCols), 0);
+  while (taskCount() < 4 * threads && (tileCols > 32 || tileRows > 16)) {
+    if (tileCols >= 2 * tileRows && tileCols > 32) tileCols /= 2;
+    else tileRows /= 2;
+  }
+  const tasks = new Int32Array(taskCount() * TASK_FIELDS);
+  // Where each distinct packed operand lives in the arena, keyed by storage, then view.
+  const packedAt = new Map<Storage, Map<string, number>>();
+  let top = 0;
+  const pack = (src: Storage, off: number, vecStride: number, kStride: number, count: number, k: number): number => {
+    const key = `${off},${vecStride},${kStride},${count},${k}`;
+    let views = packedAt.get(src);
+    if (!views) packedAt.set(src, (views = new Map()));
+    const found = views.get(key);
+    if (found !== undefined) return found;
+    const at = top;
+    packPanels(src, off, vecStride, kStride, count, k, arena, at);
+    top += roundUp(count, 4) * k;
+    views.set(key, at);
+    return at;
+  };
+  const cAt: number[] = [];
+  let t = 0;
+  for (const { g, r0, rows, c0, cols } of pieces) {
+    const k = g.k;
+    const aAt = pack(g.a, g.aOffset + r0 * g.aRowStride, g.aRowStride, g.aColStride, rows, k); // [rows/4, k, 4]
+    const bAt = pack(g.b, g.bOffset + c0 * g.bColStride, g.bColStride, g.bRowStride, cols, k); // [cols/4, k, 4]
+    const cBase = top;
+    top += rows * cols; // [rows, cols]
+    cAt.push(cBase);
+    for (let i = 0; i < rows; i += tileRows) {
+      for (let j = 0; j < cols; j += tileCols) {
+        const tr = Math.min(tileRows, rows - i);
+        const tc = Math.min(tileCols, cols - j);
+        tasks.set([aAt + i * k, bAt + j * k, k, ceilDiv(tr, MR), ceilDiv(tc, NR), cBase + i * cols + j, cols, tr, tc], t * TASK_FIELDS);
+        t++;
+      }
+    }
+  }
+  pool.run({ arena, tasks, count: t, threads, callerWorks });
+  pieces.forEach(({ g, r0, rows, c0, cols }, p) => {
+    for (let i = 0; i < rows; i++) {
+      const from = cAt[p]! + i * cols;
+      g.c.set(arena.subarray(from, from + cols), g.cOffset + (r0 + i) * g.n + c0);
+    }
+  });
+}
+
+/**
+ * The parallel path on its own, for tests: every product of `batch` (each at least 4 x 4) on
+ * `threads` threads, with a packing budget of `budget` float64 elements per job (smaller
+ * values force products to be split) and, with `callerWorks: false`, every task left to the
+ * workers. Throws where worker threads are not available.
+ */
+export function runPackedParallel(
+  batch: readonly Gemm[],
+  options: { threads: number; budget?: number; callerWorks?: boolean },
+): void {
+  const pool = matmulPool();
+  if (!pool) throw new Error("runPackedParallel: worker threads are not available here");
+  const live = batch.filter((g) => g.m > 0 && g.n > 0);
+  if (live.some(usesDirectPath)) throw new RangeError("runPackedParallel: every product must be at least 4 x 4 (smaller ones take the direct path)");
+  runParallel(live, options.threads, pool, options.budget ?? JOB_BUDGET, options.callerWorks ?? true);
+}

@@ -1,0 +1,92 @@
+/**
+ * The gpu.js backend past gpu.js's float32 index limit: an input of more than 2^24 elements
+ * (B = [768, 22000], 16.9 M elements) makes a single gpu.js kernel call return wrong values in
+ * webasm mode; the backend's tiling must keep every element right. Also: k beyond gpu.js's
+ * loop limit, and the automatic backend choice on a machine without a GPU.
+ */
+import { GPU, type IKernelFunctionThis, type KernelFunction } from "gpu.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { autoBackend, cpuBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, matmul, randUniform, type Tensor } from "../src/index.js";
+
+const webasm = gpuBackend({ mode: "webasm" });
+afterAll(() => webasm.dispose());
+
+/** Max over elements of |got - exact| / sum_p |a_ip b_pj|, the exact product summed in float64. */
+function worstRelativeError(a: Tensor, b: Tensor, got: ArrayLike<number>): number {
+  const [m, k] = a.shape as [number, number];
+  const n = b.shape[1]!;
+  const exact = new Float64Array(n);
+  const scale = new Float64Array(n);
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    exact.fill(0);
+    scale.fill(0);
+    for (let p = 0; p < k; p++) {
+      const x = a.data[i * k + p]!;
+      for (let j = 0; j < n; j++) {
+        const prod = x * b.data[p * n + j]!;
+        exact[j] += prod;
+        scale[j] += Math.abs(prod);
+      }
+    }
+    for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(got[i * n + j]! - exact[j]!) / scale[j]!);
+  }
+  return worst;
+}
+
+describe("gpu.js backend beyond 2^24 input elements", () => {
+  const m = 3;
+  const k = 768;
+  const n = 22_000;
+  const a = randUniform([m, k], { seed: 11, low: -1, high: 1 });
+  const b = randUniform([k, n], { seed: 12, low: -1, high: 1 });
+
+  it("uses a size where one unsplit gpu.js kernel call is wrong", () => {
+    expect(k * n).toBeGreaterThan(GPU_MAX_TILE_ELEMENTS);
+    // The plain one-call kernel, to prove the test size crosses the limit that matters.
+    const gpu = new GPU({ mode: "webasm" });
+    try {
+      const kernel = gpu
+        .createKernel(
+          function (this: IKernelFunctionThis, x: number[], y: number[], depth: number, width: number): number {
+            let sum = 0;
+            for (let p = 0; p < depth; p++) sum += x[this.thread.y * depth + p]! * y[p * width + this.thread.x]!;
+            return sum;
+          } as unknown as KernelFunction,
+          { output: [n, m] },
+        )
+        .setLoopMaxIterations(k);
+      const rows = kernel(a.data as unknown as number[], b.data as unknown as number[], k, n) as Float32Array[];
+      const flat = new Float32Array(m * n);
+      rows.forEach((row, i) => flat.set(row, i * n));
+      expect(worstRelativeError(a, b, flat)).toBeGreaterThan(1e-2);
+    } finally {
+      gpu.destroy();
+    }
+  });
+
+  it("gets every element right at [3, 768] @ [768, 22000]", () => {
+    const c = matmul(a, b, { backend: webasm });
+    expect(c.shape).toEqual([m, n]);
+    expect(worstRelativeError(a, b, c.toFlat())).toBeLessThan((k + 2) * 2 ** -24);
+  });
+
+  it("sums over k beyond gpu.js's loop limit (k = 5000 in tiles of at most 4096)", () => {
+    const x = randUniform([5, 5000], { seed: 13, low: -1, high: 1 });
+    const y = randUniform([5000, 6], { seed: 14, low: -1, high: 1 });
+    expect(worstRelativeError(x, y, matmul(x, y, { backend: webasm }).toFlat())).toBeLessThan(5002 * 2 ** -24);
+  });
+});
+
+describe("autoBackend", () => {
+  it("picks the CPU backend where gpu.js reports no real GPU (Node without GL)", () => {
+    expect(gpuIsAvailable()).toBe(false);
+    expect(autoBackend()).toBe(cpuBackend);
+  });
+
+  it("refuses to run a disposed gpu.js backend", () => {
+    const gpu = gpuBackend({ mode: "cpu" });
+    gpu.dispose();
+    expect(() => matmul(randUniform([2, 2]), randUniform([2, 2]), { backend: gpu })).toThrow(/disposed/);
+  });
+});

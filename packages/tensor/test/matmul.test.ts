@@ -1,0 +1,340 @@
+/**
+ * Every matmul backend against a float64 reference written here from the definition of a
+ * strided tensor: random shapes (odd sizes, 1, 0), transposed / sliced / reversed /
+ * broadcast operands, NumPy batch broadcasting and 1-d operands, float32 and float64.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createCpuBackend, cpuBackend, expand, getDefaultMatmulBackend, gpuBackend, matmul, randUniform, referenceBackend, setDefaultMatmulBackend,
+  shutdownMatmulPool, slice, Tensor, transpose, narrow, type DType, type Gemm, type MatmulBackend,
+} from "../src/index.js";
+import { runPackedParallel } from "../src/matmul/cpu.js";
+import { matmulPool } from "../src/matmul/pool.js";
+
+// ---------------------------------------------------------------------------------------------
+// The reference: NumPy matmul semantics over raw strided storage, summed in float64.
+
+/** Storage position of element `[...batchIndex, 0, 0]` of `t` (of `[0]` for a 1-d `t`). */
+function basePosition(t: Tensor, batchIndex: readonly number[]): number {
+  let pos = t.offset;
+  for (let d = 0; d < batchIndex.length; d++) pos += batchIndex[d]! * t.strides[d]!;
+  return pos;
+}
+
+interface Expected {
+  shape: number[];
+  values: Float64Array;
+  /** Per element, sum_p |a_ip b_pj|: the scale that rounding errors are relative to. */
+  scale: Float64Array;
+  k: number;
+}
+
+function referenceMatmul(a: Tensor, b: Tensor): Expected {
+  const aBatch = a.ndim >= 2 ? a.shape.slice(0, -2) : [];
+  const bBatch = b.ndim >= 2 ? b.shape.slice(0, -2) : [];
+  const nb = Math.max(aBatch.length, bBatch.length);
+  const batch: number[] = [];
+  for (let d = 0; d < nb; d++) {
+    const x = aBatch[d - (nb - aBatch.length)] ?? 1;
+    const y = bBatch[d - (nb - bBatch.length)] ?? 1;
+    batch.push(x === 1 ? y : x);
+  }
+  const m = a.ndim === 1 ? 1 : a.shape[a.ndim - 2]!;
+  const k = a.shape[a.ndim - 1]!;
+  const n = b.ndim === 1 ? 1 : b.shape[b.ndim - 1]!;
+  // Element (i, p) of A's matrix is at base + i * aRow + p * aCol (a 1-d A is one row).
+  const aRow = a.ndim === 1 ? 0 : a.strides[a.ndim - 2]!;
+  const aCol = a.strides[a.ndim - 1]!;
+  const bRow = b.strides[b.ndim === 1 ? 0 : b.ndim - 2]!;
+  const bCol = b.ndim === 1 ? 0 : b.strides[b.ndim - 1]!;
+  const batches = batch.reduce((s, d) => s * d, 1);
+  const values = new Float64Array(batches * m * n);
+  const scale = new Float64Array(batches * m * n);
+  const idx = new Array<number>(nb).fill(0);
+  for (let bi = 0; bi < batches; bi++) {
+    // Broadcast: a size-1 (or missing) batch dim of an operand always reads index 0.
+    const aBase = basePosition(a, aBatch.map((d, i) => (d === 1 ? 0 : idx[i + nb - aBatch.length]!)));
+    const bBase = basePosition(b, bBatch.map((d, i) => (d === 1 ? 0 : idx[i + nb - bBatch.length]!)));
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        let abs = 0;
+        for (let p = 0; p < k; p++) {
+          const prod = a.data[aBase + i * aRow + p * aCol]! * b.data[bBase + p * bRow + j * bCol]!;
+          sum += prod;
+          abs += Math.abs(prod);
+        }
+        values[(bi * m + i) * n + j] = sum;
+        scale[(bi * m + i) * n + j] = abs;
+      }
+    }
+    for (let d = nb - 1; d >= 0; d--) {
+      if (++idx[d]! < batch[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  const shape = [...batch, ...(a.ndim === 1 ? [] : [m]), ...(b.ndim === 1 ? [] : [n])];
+  return { shape, values, scale, k };
+}
+
+/** Relative accuracy a backend promises: float64 sums (rounded to the dtype), or float32 sums. */
+function tolerance(dtype: DType, float32Sums: boolean, k: number): number {
+  if (float32Sums) return (k + 2) * 2 ** -24;
+  return dtype === "float32" ? 2 ** -23 : 1e-13;
+}
+
+function expectClose(actual: Tensor, expected: Expected, relTol: number, label: string): void {
+  expect(actual.shape, label).toEqual(expected.shape);
+  const got = actual.toFlat();
+  expect(got.length, label).toBe(expected.values.length);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i]! - expected.values[i]!);
+    if (!(err <= relTol * expected.scale[i]! + 1e-300)) {
+      throw new Error(`${label}: element ${i} is ${got[i]}, expected ${expected.values[i]} (error ${err}, allowed ${relTol * expected.scale[i]!})`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operands in every layout a view can produce.
+
+const layouts = ["contiguous", "transposed", "strided", "reversed", "repeatedRows", "broadcastBatch"] as const;
+type Layout = (typeof layouts)[number];
+
+/** A tensor of logical shape `[...batch, rows, cols]` (or `[cols]` when `rows` is null) laid out as asked. */
+function operand(batch: number[], rows: number | null, cols: number, layout: Layout, dtype: DType, seed: number): Tensor {
+  const opts = { dtype, seed, low: -1, high: 1 };
+  if (rows === null) {
+    // Vectors: contiguous, or every other element of a longer one.
+    if (layout === "contiguous" || cols === 0) return randUniform([cols], opts);
+    return slice(randUniform([2 * cols], opts), 0, 0, undefined, 2);
+  }
+  switch (layout) {
+    case "contiguous":
+      return randUniform([...batch, rows, cols], opts);
+    case "transposed":
+      return transpose(randUniform([...batch, cols, rows], opts), -2, -1);
+    case "strided": // every other row, and columns 2.. of wider rows
+      return narrow(slice(randUniform([...batch, 2 * rows, cols + 3], opts), -2, 0, undefined, 2), -1, 2, cols);
+    case "reversed": // negative row stride
+      return slice(randUniform([...batch, rows, cols], opts), -2, undefined, undefined, -1);
+    case "repeatedRows": // row stride 0
+      return expand(randUniform([...batch, 1, cols], opts), [...batch, rows, cols]);
+    case "broadcastBatch": // batch strides 0
+      return expand(randUniform([...batch.map(() => 1), rows, cols], opts), [...batch, rows, cols]);
+  }
+}
+
+const dim = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5, 7, 8, 9, 17, 33, 65), fc.integer({ min: 1, max: 40 }));
+const dtype = fc.constantFrom<DType>("float32", "float64");
+
+/** A random matmul problem: shapes with broadcast batch dims or 1-d operands, layouts, dtypes. */
+const problem = fc
+  .record({
+    batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+    // Per batch dim and operand: keep it, or make it 1 (broadcast); and drop leading dims.
+    aBroadcast: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+    bBroadcast: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+    aDrop: fc.integer({ min: 0, max: 2 }),
+    bDrop: fc.integer({ min: 0, max: 2 }),
+    m: dim,
+    k: dim,
+    n: dim,
+    aVector: fc.boolean(),
+    bVector: fc.boolean(),
+    aLayout: fc.constantFrom(...layouts),
+    bLayout: fc.constantFrom(...layouts),
+    aDtype: dtype,
+    bDtype: dtype,
+    seed: fc.integer({ min: 0, max: 1 << 30 }),
+  })
+  .map((p) => {
+    const shrink = (which: boolean[], drop: number) => p.batch.map((d, i) => (which[i] ? 1 : d)).slice(Math.min(drop, p.batch.length));
+    // 1-d operands only rarely, and then without batch dims on that side.
+    const aVector = p.aVector && p.seed % 4 === 0;
+    const bVector = p.bVector && p.seed % 4 === 1;
+    const a = operand(shrink(p.aBroadcast, p.aDrop), aVector ? null : p.m, p.k, p.aLayout, p.aDtype, p.seed);
+    const bT = operand(shrink(p.bBroadcast, p.bDrop), bVector ? null : p.n, p.k, p.bLayout, p.bDtype, p.seed + 1);
+    // B is made as [.., n, k] so that its layouts apply to columns; transposing gives [.., k, n].
+    const b = bT.ndim === 1 ? bT : transpose(bT, -2, -1);
+    return { a, b, label: `a ${p.aLayout} ${p.aDtype} [${a.shape}] @ b ${p.bLayout} ${p.bDtype} [${b.shape}]` };
+  });
+
+interface BackendCase {
+  backend: MatmulBackend;
+  float32Sums: boolean;
+  runs: number;
+}
+
+const gpuWebasm = gpuBackend({ mode: "webasm" });
+const gpuCpu = gpuBackend({ mode: "cpu" });
+const cases: BackendCase[] = [
+  { backend: referenceBackend, float32Sums: false, runs: 40 },
+  { backend: createCpuBackend({ threads: 1 }), float32Sums: false, runs: 150 },
+  { backend: createCpuBackend({ threads: 2, parallelThreshold: 0 }), float32Sums: false, runs: 100 },
+  { backend: cpuBackend, float32Sums: false, runs: 40 },
+  { backend: gpuWebasm, float32Sums: true, runs: 30 },
+  { backend: gpuCpu, float32Sums: true, runs: 20 },
+];
+
+afterAll(async () => {
+  gpuWebasm.dispose();
+  gpuCpu.dispose();
+  await shutdownMatmulPool();
+});
+
+describe.each(cases)("matmul with the $backend.name backend", ({ backend, float32Sums, runs }) => {
+  it("agrees with the float64 reference on random shapes, layouts and dtypes", () => {
+    fc.assert(
+      fc.property(problem, ({ a, b, label }) => {
+        const expected = referenceMatmul(a, b);
+        const got = matmul(a, b, { backend });
+        expect(got.dtype).toBe(a.dtype === "float64" || b.dtype === "float64" ? "float64" : "float32");
+        expectClose(got, expected, tolerance(got.dtype, float32Sums, expected.k), label);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  // Sizes that cross the packed kernel's tiles (64 rows, 256 columns, k blocks of 256) and
+  // its micro-tile edges; each in several layouts of both operands.
+  it.each([
+    [130, 300, 260],
+    [67, 257, 9],
+    [4, 4, 4],
+    [5, 3, 9],
+    [1, 300, 70],
+    [70, 300, 1],
+  ])("is right at m=%i k=%i n=%i in several layouts", (m, k, n) => {
+    const pairs = [["contiguous", "contiguous"], ["transposed", "transposed"], ["strided", "reversed"], ["repeatedRows", "contiguous"]] as const;
+    for (const [i, [aLayout, bLayout]] of pairs.entries()) {
+      const dt = i % 2 === 0 ? "float32" : "float64";
+      const a = operand([2], m, k, aLayout, dt, m + k);
+      const b = transpose(operand([], n, k, bLayout, dt, n + k + 1), -2, -1);
+      expectClose(matmul(a, b, { backend }), referenceMatmul(a, b), tolerance(dt, float32Sums, k), `${aLayout} @ ${bLayout} ${dt}`);
+    }
+  });
+
+  it("writes zeros for k = 0 and returns empty results for m = 0 or n = 0", () => {
+    expect(matmul(randUniform([3, 0]), randUniform([0, 5]), { backend }).toArray()).toEqual([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+    expect(matmul(randUniform([2, 0, 4]), randUniform([4, 6]), { backend }).shape).toEqual([2, 0, 6]);
+    expect(matmul(randUniform([3, 4]), randUniform([4, 0]), { backend }).shape).toEqual([3, 0]);
+  });
+
+  it("computes products handed to it directly, into offsets of a shared output", () => {
+    // Two products into two halves of one output buffer, the second reading a transposed A.
+    const a = randUniform([6, 5], { dtype: "float64", seed: 3 });
+    const b = randUniform([5, 7], { dtype: "float64", seed: 4 });
+    const c = new Float64Array(2 * 6 * 7).fill(NaN);
+    const base = { m: 6, n: 7, k: 5, a: a.data, aOffset: 0, b: b.data, bOffset: 0, bRowStride: 7, bColStride: 1, c };
+    const batch: Gemm[] = [
+      { ...base, aRowStride: 5, aColStride: 1, cOffset: 0 },
+      { ...base, m: 5, k: 6, aRowStride: 1, aColStride: 5, b: randUniform([6, 7], { dtype: "float64", seed: 5 }).data, cOffset: 42 },
+    ];
+    backend.run(batch);
+    const want = new Float64Array(84);
+    referenceBackend.run(batch.map((g) => ({ ...g, c: want })));
+    // The second product has 5 rows: its last row of 7 stays untouched (NaN).
+    for (let i = 0; i < 77; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(float32Sums ? 1e-5 : 1e-12);
+    for (let i = 77; i < 84; i++) expect(c[i]).toBeNaN();
+  });
+});
+
+describe("the CPU backend's threads", () => {
+  it("is the default backend of matmul, on every core", () => {
+    expect(getDefaultMatmulBackend()).toBe(cpuBackend);
+    expect(cpuBackend.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  it("computes every tile right when the workers do all the work", () => {
+    const rows = [4, 7, 33, 65, 130];
+    const products: { g: Gemm; want: Float64Array }[] = [];
+    const shared = randUniform([90, 70], { dtype: "float32", seed: 99 }); // B of several products (packed once)
+    for (const [i, m] of rows.entries()) {
+      for (const dt of ["float32", "float64"] as const) {
+        const k = 90;
+        const n = i % 2 === 0 ? 70 : 41;
+        const a = transpose(randUniform([k, m], { dtype: dt, seed: i }), 0, 1); // [m, k], column-major
+        const b = n === 70 && dt === "float32" ? shared : randUniform([k, n], { dtype: dt, seed: 50 + i });
+        const c = dt === "float32" ? new Float32Array(m * n) : new Float64Array(m * n);
+        const g: Gemm = {
+          m, n, k, a: a.data, aOffset: a.offset, aRowStride: a.strides[0]!, aColStride: a.strides[1]!,
+          b: b.data, bOffset: b.offset, bRowStride: b.strides[0]!, bColStride: b.strides[1]!, c, cOffset: 0,
+        };
+        const want = new Float64Array(m * n);
+        referenceBackend.run([{ ...g, c: want }]);
+        products.push({ g, want });
+      }
+    }
+    // A small budget splits the products into pieces and several jobs.
+    runPackedParallel(products.map((p) => p.g), { threads: 2, budget: 30_000, callerWorks: false });
+    expect(matmulPool()?.size).toBeGreaterThanOrEqual(1);
+    for (const { g, want } of products) {
+      const tol = g.c instanceof Float32Array ? 2 ** -22 : 1e-12;
+      for (let i = 0; i < want.length; i++) {
+        if (!(Math.abs(g.c[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
+          throw new Error(`m=${g.m} n=${g.n} ${g.c.constructor.name}: element ${i} is ${g.c[i]}, expected ${want[i]}`);
+        }
+      }
+    }
+  });
+
+  it("starts a new pool after shutdownMatmulPool", async () => {
+    const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });
+    const a = randUniform([40, 50], { seed: 1 });
+    const b = randUniform([50, 60], { seed: 2 });
+    const before = matmul(a, b, { backend }).toFlat();
+    await shutdownMatmulPool();
+    expect(Array.from(matmul(a, b, { backend }).toFlat())).toEqual(Array.from(before));
+  });
+
+  it("rejects a bad thread count with a clear error", () => {
+    expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads must be an integer/);
+    expect(() => createCpuBackend({ threads: 1.5 })).toThrow(/threads must be an integer/);
+  });
+
+  it("gives the same result from 1 and 2 threads through setDefaultMatmulBackend", () => {
+    const a = randUniform([3, 70, 80], { seed: 7 });
+    const b = randUniform([80, 90], { seed: 8 });
+    const previous = setDefaultMatmulBackend(createCpuBackend({ threads: 1 }));
+    try {
+      const one = matmul(a, b).toFlat();
+      setDefaultMatmulBackend(createCpuBackend({ threads: 2, parallelThreshold: 0 }));
+      // Same tiles, same summation order: bit-identical.
+      expect(Array.from(matmul(a, b).toFlat())).toEqual(Array.from(one));
+    } finally {
+      setDefaultMatmulBackend(previous);
+    }
+  });
+
+  it("never keeps a process alive, under tsx from the TypeScript source", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gim-matmul-"));
+    try {
+      const script = join(dir, "exit.mts");
+      const index = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+      writeFileSync(
+        script,
+        [
+          `import { createCpuBackend, matmul, randUniform } from ${JSON.stringify(index)};`,
+          "const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });",
+          "const c = matmul(randUniform([200, 300], { seed: 1 }), randUniform([300, 100], { seed: 2 }), { backend });",
+          "console.log(c.shape.join('x'), Number.isFinite(c.toFlat().reduce((s, v) => s + v, 0)));",
+        ].join("\n"),
+      );
+      const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
+      const run = spawnSync(process.execPath, [tsxCli, script], { encoding: "utf8", timeout: 60_000 });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim()).toBe("200x100 true");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
