@@ -113,12 +113,14 @@ describe("isSelfRepair", () => {
   const row = (first: number, second: number, both: number, logit = 10): SelfRepairRow => ({
     path: "h.0.attn", layer: 0, head: 0, query: 3, keys: [1, 2], weights: [0.5, 0.4], keyCount: 4, logit, effects: { first, second, both }, methods: {},
   });
-  it("needs a joint effect that matters and single effects that add up to at most half of it", () => {
+  it("needs a joint effect that matters and |single effects| that add up to at most half of it", () => {
     expect(isSelfRepair(row(0.1, 0.2, 2))).toBe(true);
     expect(isSelfRepair(row(0.6, 0.5, 2))).toBe(false); // 1.1 > 0.5 * 2
     expect(isSelfRepair(row(0.5, 0.5, 2))).toBe(true); // exactly half
     expect(isSelfRepair(row(0, 0, 0.4))).toBe(false); // 0.4 < 5% of 10
     expect(isSelfRepair(row(0, 0, -3))).toBe(false);
+    expect(isSelfRepair(row(-0.5, 0.4, 1))).toBe(false); // a hurting and a helping key: not redundancy
+    expect(isSelfRepair(row(-0.2, 0.2, 1))).toBe(true);
     expect(isSelfRepair(row(0, 0, 0.4), { minJointEffect: 0.01 })).toBe(true);
     expect(isSelfRepair(row(0.6, 0.5, 2), { maxAloneShare: 0.6 })).toBe(true);
   });

@@ -18,7 +18,7 @@ import {
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command, OutputStream } from "../io.js";
 import { openModel, RuntimeError } from "../model.js";
-import { formatNumber, renderTable, type Column } from "../render.js";
+import { renderTable, type Column } from "../render.js";
 import { jsonOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
 
@@ -310,7 +310,7 @@ export const evalCommand: Command = {
 /** The tables `gim eval` prints without `--json`. */
 export function renderText(results: EvalResults): string {
   const lines: string[] = [];
-  const value = (v: number) => (Number.isFinite(v) ? formatNumber(v) : "-");
+  const value = (v: number) => (Number.isFinite(v) ? (v + 0).toFixed(3) : "-");
   const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "-");
   for (const m of results.models) {
     lines.push(`${m.name} (${m.architecture}): ${m.tokens.examples} examples, f(x) <= 0 in ${m.tokens.undefinedExamples}, argmax = answer in ${m.tokens.argmaxIsTarget}`);
@@ -330,7 +330,6 @@ export function renderText(results: EvalResults): string {
           ...m.evidenceSets.map((s) => pct(x.evidence[s.name]!.rate)),
         ]),
       ),
-      "",
     );
     if (m.components) {
       const c = m.components;
@@ -354,7 +353,6 @@ export function renderText(results: EvalResults): string {
             value(s.edges.absolute.areaFromOne),
           ]),
         ),
-        "",
       );
     }
     if (m.selfRepair) {
@@ -371,7 +369,6 @@ export function renderText(results: EvalResults): string {
           ],
           s.selfRepair.methods.map((x) => [x.name, `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`, pct(x.bothTopTwo), value(x.medianJointRatio), value(s.jointSpearman[x.name] ?? Number.NaN)]),
         ),
-        "",
       );
     }
   }

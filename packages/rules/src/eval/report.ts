@@ -75,6 +75,14 @@ function formatStat(s: MeanStat): string {
   return Number.isFinite(s.se) ? `${formatValue(s.mean)} ± ${formatValue(s.se)}` : formatValue(s.mean);
 }
 
+/** A mean difference with a sign and its standard error: `+0.012 ± 0.004`. */
+function formatSigned(s: MeanStat): string {
+  if (s.count === 0 || !Number.isFinite(s.mean)) return "–";
+  const sign = s.mean > 0 ? "+" : s.mean < 0 ? "−" : "±";
+  const body = `${sign}${formatValue(Math.abs(s.mean))}`;
+  return Number.isFinite(s.se) ? `${body} ± ${formatValue(s.se)}` : body;
+}
+
 function percent(v: number): string {
   return Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–";
 }
@@ -170,9 +178,11 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     headRows.push([
       `\`${m.name}\``,
       g && gm ? `${formatValue(g.comprehensiveness.mean)} → ${formatValue(gm.comprehensiveness.mean)}` : "–",
+      gm?.versusGradient ? formatSigned(gm.versusGradient.comprehensiveness) : "–",
       gimRank("comprehensiveness", "max"),
       bestOf("comprehensiveness", "max"),
       g && gm ? `${formatValue(g.sufficiency.mean)} → ${formatValue(gm.sufficiency.mean)}` : "–",
+      gm?.versusGradient ? formatSigned(gm.versusGradient.sufficiency) : "–",
       gimRank("sufficiency", "min"),
       bestOf("sufficiency", "min"),
       `${hit(g)} → ${hit(gm)}`,
@@ -181,7 +191,9 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
   p(
     "Token attributions, gradient × input → GIM (rank of GIM among all methods, 1 = best):",
     "",
-    table(["model", "comprehensiveness ↑", "GIM rank", "best", "sufficiency ↓", "GIM rank", "best", "top token = evidence"], headRows),
+    table(["model", "comprehensiveness ↑", "GIM − gradient", "GIM rank", "best", "sufficiency ↓", "GIM − gradient", "GIM rank", "best", "top token = evidence"], headRows),
+    "",
+    "*GIM − gradient* is the mean ± standard error of the per-example difference (paired over the same examples).",
     "",
   );
   const compRows = results.models.flatMap((m) => {
@@ -222,7 +234,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     "- **f(x) ≤ 0**: dividing by f(x) would flip or explode the sign, so such examples are left out of both means and counted below (they still count for the evidence hit rate).",
     `- **Random ranking**: a uniformly random order of the rankable tokens, one per example, from a generator seeded with (seed ${results.seed}, example index).`,
     "- **Evidence hit rate**: the share of examples whose top-ranked token (same ranking, so the first and last tokens are never on top) is a ground-truth evidence token. Random ranking's expected rate is |evidence| / n.",
-    "- Values are mean ± standard error over examples. The best value of each column is in bold.",
+    "- Values are mean ± standard error over examples. The best value of each column is in bold. *Δ vs gradient* is the mean ± standard error of the per-example difference from gradient × input (paired: the same examples).",
     "- A single GIM rule that has no place in a model (the gate/up scale on GPT-2, which has no gated MLP) gives exactly the plain gradient; the table says so.",
     "",
   );
@@ -234,8 +246,15 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     const hits = m.evidenceSets.map((set) => boldBest(methods.map((x) => percent(x.evidence[set.name]!.rate)), methods.map((x) => x.evidence[set.name]!.rate), "max"));
     p(
       table(
-        ["method", "comprehensiveness ↑", "sufficiency ↓", ...m.evidenceSets.map((s) => `top token ∈ ${s.description}`), "note"],
-        methods.map((x, i) => [methodLabels[x.method], comp[i]!, suff[i]!, ...hits.map((h) => h[i]!), x.note ?? ""]),
+        ["method", "comprehensiveness ↑", "sufficiency ↓", "Δ vs gradient (comp. / suff.)", ...m.evidenceSets.map((s) => `top token ∈ ${s.description}`), "note"],
+        methods.map((x, i) => [
+          methodLabels[x.method],
+          comp[i]!,
+          suff[i]!,
+          x.versusGradient && x.method !== "gradient" ? `${formatSigned(x.versusGradient.comprehensiveness)} / ${formatSigned(x.versusGradient.sufficiency)}` : "",
+          ...hits.map((h) => h[i]!),
+          x.note ?? "",
+        ]),
       ),
       "",
     );
@@ -357,7 +376,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
       "",
       `- **Rows**: every attention row (layer, head, query position q ≥ 2) whose two heaviest keys j1, j2 both hold weight ≥ ${first.minWeight}.`,
       "- **Masking** a set S of keys in one row: the row becomes the softmax over the remaining keys (zero their weights and renormalise), in that row of that head only; everything downstream recomputes. `E(S) = f(x) - f(x with S masked)`, f the target logit (as above).",
-      `- **The pair matters** when E({j1, j2}) ≥ ${first.criteria.minJointEffect} · |f(x)|. **Self-repair** when, in addition, E({j1}) + E({j2}) ≤ ${first.criteria.maxAloneShare} · E({j1, j2}): each key alone is compensated by the other. Rows that matter but are not self-repair are the *additive* control group.`,
+      `- **The pair matters** when E({j1, j2}) ≥ ${first.criteria.minJointEffect} · |f(x)|. **Self-repair** when, in addition, |E({j1})| + |E({j2})| ≤ ${first.criteria.maxAloneShare} · E({j1, j2}): each key alone is compensated by the other (absolute values, so that a helping and a hurting key do not pass by cancelling). Rows that matter but are not self-repair are the *additive* control group.`,
       "- **What a method says**: `g_j`, the method's gradient of f at the pre-softmax attention score of key j in that row (the `attn.scores` place), with its backward rules: plain gradient, TSG alone (T = 2), GIM. For the plain gradient, `Ê(S) = Σ_{j∈S} g_j / (1 - Σ_{j∈S} p_j)` is exactly the first-order estimate of E(S); the same formula is applied to the TSG and GIM gradients. Ranks are among the row's keys by g (largest first, 1 = top).",
       "- **Columns**: mean ranks of j1 and j2; the share of rows where the two keys are the method's top two; the median of Ê({j1, j2}) / E({j1, j2}) (1 = the estimate sees the whole joint effect) and of (Ê({j1}) + Ê({j2})) / E({j1, j2}); and, over every measured row, the Spearman correlation of Ê({j1, j2}) with E({j1, j2}).",
       "",

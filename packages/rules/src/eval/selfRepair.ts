@@ -46,7 +46,7 @@ export interface SelfRepairResult {
   readonly rowsThatMatter: number;
   /** Rows that show self-repair. */
   readonly selfRepair: RowGroupSummary;
-  /** Rows that matter but are not self-repair (single effects add up to more than maxAloneShare of the joint). */
+  /** Rows that matter but are not self-repair (|single effects| add up to more than maxAloneShare of the joint). */
   readonly additive: RowGroupSummary;
   /** Spearman correlation over every measured row of Ê({j1, j2}) with E({j1, j2}), per method. */
   readonly jointSpearman: Readonly<Record<string, number>>;

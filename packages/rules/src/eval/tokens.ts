@@ -73,6 +73,12 @@ export interface TokenMethodResult {
   readonly sufficiencyCurve: readonly number[];
   /** Evidence hit rate per evidence set. */
   readonly evidence: Readonly<Record<string, HitRate>>;
+  /**
+   * The per-example difference from gradient × input (this method minus gradient), over the
+   * examples with f(x) > 0: a paired comparison, tighter than comparing the two means. Absent
+   * when gradient is not evaluated.
+   */
+  readonly versusGradient?: { readonly comprehensiveness: MeanStat; readonly sufficiency: MeanStat };
   /** Why the method equals another one here (e.g. a rule with no place in this model). */
   readonly note?: string;
 }
@@ -119,6 +125,7 @@ export function summarizeTokens(task: EvalTask, results: readonly TokenExampleRe
     methods: methods.map((method) => {
       const of = (r: TokenExampleResult) => r.methods.get(method)!;
       const note = methodNote(task.model, method);
+      const paired = (key: "comprehensiveness" | "sufficiency") => meanStat(defined.map((r) => of(r).faithfulness[key] - r.methods.get("gradient")!.faithfulness[key]));
       return {
         method,
         comprehensiveness: meanStat(defined.map((r) => of(r).faithfulness.comprehensiveness)),
@@ -135,6 +142,7 @@ export function summarizeTokens(task: EvalTask, results: readonly TokenExampleRe
             ),
           ]),
         ),
+        ...(methods.includes("gradient") ? { versusGradient: { comprehensiveness: paired("comprehensiveness"), sufficiency: paired("sufficiency") } } : {}),
         ...(note ? { note } : {}),
       };
     }),

@@ -15,7 +15,10 @@
  * both leaves one. A row shows self-repair (redundancy) when the two keys
  * matter together but little alone:
  *
- *   E({j1, j2}) >= minJointEffect * |f(x)|   and   E({j1}) + E({j2}) <= maxAloneShare * E({j1, j2}).
+ *   E({j1, j2}) >= minJointEffect * |f(x)|   and   |E({j1})| + |E({j2})| <= maxAloneShare * E({j1, j2}).
+ *
+ * (Absolute values: a row where one key helps and the other hurts has single effects that
+ * cancel in a sum, which is not redundancy.)
  *
  * What a gradient method says about the same keys: g_j = dL/ds_j, its gradient at the
  * (pre-softmax) attention score of key j in that row (the `attn.scores` place), with its
@@ -232,7 +235,7 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
 export interface SelfRepairCriteria {
   /** E({j1, j2}) must be at least this share of |f(x)| (default 0.05). */
   readonly minJointEffect?: number;
-  /** E({j1}) + E({j2}) must be at most this share of E({j1, j2}) (default 0.5). */
+  /** |E({j1})| + |E({j2})| must be at most this share of E({j1, j2}) (default 0.5). */
   readonly maxAloneShare?: number;
 }
 
@@ -241,5 +244,5 @@ export function isSelfRepair(row: SelfRepairRow, criteria: SelfRepairCriteria = 
   const minJoint = criteria.minJointEffect ?? 0.05;
   const share = criteria.maxAloneShare ?? 0.5;
   const { first, second, both } = row.effects;
-  return both > 0 && both >= minJoint * Math.abs(row.logit) && first + second <= share * both;
+  return both > 0 && both >= minJoint * Math.abs(row.logit) && Math.abs(first) + Math.abs(second) <= share * both;
 }
