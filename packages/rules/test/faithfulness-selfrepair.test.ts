@@ -66,6 +66,7 @@ describe("measureSelfRepair on a float64 fixture", () => {
       expect(r.weights[1]).toBeGreaterThanOrEqual(0.15);
       expect(r.keys[0]).not.toBe(r.keys[1]);
       expect(Math.max(...r.keys)).toBeLessThanOrEqual(r.query);
+      if (r.layer === 1) expect(r.query).toBe(ids.length - 1); // the last layer: only the row f is read at
       expect(r.logit).toBeCloseTo(clean, 10);
       for (const m of Object.values(r.methods)) for (const rank of m.ranks) expect(rank >= 1 && rank <= r.keyCount).toBe(true);
     }
@@ -97,6 +98,12 @@ describe("measureSelfRepair on a float64 fixture", () => {
         expect(estimate).toBeCloseTo(-derivative, 6);
       }
     }
+  });
+
+  it("skips only rows that cannot change f: last-layer rows before the last position", () => {
+    expect(rows.some((r) => r.layer === 0 && r.query < ids.length - 1)).toBe(true);
+    for (const query of [2, 4, 6]) expect(patchedLogit("h.1.attn", 0, query, zeroAndRenormalise([0, 1]))).toBe(clean);
+    expect(patchedLogit("h.1.attn", 0, ids.length - 1, zeroAndRenormalise([0, 1]))).not.toBe(clean);
   });
 
   it("gives GIM a different view of the same rows", () => {

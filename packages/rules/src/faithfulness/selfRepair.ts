@@ -12,7 +12,8 @@
  *   E(S) = f(x) - f(x with S masked)                       (exact effect; > 0: S supported the target)
  *
  * for S = {j1}, {j2} and {j1, j2}. Rows need at least three keys (query >= 2), so that masking
- * both leaves one. A row shows self-repair (redundancy) when the two keys
+ * both leaves one; in the last attention layer only the row of the position where f is read
+ * is measured (nothing reads the others, so masking them cannot change f). A row shows self-repair (redundancy) when the two keys
  * matter together but little alone:
  *
  *   E({j1, j2}) >= minJointEffect * |f(x)|   and   |E({j1})| + |E({j2})| <= maxAloneShare * E({j1, j2}).
@@ -187,6 +188,8 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
   const rows: AttentionRow[] = [];
   const runs: PatchedRun[] = [new Map()];
   const kept: number[][] = []; // per row: 1 - P for {j1}, {j2}, {j1, j2}
+  const lastLayer = Math.max(...places.map((p) => p.layer));
+  const readAt = position < 0 ? position + ids.length : position;
   places.forEach((place) => {
     const pattern = forward.cache.require(place.pattern); // [1, H, T, T]
     const scores = forward.cache.require(place.scores);
@@ -194,6 +197,8 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
     for (let head = 0; head < heads; head++) {
       for (let query = 2; query < steps; query++) {
         // From query 2: a row needs a third key, so that masking both keys leaves one.
+        // In the last attention layer only the row where f is read can change f.
+        if (place.layer === lastLayer && query !== readAt) continue;
         const p = rowOf(pattern, head, query).slice(0, query + 1);
         const order = p.map((_, k) => k).sort((a, b) => p[b]! - p[a]! || a - b);
         const [j1, j2] = order as [number, number];
