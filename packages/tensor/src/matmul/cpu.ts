@@ -104,8 +104,8 @@ function atLeast(buffer: Float64Array, length: number): Float64Array {
 
 /**
  * Direct loops for skinny and tiny products, with float64 sums. When B's rows are contiguous
- * each row of C is built as a sum of scaled rows of B (sequential reads); otherwise each
- * element is a dot product along B's columns.
+ * (and C has at least 4 columns) each row of C is built as a sum of scaled rows of B, read in
+ * sequence; otherwise each element is a dot product along a column of B.
  */
 function gemmDirect(g: Gemm): void {
   const { m, n, k, a, b, c } = g;
@@ -114,14 +114,23 @@ function gemmDirect(g: Gemm): void {
     for (let i = 0; i < m; i++) c.fill(0, g.cOffset + i * n, g.cOffset + (i + 1) * n);
     return;
   }
-  if (Math.abs(bcs) <= Math.abs(brs)) {
+  if (n >= 4 && Math.abs(bcs) <= Math.abs(brs)) {
     scratchRow = atLeast(scratchRow, n);
     const row = scratchRow;
     for (let i = 0; i < m; i++) {
       row.fill(0, 0, n);
-      let pa = g.aOffset + i * ars;
-      for (let p = 0; p < k; p++, pa += acs) {
-        const av = a[pa]!;
+      const pa = g.aOffset + i * ars;
+      let p = 0;
+      // Four rows of B per sweep over the accumulator row: a quarter of the loads and stores of `row`.
+      for (; p + 4 <= k; p += 4) {
+        const a0 = a[pa + p * acs]!, a1 = a[pa + (p + 1) * acs]!, a2 = a[pa + (p + 2) * acs]!, a3 = a[pa + (p + 3) * acs]!;
+        let pb = g.bOffset + p * brs;
+        for (let j = 0; j < n; j++, pb += bcs) {
+          row[j] += a0 * b[pb]! + a1 * b[pb + brs]! + a2 * b[pb + 2 * brs]! + a3 * b[pb + 3 * brs]!;
+        }
+      }
+      for (; p < k; p++) {
+        const av = a[pa + p * acs]!;
         let pb = g.bOffset + p * brs;
         for (let j = 0; j < n; j++, pb += bcs) row[j] += av * b[pb]!;
       }
@@ -132,11 +141,18 @@ function gemmDirect(g: Gemm): void {
     for (let i = 0; i < m; i++) {
       const rowA = g.aOffset + i * ars;
       for (let j = 0; j < n; j++) {
-        let sum = 0;
-        let pa = rowA;
-        let pb = g.bOffset + j * bcs;
-        for (let p = 0; p < k; p++, pa += acs, pb += brs) sum += a[pa]! * b[pb]!;
-        c[g.cOffset + i * n + j] = sum;
+        const colB = g.bOffset + j * bcs;
+        // Four independent sums, so each add need not wait for the previous one.
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let p = 0;
+        for (; p + 4 <= k; p += 4) {
+          s0 += a[rowA + p * acs]! * b[colB + p * brs]!;
+          s1 += a[rowA + (p + 1) * acs]! * b[colB + (p + 1) * brs]!;
+          s2 += a[rowA + (p + 2) * acs]! * b[colB + (p + 2) * brs]!;
+          s3 += a[rowA + (p + 3) * acs]! * b[colB + (p + 3) * brs]!;
+        }
+        for (; p < k; p++) s0 += a[rowA + p * acs]! * b[colB + p * brs]!;
+        c[g.cOffset + i * n + j] = s0 + s1 + (s2 + s3);
       }
     }
   }
