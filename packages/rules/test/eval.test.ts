@@ -99,6 +99,13 @@ describe("runEval", () => {
     expect(s.rowsMeasured).toBeGreaterThan(0);
     expect(s.rowsThatMatter).toBe(s.selfRepair.rows + s.additive.rows);
     expect(Object.keys(s.jointSpearman)).toEqual(["gradient", "softmaxTemperature", "gim"]);
+    expect(Object.keys(s.gradientSpearman)).toEqual(["gradient", "softmaxTemperature", "gim"]);
+    expect(Object.keys(s.visibility)).toEqual(["gradient", "softmaxTemperature", "gim"]);
+    // Each strongest row is a self-repair row by the criteria, labelled by position.
+    for (const r of s.strongest) {
+      expect(Math.abs(r.effects.first) + Math.abs(r.effects.second)).toBeLessThanOrEqual(s.criteria.maxAloneShare * r.effects.both);
+      expect(r.labels.keys[0]).toBe(`@${r.keys[0]}${[2, 3].includes(r.keys[0]) ? ` (${r.keys[0] === 2 ? "one, two" : "two"})` : ""}`);
+    }
   });
 
   it("refuses an empty task list or method list, and a task without pairs", () => {

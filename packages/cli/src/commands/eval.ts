@@ -364,10 +364,18 @@ export function renderText(results: EvalResults): string {
             { header: "method", align: "left" },
             { header: "rank j1 / j2 (self-repair rows)", align: "right" },
             { header: "both top two", align: "right" },
-            { header: "median Ê/E joint", align: "right" },
+            { header: "visibility", align: "right" },
+            { header: "ρ(g, E) all rows", align: "right" },
             { header: "ρ(Ê, E) all rows", align: "right" },
           ],
-          s.selfRepair.methods.map((x) => [x.name, `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`, pct(x.bothTopTwo), value(x.medianJointRatio), value(s.jointSpearman[x.name] ?? Number.NaN)]),
+          s.selfRepair.methods.map((x) => [
+            x.name,
+            `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`,
+            pct(x.bothTopTwo),
+            value(s.visibility[x.name] ?? Number.NaN),
+            value(s.gradientSpearman[x.name] ?? Number.NaN),
+            value(s.jointSpearman[x.name] ?? Number.NaN),
+          ]),
         ),
       );
     }

@@ -22,6 +22,13 @@ export interface SelfRepairMethodSummary {
   readonly medianJointRatio: number;
   /** Median over rows of (Ê({j1}) + Ê({j2})) / E({j1, j2}). */
   readonly medianAloneRatio: number;
+  /**
+   * Median over rows of (g_j1 + g_j2) / E({j1, j2}): the raw score gradient per unit of joint
+   * effect. This is what reaches the tokens and components upstream of the scores (no 1/(1 - P)
+   * normalisation), so it is where self-repair hides importance. Its scale differs between
+   * methods (TSG has no 1/T factor); compare it between row groups of one method.
+   */
+  readonly medianGradientPerEffect: number;
 }
 
 /** A group of rows (self-repair, or the additive control) summarised. */
@@ -50,6 +57,14 @@ export interface SelfRepairResult {
   readonly additive: RowGroupSummary;
   /** Spearman correlation over every measured row of Ê({j1, j2}) with E({j1, j2}), per method. */
   readonly jointSpearman: Readonly<Record<string, number>>;
+  /** Spearman correlation over every measured row of the raw g_j1 + g_j2 with E({j1, j2}), per method. */
+  readonly gradientSpearman: Readonly<Record<string, number>>;
+  /**
+   * Per method: medianGradientPerEffect over the self-repair rows divided by the same over the
+   * additive rows. 1: the gradient credits a pair's joint effect alike whether or not the keys
+   * compensate for each other; near 0: self-repair hides the pair from the gradient.
+   */
+  readonly visibility: Readonly<Record<string, number>>;
   /** Rows per layer that show self-repair (index = layer). */
   readonly selfRepairByLayer: readonly number[];
   /** The self-repair rows with the largest joint effect (up to 8), for the report. */
@@ -95,6 +110,7 @@ function summarizeRows(rows: readonly SelfRepairRow[], methods: readonly Gradien
         bothTopTwo: rows.length === 0 ? Number.NaN : rows.filter((r) => Math.max(...of(r).ranks) <= 2).length / rows.length,
         medianJointRatio: median(rows.map((r) => of(r).estimates.both / r.effects.both)),
         medianAloneRatio: median(rows.map((r) => (of(r).estimates.first + of(r).estimates.second) / r.effects.both)),
+        medianGradientPerEffect: median(rows.map((r) => (of(r).gradients[0] + of(r).gradients[1]) / r.effects.both)),
       };
     }),
   };
@@ -115,18 +131,29 @@ export function evaluateSelfRepair(model: CausalLM, examples: readonly EvalExamp
   const additive = matter.filter((r) => !isSelfRepair(r, criteria));
   const layers = Math.max(0, ...all.map((r) => r.layer + 1));
   const jointSpearman: Record<string, number> = {};
+  const gradientSpearman: Record<string, number> = {};
+  const correlate = (xs: readonly number[]) => (all.length >= 2 ? spearman(xs.map((v) => (Number.isFinite(v) ? v : 0)), all.map((r) => r.effects.both)) : Number.NaN);
   for (const m of options.methods) {
-    jointSpearman[m.name] = all.length >= 2 ? spearman(all.map((r) => r.methods[m.name]!.estimates.both).map((v) => (Number.isFinite(v) ? v : 0)), all.map((r) => r.effects.both)) : Number.NaN;
+    jointSpearman[m.name] = correlate(all.map((r) => r.methods[m.name]!.estimates.both));
+    gradientSpearman[m.name] = correlate(all.map((r) => r.methods[m.name]!.gradients[0] + r.methods[m.name]!.gradients[1]));
   }
+  const selfRepair = summarizeRows(repair, options.methods);
+  const additiveRows = summarizeRows(additive, options.methods);
+  const visibility: Record<string, number> = {};
+  options.methods.forEach((m, i) => {
+    visibility[m.name] = selfRepair.methods[i]!.medianGradientPerEffect / additiveRows.methods[i]!.medianGradientPerEffect;
+  });
   return {
     examples: examples.length,
     minWeight,
     criteria,
     rowsMeasured: all.length,
     rowsThatMatter: matter.length,
-    selfRepair: summarizeRows(repair, options.methods),
-    additive: summarizeRows(additive, options.methods),
+    selfRepair,
+    additive: additiveRows,
     jointSpearman,
+    gradientSpearman,
+    visibility,
     selfRepairByLayer: Array.from({ length: layers }, (_, l) => repair.filter((r) => r.layer === l).length),
     strongest: [...repair]
       .sort((a, b) => b.effects.both / Math.abs(b.logit) - a.effects.both / Math.abs(a.logit))

@@ -11,10 +11,10 @@
  *
  *   E(S) = f(x) - f(x with S masked)                       (exact effect; > 0: S supported the target)
  *
- * for S = {j1}, {j2} and {j1, j2}. Rows need at least three keys (query >= 2), so that masking
- * both leaves one; in the last attention layer only the row of the position where f is read
- * is measured (nothing reads the others, so masking them cannot change f). A row shows self-repair (redundancy) when the two keys
- * matter together but little alone:
+ * for S = {j1}, {j2} and {j1, j2}. Rows need at least three keys (query >= 2), so that
+ * masking both leaves one; in the last attention layer only the row of the position where f
+ * is read is measured (nothing reads the others, so masking them cannot change f). A row
+ * shows self-repair (redundancy) when the two keys matter together but little alone:
  *
  *   E({j1, j2}) >= minJointEffect * |f(x)|   and   |E({j1})| + |E({j2})| <= maxAloneShare * E({j1, j2}).
  *
@@ -29,10 +29,13 @@
  *
  * because masking S moves p by dp_j = -p_j (j in S) and dp_k = p_k P / (1 - P) (others,
  * P = sum over S of p_j), and g_j = p_j (dL/dp_j - sum_k p_k dL/dp_k). When j1 and j2 carry
- * similar values and hold most of the weight, dL/dp_j is close to the weighted mean and g_j
- * nearly cancels: the gradient misses what masking both does. TSG evaluates that Jacobian at
- * softmax(s / T); the same formula turns its g_j into an estimate, and each method ranks the
- * row's keys by g_j (largest first).
+ * similar values and hold most of the weight (P near 1), dL/dp_j is close to the weighted mean,
+ * so the raw g_j is proportional to 1 - P and nearly vanishes: the gradient that flows on to
+ * the tokens and components upstream of the scores misses the pair (self-repair). Ê divides
+ * by 1 - P again, so for the plain gradient it stays the exact first-order effect. TSG
+ * evaluates that Jacobian at softmax(s / T) (not a gradient of f); its g_j and the same Ê
+ * formula are reported alongside, and each method ranks the row's keys by its g_j (largest
+ * first).
  */
 import { grad, type Rule } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
