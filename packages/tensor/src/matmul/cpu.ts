@@ -39,6 +39,8 @@ export interface CpuBackend extends MatmulBackend {
 
 /** Float64 elements one parallel job may pack into shared memory (128 MiB); larger products are split. */
 const JOB_BUDGET = 1 << 24;
+/** Packing buffers larger than this (in float64 elements, 32 MiB) are dropped after a call. */
+const KEEP_SCRATCH = 1 << 22;
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const roundUp = (a: number, b: number): number => Math.ceil(a / b) * b;
@@ -177,6 +179,9 @@ function gemmPacked(g: Gemm): void {
       storeTile(scratchAcc, ceilDiv(cols, NR) * NR, rows, cols, g.c, g.cOffset + ic * n + jc, n);
     }
   }
+  // Panels of a very deep product are not worth keeping between calls.
+  if (scratchB.length > KEEP_SCRATCH) scratchB = new Float64Array(0);
+  if (scratchA.length > KEEP_SCRATCH) scratchA = new Float64Array(0);
 }
 
 /** A block of one product (rows r0.., columns c0..) that one parallel job computes. */

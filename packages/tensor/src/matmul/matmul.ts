@@ -30,11 +30,24 @@ export function setDefaultMatmulBackend(backend: MatmulBackend): MatmulBackend {
   return previous;
 }
 
+/** Options of {@link matmul}. */
 export interface MatmulOptions {
   /** Which backend computes the products (default: `getDefaultMatmulBackend()`). */
   backend?: MatmulBackend;
 }
 
+/**
+ * Matrix product with NumPy semantics: `[..., m, k] @ [..., k, n] -> [..., m, n]`, leading
+ * dims broadcast, a 1-d operand is a vector (its dim is dropped from the result), and mixed
+ * dtypes compute in float64. Operands may be any view (transposed, sliced, expanded); the
+ * backend reads them by their strides. Runs on `options.backend`, by default the
+ * multi-threaded {@link cpuBackend}.
+ *
+ * @example
+ * ```ts
+ * const scores = matmul(q, transpose(k)); // [T, d] @ [d, T] -> [T, T], no copy of k
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(`matmul needs tensors with at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
