@@ -23,7 +23,7 @@ import { jsonOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
 
 /** Held-out sizes of a full run, per model. */
-export const fullRun = { examples: 128, pairs: 64, selfRepair: 24 } as const;
+export const fullRun = { examples: 64, pairs: 32, selfRepair: 16 } as const;
 
 /** Added to `--seed` to draw the held-out examples (apart from the seeds training used). */
 export const EVAL_DATA_SEED = 3_000_003;
