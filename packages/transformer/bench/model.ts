@@ -17,7 +17,9 @@
  *   `process.memoryUsage().rss` seen while a graph was alive; `model_rss_mb` the RSS with only
  *   the weights loaded;
  * - memory growth: RSS, V8 heap and ArrayBuffer memory after a forced GC following the first
- *   iteration, against the same after the last one. A steady state shows about 0 MB.
+ *   iteration, against the same after the last one; and RSS from the middle iteration to the
+ *   last. Allocator and JIT warm-up raise RSS by some MB early on and then level off; a leak
+ *   keeps growing, so it shows in the second half as much as in the first.
  *
  * One warm-up iteration precedes the timed ones (it is the "first" of the growth check). The
  * default output is a table, a sequence-length scaling table (time ratio beside length ratio,
@@ -86,6 +88,8 @@ interface Row {
   init_ms: number;
   iterations: number;
   rss_growth_mb: number;
+  /** RSS growth from the middle iteration to the last. */
+  rss_growth_second_half_mb: number;
   heap_growth_mb: number;
   array_buffers_growth_mb: number;
   matmul: string;
@@ -162,9 +166,15 @@ function median(xs: readonly number[]): number {
 
 const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
 
-/** RSS, heap and ArrayBuffer memory after a full GC (when the child runs with --expose-gc). */
-function settledMemory(): { rss: number; heap: number; arrayBuffers: number } {
-  (globalThis as { gc?: () => void }).gc?.();
+/**
+ * RSS, heap and ArrayBuffer memory after a full GC (when the child runs with --expose-gc), given
+ * a moment between two collections for V8's concurrent ArrayBuffer sweeper to free backing stores.
+ */
+async function settledMemory(): Promise<{ rss: number; heap: number; arrayBuffers: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  gc?.();
   const m = process.memoryUsage();
   return { rss: m.rss / MB, heap: m.heapUsed / MB, arrayBuffers: m.arrayBuffers / MB };
 }
@@ -180,7 +190,7 @@ function useMatmulThreads(threads: number): void {
 }
 
 /** Runs in the child: builds the model and measures one configuration. */
-function measure(spec: Spec): Row {
+async function measure(spec: Spec): Promise<Row> {
   if (spec.threads !== undefined) useMatmulThreads(spec.threads);
   const initStart = performance.now();
   const model = buildModel(spec.model);
@@ -189,7 +199,7 @@ function measure(spec: Spec): Row {
   for (const p of model.params.values()) params += p.value.size;
   // Deterministic ids spread over the vocabulary.
   const ids = Array.from({ length: spec.seq }, (_, i) => (i * 7919 + 13) % model.vocabSize);
-  const modelRss = settledMemory().rss;
+  const modelRss = (await settledMemory()).rss;
   const timers = spec.ops ? timeOps(model.vocabSize) : undefined;
 
   const forward: number[] = [];
@@ -197,7 +207,9 @@ function measure(spec: Spec): Row {
   const backward: number[] = [];
   const total: number[] = [];
   let sampledRss = 0;
-  let first: ReturnType<typeof settledMemory> | undefined;
+  let first: Awaited<ReturnType<typeof settledMemory>> | undefined;
+  let middle: Awaited<ReturnType<typeof settledMemory>> | undefined;
+  const middleIteration = Math.floor((spec.warmup + spec.runs - 1) / 2);
   let iterations = 0;
   let stopped: string | undefined;
   for (let it = 0; it < spec.warmup + spec.runs; it++) {
@@ -229,13 +241,14 @@ function measure(spec: Spec): Row {
       backward.push(t4 - t3);
       total.push(t4 - t2);
     }
-    if (it === 0) first = settledMemory();
+    if (it === 0) first = await settledMemory();
+    if (it === middleIteration) middle = await settledMemory();
     if (process.memoryUsage().rss / MB > spec.maxRssMb) {
       stopped = `RSS passed ${spec.maxRssMb} MB after ${iterations} iterations`;
       break;
     }
   }
-  const last = settledMemory();
+  const last = await settledMemory();
   const row: Row = {
     model: spec.model,
     seq: spec.seq,
@@ -254,6 +267,7 @@ function measure(spec: Spec): Row {
     init_ms: Math.round(initMs),
     iterations,
     rss_growth_mb: Math.round(last.rss - first!.rss),
+    rss_growth_second_half_mb: Math.round(last.rss - (middle ?? first!).rss),
     heap_growth_mb: round(last.heap - first!.heap),
     array_buffers_growth_mb: Math.round(last.arrayBuffers - first!.arrayBuffers),
     matmul: T.getDefaultMatmulBackend().name,
@@ -355,8 +369,8 @@ function printScaling(rows: readonly Row[]): void {
 }
 
 function printGrowth(rows: readonly Row[]): void {
-  console.log("\nmemory after a forced GC: last iteration minus first (a steady state shows about 0)");
-  console.log("model        seq  iterations  RSS MB  heap MB  ArrayBuffer MB");
+  console.log("\nmemory after a forced GC: last iteration minus first, and minus the middle one (a leak grows in both halves)");
+  console.log("model        seq  iterations  RSS MB  RSS 2nd half MB  heap MB  ArrayBuffer MB");
   for (const r of rows) {
     console.log(
       [
@@ -364,6 +378,7 @@ function printGrowth(rows: readonly Row[]): void {
         String(r.seq).padStart(4),
         String(r.iterations).padStart(11),
         String(r.rss_growth_mb).padStart(7),
+        String(r.rss_growth_second_half_mb).padStart(16),
         r.heap_growth_mb.toFixed(1).padStart(8),
         String(r.array_buffers_growth_mb).padStart(15),
         r.stopped ? ` stopped: ${r.stopped}` : "",
@@ -432,7 +447,7 @@ export async function main(args: string[]): Promise<void> {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === "--child") {
-    process.stdout.write(`${JSON.stringify(measure(JSON.parse(args[1]!) as Spec))}\n`);
+    process.stdout.write(`${JSON.stringify(await measure(JSON.parse(args[1]!) as Spec))}\n`);
     // Matmul worker threads are unref'd, but exit at once rather than wait on anything else.
     process.exit(0);
   } else {
