@@ -156,3 +156,22 @@ describe("evaluateComponents over pairs of two lengths", () => {
     expect(() => evaluateComponents(model, [], { methods })).toThrow(/at least one clean\/corrupted pair/);
   });
 });
+
+describe("runEval on a Llama (grouped-query attention, gated MLP)", () => {
+  const llama = fixtureModel("llama-gqa-sharded");
+  const llamaTask: EvalTask = { ...task, name: "llama", model: llama, examples: examples.slice(0, 2), selfRepairExamples: examples.slice(0, 1), pairs: pairs.slice(0, 2) };
+  const m = runEval([llamaTask], { methods: ["gradient", "gateUpScale", "softmaxTemperature"], igSteps: 2 }).models[0]!;
+
+  it("applies the gate/up scale (no note) and compares it with the gradient per example", () => {
+    const gateUp = m.tokens.methods.find((x) => x.method === "gateUpScale")!;
+    expect(gateUp.note).toBeUndefined();
+    expect(gateUp.versusGradient!.comprehensiveness.count).toBe(m.tokens.examples - m.tokens.undefinedExamples);
+    expect(m.architecture).toBe("llama, 3 layers, 4 heads (2 kv), width 32, vocab 100");
+  });
+
+  it("scores every head of every layer and measures rows in every layer but the last", () => {
+    expect(m.components!.nodes).toHaveLength(1 + 3 * 4 + 3);
+    expect(m.selfRepair!.rowsMeasured).toBeGreaterThan(0);
+    expect(m.selfRepair!.selfRepairByLayer.length).toBeLessThanOrEqual(3);
+  });
+});
