@@ -179,19 +179,9 @@ async function settledMemory(): Promise<{ rss: number; heap: number; arrayBuffer
   return { rss: m.rss / MB, heap: m.heapUsed / MB, arrayBuffers: m.arrayBuffers / MB };
 }
 
-/**
- * Makes the default matmul backend a CPU backend with `threads` threads. Looked up at run time:
- * `createCpuBackend` is newer than some checkouts this benchmark may run against.
- */
-function useMatmulThreads(threads: number): void {
-  const create = (T as { createCpuBackend?: (options: { threads: number }) => T.MatmulBackend }).createCpuBackend;
-  if (typeof create !== "function") throw new Error("--threads needs @gim/tensor's createCpuBackend, which this checkout lacks");
-  T.setDefaultMatmulBackend(create({ threads }));
-}
-
 /** Runs in the child: builds the model and measures one configuration. */
 async function measure(spec: Spec): Promise<Row> {
-  if (spec.threads !== undefined) useMatmulThreads(spec.threads);
+  if (spec.threads !== undefined) T.setDefaultMatmulBackend(T.createCpuBackend({ threads: spec.threads }));
   const initStart = performance.now();
   const model = buildModel(spec.model);
   const initMs = performance.now() - initStart;
@@ -323,7 +313,12 @@ function plan(args: string[]): Plan {
   }
   const chosen = models ? models.map((m) => defaults.find(([d]) => d === m) ?? ([m, [16, 64], 5] as [string, number[], number])) : defaults;
   const specs = chosen.flatMap(([model, modelSeqs, modelRuns]) =>
-    (seqs ? positiveInts(seqs, "--seqs") : modelSeqs).map((seq) => ({ model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb, threads, ops: args.includes("--ops") })),
+    (seqs ? positiveInts(seqs, "--seqs") : modelSeqs).map((seq) => {
+      const c = parseConfig(MODEL_CONFIGS[model], model);
+      const longest = c.modelType === "gpt2" ? c.nPositions : c.maxPositionEmbeddings;
+      if (seq > longest) throw new RangeError(`--seqs: ${model} accepts at most ${longest} tokens, got ${seq}`);
+      return { model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb, threads, ops: args.includes("--ops") };
+    }),
   );
   return { json: args.includes("--json"), specs };
 }
@@ -408,7 +403,16 @@ function printOps(rows: readonly Row[]): void {
 
 /** Runs every configuration in its own child process and prints the figures as they come. */
 export async function main(args: string[]): Promise<void> {
-  const { json, specs } = plan(args);
+  let parsed: Plan;
+  try {
+    parsed = plan(args);
+  } catch (e) {
+    // A bad command line gets one line, not a stack trace.
+    console.error(`bench model: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { json, specs } = parsed;
   const self = fileURLToPath(import.meta.url);
   const rows: Row[] = [];
   if (!json) {
