@@ -25,6 +25,9 @@
  * default output is a table, a sequence-length scaling table (time ratio beside length ratio,
  * so super-linear growth stands out) and the memory-growth table; `--json` prints one object
  * per configuration per line instead. `--quick` runs only the tiny models (a CI smoke run).
+ * `--threads N` sets the matmul threads; `--ops` also times every op's forward and backward by
+ * phase (by wrapping the op definitions in the child), for finding hot spots. `model_torch.py`
+ * measures the same GPT-2-small model in PyTorch.
  */
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
