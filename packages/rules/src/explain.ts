@@ -149,8 +149,8 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   const eb = model.embedTokens([baseline]); // [1, d]
   const seqLen = ids.length;
   const position = resolvePosition(options.position ?? -1, seqLen);
-  const out = model.forward({ embeds: e });
-  const row = T.select(out.logits.value, 0, position); // [V]
+  const out = model.forward({ embeds: e }, { positions: [position] }); // logits [1, V]
+  const row = T.select(out.logits.value, 0, 0); // [V]
   const target = options.target ?? T.argmax(row, 0).item();
   const L = out.logit(position, target);
   const logit = L.item();
@@ -209,9 +209,9 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
     const alphas = Array.from({ length: Math.min(batchSize, steps - start) }, (_, i) => (start + i + 0.5) / steps);
     const a = T.tensor(alphas, { shape: [alphas.length, 1, 1], dtype: e.dtype });
     const points = variable(T.add(eb, T.mul(a, delta))); // [B, T, d]
-    const out = model.forward({ embeds: points });
-    const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, T, V]: dL/dlogits, one target per sequence
-    for (let b = 0; b < alphas.length; b++) seed.set([b, position, target], 1);
+    const out = model.forward({ embeds: points }, { positions: [position] });
+    const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, 1, V]: dL/dlogits, one target per sequence
+    for (let b = 0; b < alphas.length; b++) seed.set([b, 0, target], 1);
     const [g] = grad(out.logits, [points], { rules, seed });
     // One point at a time, in order, so the sum does not depend on the batch size.
     for (let b = 0; b < alphas.length; b++) total = T.add(total, T.select(g!, 0, b));
@@ -225,8 +225,8 @@ function occlusion(model: CausalLM, ids: readonly number[], position: number, ta
   noGrad(() => {
     for (let start = 0; start < ids.length; start += batchSize) {
       const batch = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => ids.map((id, t) => (t === start + i ? baseline : id)));
-      const logits = model.forward({ ids: batch }).logits.value; // [B, T, V]
-      for (let b = 0; b < batch.length; b++) attributions.push(logit - logits.get(b, position, target));
+      const logits = model.forward({ ids: batch }, { positions: [position] }).logits.value; // [B, 1, V]
+      for (let b = 0; b < batch.length; b++) attributions.push(logit - logits.get(b, 0, target));
     }
   });
   return attributions;

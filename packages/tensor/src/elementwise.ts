@@ -3,7 +3,7 @@
  * outer dims advance like an odometer and the innermost dim is a tight loop, so transposed
  * and broadcast views are read in place, never copied first.
  */
-import { allocate, promote, type DType } from "./dtype.js";
+import { allocate, promote, type DType, type Storage } from "./dtype.js";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "./shape.js";
 import { contiguousData, scalar, Tensor } from "./tensor.js";
 import { expand } from "./views.js";
@@ -45,23 +45,32 @@ export function map(x: Tensor, f: (v: number) => number, dtype: DType = x.dtype)
 }
 
 /**
- * Applies `f` to broadcast pairs of elements of `a` and `b`; the result is a new contiguous
- * tensor of the promoted dtype (float64 if either tensor is float64; a number counts as float32).
+ * Computes one row of a broadcast binary op: `out[o + j] = a[oa + j * ia] op b[ob + j * ib]`
+ * for j < n. Each arithmetic op has its own row kernel with the op inline, so the hot loop
+ * makes no call per element.
  */
-export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) => number): Tensor {
+type RowKernel = (out: Storage, o: number, a: Storage, oa: number, ia: number, b: Storage, ob: number, ib: number, n: number) => void;
+
+/**
+ * The broadcasting loop shared by every binary op: the outer dims advance like an odometer
+ * and `row` computes the innermost dim. Same-shape contiguous operands (or a scalar with a
+ * contiguous tensor) are one row.
+ */
+function broadcastLoop(a: TensorLike, b: TensorLike, row: RowKernel): Tensor {
   const dtype = promote(typeof a === "number" ? "float32" : a.dtype, typeof b === "number" ? "float32" : b.dtype);
   const ta = asTensor(a, dtype);
   const tb = asTensor(b, dtype);
   const shape = broadcastShapes(ta.shape, tb.shape);
   const size = sizeOf(shape);
   const out = allocate(dtype, size);
-  const da = ta.data;
-  const db = tb.data;
-  const n = shape.length;
-  if (n === 0) {
-    if (size === 1) out[0] = f(da[ta.offset]!, db[tb.offset]!);
+  if (size === 0) return new Tensor(out, shape);
+  const flatA = ta.isContiguous() && (ta.size === size || ta.size === 1);
+  const flatB = tb.isContiguous() && (tb.size === size || tb.size === 1);
+  if (shape.length === 0 || (flatA && flatB)) {
+    row(out, 0, ta.data, ta.offset, ta.size === 1 ? 0 : 1, tb.data, tb.offset, tb.size === 1 ? 0 : 1, size);
     return new Tensor(out, shape);
   }
+  const n = shape.length;
   const sa = broadcastStrides(ta.shape, ta.strides, shape);
   const sb = broadcastStrides(tb.shape, tb.strides, shape);
   const inner = shape[n - 1]!;
@@ -70,8 +79,8 @@ export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) 
   const counter = new Array<number>(n).fill(0);
   let oa = ta.offset;
   let ob = tb.offset;
-  for (let o = 0; o < size; ) {
-    for (let j = 0; j < inner; j++) out[o++] = f(da[oa + j * ia]!, db[ob + j * ib]!);
+  for (let o = 0; o < size; o += inner) {
+    row(out, o, ta.data, oa, ia, tb.data, ob, ib, inner);
     for (let d = n - 2; d >= 0; d--) {
       oa += sa[d]!;
       ob += sb[d]!;
@@ -83,6 +92,29 @@ export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) 
   }
   return new Tensor(out, shape);
 }
+
+/**
+ * Applies `f` to broadcast pairs of elements of `a` and `b`; the result is a new contiguous
+ * tensor of the promoted dtype (float64 if either tensor is float64; a number counts as float32).
+ */
+export function zipWith(a: TensorLike, b: TensorLike, f: (x: number, y: number) => number): Tensor {
+  return broadcastLoop(a, b, (out, o, da, oa, ia, db, ob, ib, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = f(da[oa + j * ia]!, db[ob + j * ib]!);
+  });
+}
+
+const addRow: RowKernel = (out, o, a, oa, ia, b, ob, ib, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[oa + j * ia]! + b[ob + j * ib]!;
+};
+const subRow: RowKernel = (out, o, a, oa, ia, b, ob, ib, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[oa + j * ia]! - b[ob + j * ib]!;
+};
+const mulRow: RowKernel = (out, o, a, oa, ia, b, ob, ib, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[oa + j * ia]! * b[ob + j * ib]!;
+};
+const divRow: RowKernel = (out, o, a, oa, ia, b, ob, ib, n) => {
+  for (let j = 0; j < n; j++) out[o + j] = a[oa + j * ia]! / b[ob + j * ib]!;
+};
 
 /** `-x` elementwise. */
 export const neg = (x: Tensor): Tensor => map(x, (v) => -v);
@@ -151,13 +183,13 @@ export function erfScalar(x: number): number {
 // Binary ops: NumPy broadcasting; a plain number acts as a 0-d tensor; float64 wins over float32.
 
 /** `a + b` elementwise, broadcasting. */
-export const add = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x + y);
+export const add = (a: TensorLike, b: TensorLike): Tensor => broadcastLoop(a, b, addRow);
 /** `a - b` elementwise, broadcasting. */
-export const sub = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x - y);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => broadcastLoop(a, b, subRow);
 /** `a * b` elementwise, broadcasting. */
-export const mul = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x * y);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => broadcastLoop(a, b, mulRow);
 /** `a / b` elementwise, broadcasting (IEEE: `1/0 = Infinity`, `0/0 = NaN`). */
-export const div = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, (x, y) => x / y);
+export const div = (a: TensorLike, b: TensorLike): Tensor => broadcastLoop(a, b, divRow);
 /** `a ** b` elementwise, broadcasting (as `Math.pow`: a negative base with a fractional exponent is NaN). */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => zipWith(a, b, Math.pow);
 /** The larger of `a` and `b` elementwise, broadcasting (NaN if either is NaN). */

@@ -25,6 +25,8 @@ export interface RunOptions {
   patches?: readonly Patch[];
   /** Record the graph for `grad` (default true); false frees intermediates at once. */
   record?: boolean;
+  /** Compute logits only at these positions (see `ForwardOptions`). */
+  positions?: readonly number[];
 }
 
 /** Activations by place key; `get` names the missing key and the cached ones. */
@@ -81,7 +83,7 @@ export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}
     }
     return value === output ? undefined : value;
   };
-  const forward = () => withForwardHook(hook, () => model.forward(input));
+  const forward = () => withForwardHook(hook, () => model.forward(input, options.positions ? { positions: options.positions } : {}));
   const result = options.record === false ? noGrad(forward) : forward();
   for (const key of patches.keys()) {
     if (!hit.has(key)) throw new Error(`patch for "${key}" was never applied (the place did not run)`);

@@ -2,7 +2,7 @@
  * What every causal language model here shares: parameters by checkpoint name, input
  * checking, embeddings in or ids in, and the list of its places.
  */
-import { grad, narrow, reshape, Var, variable, type Node, type NodeInfo } from "@gim/autograd";
+import { grad, indexSelect, narrow, reshape, Var, variable, type Node, type NodeInfo } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type DType, type Tensor } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
@@ -14,10 +14,18 @@ export type ModelInput =
   /** Token embeddings before position embeddings are added: [T, d] or [B, T, d]. */
   | { readonly embeds: Var | Tensor };
 
+/** Options of `CausalLM.forward`. */
+export interface ForwardOptions {
+  /** Compute logits only at these positions (negative counts from the end); all by default. */
+  readonly positions?: readonly number[];
+}
+
 /** The result of a forward pass. */
 export interface ForwardResult {
-  /** [T, V] for one sequence, [B, T, V] for a batch. */
+  /** [P, V] for one sequence, [B, P, V] for a batch, P = the number of positions with logits (all T by default). */
   readonly logits: Var;
+  /** The positions the rows of `logits` belong to (0..T-1 by default). */
+  readonly positions: readonly number[];
   /** The token embeddings the pass started from ([T, d] or [B, T, d]). */
   readonly embeds: Var;
   /** The scalar logit of `tokenId` at `position` (negative counts from the end) of sequence `batch`. */
@@ -47,8 +55,10 @@ export abstract class CausalLM {
   abstract get maxPositions(): number;
   /** The token embedding matrix [V, d]. */
   protected abstract get tokenEmbeddingWeight(): Var;
-  /** Runs the blocks on token embeddings [B, T, d] and returns logits [B, T, V]. */
-  protected abstract forwardEmbeddings(embeds: Var): Var;
+  /** Runs the blocks on token embeddings [B, T, d]: the residual stream after the last block, [B, T, d]. */
+  protected abstract blocks(embeds: Var): Var;
+  /** The final norm and the unembedding: [B, P, d] -> logits [B, P, V]. */
+  protected abstract head(x: Var): Var;
   /** Embeds a flat list of ids with the model's own embedding op: [N, d]. */
   protected abstract embedIds(ids: readonly number[]): Var;
 
@@ -59,8 +69,12 @@ export abstract class CausalLM {
     return p;
   }
 
-  /** Runs the model. Ids are checked: integers in [0, vocab), non-empty, at most `maxPositions` long. */
-  forward(input: ModelInput): ForwardResult {
+  /**
+   * Runs the model. Ids are checked: integers in [0, vocab), non-empty, at most `maxPositions`
+   * long. With `positions`, logits are computed only there (the final norm and unembedding are
+   * the costliest part of a small model's pass; attributions need one position).
+   */
+  forward(input: ModelInput, options: ForwardOptions = {}): ForwardResult {
     let embeds: Var; // [T, d] or [B, T, d]: what the caller may differentiate with respect to
     if ("ids" in input) {
       const rows = this.checkIds(input.ids);
@@ -73,19 +87,25 @@ export abstract class CausalLM {
       this.checkEmbeds(embeds);
     }
     const batched = embeds.ndim === 3;
-    const logits3 = this.forwardEmbeddings(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, V]
+    const seqLen = embeds.shape[embeds.ndim - 2]!;
+    const kept = options.positions?.map((p) => resolvePosition(p, seqLen));
+    let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, d]
+    if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]
+    const logits3 = this.head(hidden); // [B, P, V]
     const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
-    const [batchSize, seqLen] = logits3.shape as [number, number];
+    const batchSize = logits3.shape[0]!;
     const vocab = this.vocabSize;
     return {
       logits,
       embeds,
+      positions: kept ?? Array.from({ length: seqLen }, (_, i) => i),
       logit: (position, tokenId, batch = 0) => {
-        const p = position < 0 ? position + seqLen : position;
-        if (!Number.isInteger(p) || p < 0 || p >= seqLen) throw new RangeError(`position ${position} is out of range for a sequence of ${seqLen} tokens`);
+        const p = resolvePosition(position, seqLen);
+        const row = kept ? kept.indexOf(p) : p;
+        if (row < 0) throw new RangeError(`position ${position} has no logits: the forward computed them only at positions [${kept!.join(", ")}]`);
         if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= vocab) throw new RangeError(`token id ${tokenId} is outside the vocabulary [0, ${vocab})`);
         if (!Number.isInteger(batch) || batch < 0 || batch >= batchSize) throw new RangeError(`batch index ${batch} is out of range for a batch of ${batchSize}`);
-        const one = narrow(narrow(narrow(logits3, { axis: 0, start: batch, length: 1 }), { axis: 1, start: p, length: 1 }), { axis: 2, start: tokenId, length: 1 });
+        const one = narrow(narrow(narrow(logits3, { axis: 0, start: batch, length: 1 }), { axis: 1, start: row, length: 1 }), { axis: 2, start: tokenId, length: 1 });
         return reshape(one, { shape: [] });
       },
     };
@@ -123,7 +143,7 @@ export abstract class CausalLM {
   /** d logit / d token embeddings, plain: a convenience over `forward` + `grad`. */
   inputGradient(ids: readonly number[], position: number, tokenId: number): Tensor {
     const e = variable(this.embedTokens(ids));
-    const out = this.forward({ embeds: e });
+    const out = this.forward({ embeds: e }, { positions: [position] });
     return grad(out.logit(position, tokenId), [e])[0]!;
   }
 
@@ -157,6 +177,12 @@ export abstract class CausalLM {
     if (len > this.maxPositions) throw new RangeError(`the sequence has ${len} tokens; this model accepts at most ${this.maxPositions}`);
     if (e.dtype !== this.dtype) throw new RangeError(`input embeddings are ${e.dtype} but the model is ${this.dtype}`);
   }
+}
+
+function resolvePosition(position: number, length: number): number {
+  const p = position < 0 ? position + length : position;
+  if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
+  return p;
 }
 
 function toPlace(site: NodeInfo, output: Tensor): Place {

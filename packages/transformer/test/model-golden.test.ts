@@ -28,6 +28,14 @@ describe.each(fixtureCases)("%s matches the torch reference", (name) => {
     expect(relativeError(g!.toFlat(), golden.grad_input_embeds.flat())).toBeLessThan(1e-4);
   });
 
+  it("logits at chosen positions only equal those rows of the full run", () => {
+    const out = model.forward({ ids: golden.ids }, { positions: [2, -1] });
+    expect(out.positions).toEqual([2, golden.ids.length - 1]);
+    expect(relativeError(out.logits.value.toFlat(), [...golden.logits[2]!, ...golden.logits[golden.ids.length - 1]!])).toBeLessThan(1e-4);
+    expect(out.logit(-1, golden.target_id).item()).toBeCloseTo(golden.target_logit, 3);
+    expect(() => out.logit(0, 0)).toThrow(/position 0 has no logits: the forward computed them only at positions \[2, \d+\]/);
+  });
+
   it("a batch gives the same logits as each sequence alone", () => {
     const batch = model.forward({ ids: [golden.ids, [...golden.ids].reverse()] }).logits.value; // [2, T, V]
     expect(relativeError(T.select(batch, 0, 0).toFlat(), golden.logits.flat())).toBeLessThan(1e-4);

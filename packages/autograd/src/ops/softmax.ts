@@ -25,16 +25,40 @@ export function causalMask(x: Tensor): Tensor {
   return x.ndim === 1 ? T.reshape(mask, [cols]) : mask;
 }
 
-/** softmax(x) along the last axis, with masked entries exactly 0 (a tensor-level kernel shared by rules). */
+/**
+ * softmax(x) along the last axis, with masked entries exactly 0 (a tensor-level kernel shared
+ * by rules). One pass per row: max, exp and sum over the keys the query may see.
+ */
 export function softmaxForward(x: Tensor, causal = false): Tensor {
-  const masked = causal ? T.where(causalMask(x), x, -Infinity) : x;
-  const e = T.exp(T.sub(masked, T.max(masked, -1, { keepdims: true })));
-  return T.div(e, T.sum(e, -1, { keepdims: true }));
+  if (causal) causalMask(x); // validates the shape
+  const cols = x.shape[x.ndim - 1] ?? 1;
+  const rows = x.ndim >= 2 ? x.shape[x.ndim - 2]! : 1;
+  const src = T.contiguousData(x);
+  const out = T.allocate(x.dtype, src.length);
+  for (let r = 0, base = 0; base < src.length; r++, base += cols) {
+    const visible = causal ? (r % rows) + cols - rows + 1 : cols; // keys 0..visible-1
+    let max = -Infinity;
+    for (let j = 0; j < visible; j++) max = Math.max(max, src[base + j]!);
+    let total = 0;
+    for (let j = 0; j < visible; j++) total += out[base + j] = Math.exp(src[base + j]! - max);
+    for (let j = 0; j < visible; j++) out[base + j]! /= total;
+  }
+  return new T.Tensor(out, x.shape);
 }
 
-/** The softmax VJP at probabilities p: dx = p * (dy - sum(dy * p)). */
+/** The softmax VJP at probabilities p: dx = p * (dy - sum(dy * p)), one pass per row. */
 export function softmaxBackward(p: Tensor, dy: Tensor): Tensor {
-  return T.mul(p, T.sub(dy, T.sum(T.mul(dy, p), -1, { keepdims: true })));
+  if (!T.sameShape(p.shape, dy.shape)) throw new RangeError(`softmax backward: probabilities ${formatShape(p.shape)} and gradient ${formatShape(dy.shape)} differ in shape`);
+  const cols = p.shape[p.ndim - 1] ?? 1;
+  const pv = T.contiguousData(p);
+  const g = T.contiguousData(dy);
+  const out = T.allocate(T.promote(p.dtype, dy.dtype), pv.length);
+  for (let base = 0; base < pv.length; base += cols) {
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += g[base + j]! * pv[base + j]!;
+    for (let j = 0; j < cols; j++) out[base + j] = pv[base + j]! * (g[base + j]! - dot);
+  }
+  return new T.Tensor(out, p.shape);
 }
 
 export const softmax = defineOp({

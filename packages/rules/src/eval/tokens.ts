@@ -48,7 +48,7 @@ export function evaluateTokenExample(model: CausalLM, baseline: number, example:
   const orders = methods.map((m) => (m === "random" ? randomRanking(ids.length, exampleRng(options.seed ?? 0, index)) : rankTokens(explanations[explained.indexOf(m)]!.attributions)));
   const f = targetLogitFunction(model, { target, batchSize: options.batchSize });
   const scores = tokenFaithfulness(ids, orders, f, { baseline });
-  const argmax = noGrad(() => T.argmax(T.select(model.forward({ ids: [...ids] }).logits.value, 0, ids.length - 1), 0).item());
+  const argmax = noGrad(() => T.argmax(T.select(model.forward({ ids: [...ids] }, { positions: [-1] }).logits.value, 0, 0), 0).item());
   return {
     logit: scores[0]?.logit ?? f([ids])[0]!,
     defined: scores[0]?.defined ?? false,

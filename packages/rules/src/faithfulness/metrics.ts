@@ -76,11 +76,8 @@ export function targetLogitFunction(model: CausalLM, options: TargetLogitFunctio
       const out: number[] = [];
       for (let start = 0; start < sequences.length; start += batchSize) {
         const batch = sequences.slice(start, start + batchSize) as number[][];
-        const logits = model.forward({ ids: batch }).logits.value; // [B, T, V]
-        const length = batch[0]!.length;
-        const p = (options.position ?? -1) < 0 ? (options.position ?? -1) + length : options.position!;
-        if (!Number.isInteger(p) || p < 0 || p >= length) throw new RangeError(`position ${options.position} is out of range for sequences of ${length} tokens`);
-        for (let b = 0; b < batch.length; b++) out.push(logits.get(b, p, options.target));
+        const logits = model.forward({ ids: batch }, { positions: [options.position ?? -1] }).logits.value; // [B, 1, V]
+        for (let b = 0; b < batch.length; b++) out.push(logits.get(b, 0, options.target));
       }
       return out;
     });

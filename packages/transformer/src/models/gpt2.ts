@@ -84,15 +84,18 @@ export class Gpt2Model extends CausalLM {
     return scope("wte", () => tagged(Tags.tokenEmbeddings, () => embedding(this.param("wte.weight"), { ids }))); // [N, d]
   }
 
-  protected forwardEmbeddings(embeds: Var): Var {
-    const c = this.config;
+  protected blocks(embeds: Var): Var {
     const seqLen = embeds.shape[1]!;
     const positions = Array.from({ length: seqLen }, (_, i) => i);
     const pos = scope("wpe", () => tagged(Tags.positionEmbeddings, () => embedding(this.param("wpe.weight"), { ids: positions }))); // [T, d]
     let x = add(embeds, pos); // [B, T, d]
-    for (let i = 0; i < c.nLayer; i++) x = scope(`h.${i}`, () => this.block(x, `h.${i}`));
-    const final = scope("ln_f", () => layerNormLayer(x, this.param("ln_f.weight"), this.param("ln_f.bias"), c.layerNormEpsilon));
-    return tagged(Tags.logits, () => linear(final, this.param("wte.weight"))); // [B, T, V]
+    for (let i = 0; i < this.config.nLayer; i++) x = scope(`h.${i}`, () => this.block(x, `h.${i}`));
+    return x;
+  }
+
+  protected head(x: Var): Var {
+    const final = scope("ln_f", () => layerNormLayer(x, this.param("ln_f.weight"), this.param("ln_f.bias"), this.config.layerNormEpsilon));
+    return tagged(Tags.logits, () => linear(final, this.param("wte.weight"))); // [B, P, V]
   }
 
   /** Conv1D `prefix` (e.g. `h.3.attn.c_attn`), recorded under its own name: x @ W + b with W [in, out]. */

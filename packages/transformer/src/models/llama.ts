@@ -96,14 +96,18 @@ export class LlamaModel extends CausalLM {
     return { cos: T.narrow(cos, 0, 0, length), sin: T.narrow(sin, 0, 0, length) };
   }
 
-  protected forwardEmbeddings(embeds: Var): Var {
-    const c = this.config;
+  protected blocks(embeds: Var): Var {
     const rope = this.ropeFor(embeds.shape[1]!);
     let x = embeds; // [B, T, d]
-    for (let i = 0; i < c.numHiddenLayers; i++) x = scope(`model.layers.${i}`, () => this.block(x, `model.layers.${i}`, rope));
+    for (let i = 0; i < this.config.numHiddenLayers; i++) x = scope(`model.layers.${i}`, () => this.block(x, `model.layers.${i}`, rope));
+    return x;
+  }
+
+  protected head(x: Var): Var {
+    const c = this.config;
     const final = scope("model.norm", () => rmsNormLayer(x, this.param("model.norm.weight"), c.rmsNormEps));
-    const head = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-    return scope("lm_head", () => tagged(Tags.logits, () => linear(final, this.param(head)))); // [B, T, V]
+    const weight = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    return scope("lm_head", () => tagged(Tags.logits, () => linear(final, this.param(weight)))); // [B, P, V]
   }
 
   /** nn.Linear `prefix` (weight [out, in], optional bias), recorded under its own name. */
