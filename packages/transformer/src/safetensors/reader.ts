@@ -38,7 +38,10 @@ export class SafetensorsFile implements SafetensorsReader {
   private readonly header: ParsedHeader;
   private source: ByteSource | undefined;
 
-  /** Wraps a source whose header `header` was validated (use {@link parseSafetensors} or `openSafetensors`). */
+  /**
+   * Wraps a source whose header `header` was validated (use {@link parseSafetensors} or `openSafetensors`).
+   * @internal
+   */
   constructor(file: string, source: ByteSource, header: ParsedHeader) {
     this.file = file;
     this.source = source;
