@@ -79,7 +79,7 @@ export async function main(args: string[]): Promise<void> {
     out(`matmul GFLOP/s, float32, median of ${runs} runs after warm-up`);
     out(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores; load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
     out("");
-    out(["shape (m x k x n)".padEnd(26), ...contenders.map((c) => c.label.padStart(14))].join(""));
+    out(["shape (m x k x n)".padEnd(30), ...contenders.map((c) => c.label.padStart(14))].join(""));
   }
   try {
     for (const shape of shapes) {
@@ -114,7 +114,7 @@ export async function main(args: string[]): Promise<void> {
           const g = gflops(c);
           return (g === undefined ? "-" : g.toFixed(2)).padStart(14);
         });
-        out([`${m} x ${k} x ${n}${shape.note === "square" ? "" : ` (${shape.note})`}`.padEnd(26), ...cells].join(""));
+        out([`${m} x ${k} x ${n}${shape.note === "square" ? "" : ` (${shape.note})`}`.padEnd(30), ...cells].join(""));
       }
     }
     if (!json) out(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
