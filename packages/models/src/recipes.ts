@@ -33,7 +33,7 @@ export function ioiTrainingTask(): TrainingTask {
 }
 
 /** Sequence settings of the induction model. */
-export const INDUCTION_OPTIONS: InductionOptions = { length: 24, maxRepeat: 3 };
+export const INDUCTION_OPTIONS: InductionOptions = { length: 24, maxRepeat: 10 };
 
 /**
  * The induction task: every position of the repeated tail is supervised (each one's next token
@@ -69,7 +69,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     task: ioiTrainingTask,
     model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
     seed: 1,
-    maxSteps: 1500,
+    maxSteps: 1000,
     batchSize: 32,
     lmBatchSize: 8,
     lmWeight: 0.5,
@@ -80,14 +80,14 @@ export const recipes: Readonly<Record<string, Recipe>> = {
   "ioi-llama": {
     ...common,
     name: "ioi-llama",
-    description: "Llama-style (RMSNorm, RoPE, SwiGLU, grouped-query attention 4/2 heads, tied embeddings) 2-layer model trained on the IOI-style task",
+    description: "Llama-style (RMSNorm, RoPE, SwiGLU, grouped-query attention 4/2 heads, tied embeddings) 3-layer model trained on the IOI-style task",
     task: ioiTrainingTask,
     model: (vocabSize) => ({
       modelType: "llama",
       vocabSize,
       hiddenSize: 64,
       intermediateSize: 192,
-      numHiddenLayers: 2,
+      numHiddenLayers: 3,
       numAttentionHeads: 4,
       numKeyValueHeads: 2,
       headDim: 16,
@@ -101,7 +101,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
       hiddenAct: "silu",
     }),
     seed: 1,
-    maxSteps: 1500,
+    maxSteps: 1000,
     batchSize: 32,
     lmBatchSize: 8,
     lmWeight: 0.5,

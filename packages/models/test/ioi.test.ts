@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  IOI_HELD_OUT_NAMES, IOI_HELD_OUT_TEMPLATES, IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TRAIN_NAMES, IOI_TRAIN_TEMPLATES,
+  IOI_HELD_OUT_CLAUSES, IOI_HELD_OUT_INTROS, IOI_HELD_OUT_NAMES, IOI_HELD_OUT_TEMPLATES, IOI_PREAMBLES, IOI_TRAIN_CLAUSES, IOI_TRAIN_INTROS, IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TRAIN_NAMES, IOI_TRAIN_TEMPLATES,
   ioiExamples, ioiNamePairs, ioiPrompts, ioiTokenizer, nameSentences, NAME_SENTENCE_TEMPLATES, type IoiSplit,
 } from "../src/index.js";
 
@@ -26,6 +26,19 @@ describe("IOI word lists", () => {
     expect(IOI_TRAIN_NAMES.filter((n) => IOI_HELD_OUT_NAMES.includes(n))).toEqual([]);
     expect(IOI_TRAIN_NAMES.length + IOI_HELD_OUT_NAMES.length).toBe(IOI_NAMES.length);
     expect(IOI_HELD_OUT_NAMES.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("builds held-out templates from introductions and clauses that no training template uses", () => {
+    for (const intro of IOI_HELD_OUT_INTROS) {
+      expect(IOI_TRAIN_INTROS).not.toContain(intro);
+      for (const t of IOI_TRAIN_TEMPLATES) expect(t.startsWith(intro)).toBe(false);
+    }
+    for (const clause of IOI_HELD_OUT_CLAUSES) {
+      expect(IOI_TRAIN_CLAUSES).not.toContain(clause);
+      for (const t of IOI_TRAIN_TEMPLATES) expect(t.endsWith(clause)).toBe(false);
+    }
+    expect(IOI_TRAIN_TEMPLATES).toHaveLength(IOI_TRAIN_INTROS.length * IOI_TRAIN_CLAUSES.length);
+    expect(IOI_HELD_OUT_TEMPLATES).toHaveLength(IOI_HELD_OUT_INTROS.length * IOI_HELD_OUT_CLAUSES.length);
   });
 
   it("has at least 8 training and 2 held-out templates, none shared", () => {
@@ -108,8 +121,10 @@ describe("ioiPrompts and ioiExamples", () => {
   });
 
   it("draws each split from its own templates and names; held-out pairs never appear in training", () => {
+    // The template a text was filled from, allowing 0 to 2 preamble sentences before it.
+    const preamble = `(?:(?:${IOI_PREAMBLES.map((p) => p.replace(/\./g, "\\.")).join("|")}) ){0,2}`;
     const templateOf = (text: string, templates: readonly string[]) =>
-      templates.filter((t) => new RegExp(`^${t.replace(/[.,]/g, "\\$&").replace(/\{[A-Z]+\}/g, "[A-Za-z]+")}$`).test(text));
+      templates.filter((t) => new RegExp(`^${preamble}${t.replace(/[.,]/g, "\\$&").replace(/\{[A-Z]+\}/g, "[A-Za-z]+")}$`).test(text));
     const trainPairs = new Set(ioiNamePairs().train.map((p) => [...p].sort().join("|")));
     for (const e of ioiExamples("train", 500, 5, tokenizer)) {
       expect(templateOf(e.text, IOI_TRAIN_TEMPLATES)).toHaveLength(1);
@@ -152,15 +167,22 @@ describe("ioiPrompts and ioiExamples", () => {
 });
 
 describe("nameSentences", () => {
-  it("mentions every name (held-out ones included) and never repeats a name in a sentence", () => {
+  it("mentions every name (held-out ones included) and never has the IOI structure (two names, one repeated)", () => {
     const sentences = nameSentences(2000, 1);
     expect(sentences).toEqual(nameSentences(2000, 1));
     const seen = new Set(sentences.flatMap(namesIn));
     expect([...IOI_NAMES].filter((n) => !seen.has(n))).toEqual([]);
+    let copies = 0;
     for (const s of sentences) {
       const names = namesIn(s);
-      expect(new Set(names).size).toBe(names.length);
+      const distinct = new Set(names).size;
+      // Either distinct names, or one name mentioned twice (copying practice); never two names with a repeat.
+      expect(distinct === names.length || distinct === 1).toBe(true);
+      if (distinct === 1 && names.length === 2) copies++;
+      expect(s.startsWith(" ")).toBe(false);
+      expect(IOI_NAMES.some((n) => s.startsWith(n))).toBe(false);
     }
+    expect(copies).toBeGreaterThan(100);
     expect(NAME_SENTENCE_TEMPLATES.filter((t) => IOI_TRAIN_TEMPLATES.includes(t) || IOI_HELD_OUT_TEMPLATES.includes(t))).toEqual([]);
   });
 });

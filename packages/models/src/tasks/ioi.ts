@@ -52,28 +52,73 @@ export const IOI_OBJECTS: readonly string[] = [
  * A prompt template. `{A}` and `{B}` are the first and second name of the introduction, `{S}`
  * the repeated subject, `{PLACE}` and `{OBJECT}` a place and an object. The prompt ends where
  * the indirect object comes next. Every slot follows a space, so each filler is one token.
+ * Templates are an introduction (naming A and B) followed by a clause (starting with S).
  */
 export type IoiTemplate = string;
 
-/** Templates of training prompts. */
-export const IOI_TRAIN_TEMPLATES: readonly IoiTemplate[] = [
-  "When {A} and {B} went to the {PLACE}, {S} gave a {OBJECT} to",
-  "Then, {A} and {B} had a long argument. Afterwards {S} said to",
-  "After {A} and {B} went to the {PLACE}, {S} gave a {OBJECT} to",
-  "While {A} and {B} were working at the {PLACE}, {S} gave a {OBJECT} to",
-  "Then, {A} and {B} went to the {PLACE}. {S} gave a {OBJECT} to",
-  "When {A} and {B} got a {OBJECT} at the {PLACE}, {S} decided to give it to",
-  "Friends {A} and {B} found a {OBJECT} at the {PLACE}. {S} gave it to",
-  "The {PLACE} was busy when {A} and {B} arrived. {S} passed a {OBJECT} to",
-  "Then, {A} and {B} had a lot of fun at the {PLACE}. {S} gave a {OBJECT} to",
-  "Later, {A} and {B} were walking to the {PLACE}, and {S} handed a {OBJECT} to",
+/** Introductions of training templates. */
+export const IOI_TRAIN_INTROS: readonly string[] = [
+  "When {A} and {B} went to the {PLACE},",
+  "After {A} and {B} went to the {PLACE},",
+  "While {A} and {B} were working at the {PLACE},",
+  "Then, {A} and {B} went to the {PLACE}.",
+  "Then, {A} and {B} had a long argument. Afterwards",
+  "The {PLACE} was busy when {A} and {B} arrived.",
+  "Then, {A} and {B} had a lot of fun at the {PLACE}.",
+  "Later, {A} and {B} were walking to the {PLACE}, and",
+  "Friends {A} and {B} met at the {PLACE}.",
+  "When {A} and {B} got a {OBJECT} at the {PLACE},",
 ];
 
-/** Templates held out of training (their wording differs from every training template). */
-export const IOI_HELD_OUT_TEMPLATES: readonly IoiTemplate[] = [
-  "After the lunch, {A} and {B} went to the {PLACE}. {S} gave a {OBJECT} to",
-  "When {A} and {B} arrived at the {PLACE}, {S} brought a {OBJECT} to",
-  "Yesterday {A} and {B} were thinking about the {PLACE}. {S} wanted to give a {OBJECT} to",
+/** Clauses of training templates. */
+export const IOI_TRAIN_CLAUSES: readonly string[] = [
+  "{S} gave a {OBJECT} to",
+  "{S} handed a {OBJECT} to",
+  "{S} passed the {OBJECT} to",
+  "{S} said goodbye to",
+  "{S} decided to give the {OBJECT} to",
+  "{S} threw the {OBJECT} to",
+];
+
+/** Introductions of held-out templates (used in no training template). */
+export const IOI_HELD_OUT_INTROS: readonly string[] = [
+  "After the lunch, {A} and {B} went to the {PLACE}.",
+  "Yesterday {A} and {B} were thinking about the {PLACE}.",
+  "When {A} and {B} arrived at the {PLACE},",
+];
+
+/** Clauses of held-out templates (used in no training template). */
+export const IOI_HELD_OUT_CLAUSES: readonly string[] = [
+  "{S} brought a {OBJECT} to",
+  "{S} wanted to give a {OBJECT} to",
+];
+
+function combine(intros: readonly string[], clauses: readonly string[]): IoiTemplate[] {
+  return intros.flatMap((intro) => clauses.map((clause) => `${intro} ${clause}`));
+}
+
+/** Templates of training prompts: every training introduction with every training clause. */
+export const IOI_TRAIN_TEMPLATES: readonly IoiTemplate[] = combine(IOI_TRAIN_INTROS, IOI_TRAIN_CLAUSES);
+
+/**
+ * Templates held out of training: every held-out introduction with every held-out clause, so
+ * neither half of a held-out prompt occurs in any training prompt.
+ */
+export const IOI_HELD_OUT_TEMPLATES: readonly IoiTemplate[] = combine(IOI_HELD_OUT_INTROS, IOI_HELD_OUT_CLAUSES);
+
+/**
+ * Short sentences without names that may open a prompt (0, 1 or 2 of them, in every split), so
+ * that the names sit at varied positions and a model cannot solve the task by position alone.
+ */
+export const IOI_PREAMBLES: readonly string[] = [
+  "It was late.",
+  "The day was cold.",
+  "Nobody said anything.",
+  "It was a sunny day.",
+  "The town was quiet.",
+  "Everyone was busy.",
+  "It rained all morning.",
+  "The week started early.",
 ];
 
 /** The template sets and name sets an example can be drawn from. */
@@ -96,8 +141,10 @@ export interface IoiPrompt {
   /** The subject (mentioned twice). */
   readonly s: string;
   readonly order: IoiOrder;
-  /** The template (with slots). */
+  /** The template (with slots), without the preamble. */
   readonly template: IoiTemplate;
+  /** The sentences before the template ("" for none). */
+  readonly preamble: string;
   readonly place: string;
   readonly object: string;
   /** A third name, different from IO and S, used by the corruptions. */
@@ -156,6 +203,10 @@ export function ioiNames(split: IoiSplit): readonly string[] {
   return split === "heldoutNames" ? IOI_HELD_OUT_NAMES : IOI_TRAIN_NAMES;
 }
 
+function withPreamble(preamble: string, template: IoiTemplate): IoiTemplate {
+  return preamble === "" ? template : `${preamble} ${template}`;
+}
+
 function pick<T>(rng: Rng, items: readonly T[]): T {
   return items[rng.int(items.length)]!;
 }
@@ -187,6 +238,8 @@ export function ioiPrompts(split: IoiSplit, count: number, seed: number): IoiPro
   const prompts: IoiPrompt[] = [];
   for (let n = 0; n < count; n++) {
     const template = pick(rng, templates);
+    const sentences = rng.int(3);
+    const preamble = rng.shuffle([...IOI_PREAMBLES]).slice(0, sentences).join(" ");
     const pair = pick(rng, pairs);
     const [io, s] = rng.int(2) === 0 ? [pair[0], pair[1]] : [pair[1], pair[0]];
     const order: IoiOrder = rng.int(2) === 0 ? "ABBA" : "BABA";
@@ -194,7 +247,8 @@ export function ioiPrompts(split: IoiSplit, count: number, seed: number): IoiPro
     const object = pick(rng, IOI_OBJECTS);
     const [other, ...abc] = distinctNames(rng, names, [io, s], 4) as [string, string, string, string];
     const [a, b] = order === "ABBA" ? [io, s] : [s, io];
-    prompts.push({ text: fillIoiTemplate(template, { a, b, s, place, object }), io, s, order, template, place, object, other, abc: abc as [string, string, string] });
+    const text = fillIoiTemplate(withPreamble(preamble, template), { a, b, s, place, object });
+    prompts.push({ text, io, s, order, template, preamble, place, object, other, abc: abc as [string, string, string] });
   }
   return prompts;
 }
@@ -280,6 +334,7 @@ export function toIoiExample(prompt: IoiPrompt, tokenizer: TaskTokenizer): IoiEx
     if (variantIds.length !== ids.length) throw new Error(`IOI variant ${JSON.stringify(text)} has ${variantIds.length} tokens; the clean prompt has ${ids.length}`);
     return { text, ids: variantIds, target: answer === null ? null : singleTokenId(tokenizer, answer) };
   };
+  const template = withPreamble(prompt.preamble, prompt.template);
   const swapIo = (name: string) => (prompt.order === "ABBA" ? { ...fill, a: name } : { ...fill, b: name });
   const [x, y, z] = prompt.abc;
   const abcFill = { a: x, b: y, s: z, place: prompt.place, object: prompt.object };
@@ -290,9 +345,9 @@ export function toIoiExample(prompt: IoiPrompt, tokenizer: TaskTokenizer): IoiEx
     target,
     subject,
     positions: { io: ioAt[0]!, s1: sAt[0]!, s2: sAt[1]!, end: ids.length - 1 },
-    corrupted: variant(fillIoiTemplate(prompt.template, swapIo(prompt.other)), prompt.other),
-    abc: variant(fillIoiTemplate(prompt.template, abcFill), null),
-    flipped: variant(fillIoiTemplate(prompt.template, { ...fill, s: prompt.io }), prompt.s),
+    corrupted: variant(fillIoiTemplate(template, swapIo(prompt.other)), prompt.other),
+    abc: variant(fillIoiTemplate(template, abcFill), null),
+    flipped: variant(fillIoiTemplate(template, { ...fill, s: prompt.io }), prompt.s),
   };
 }
 
@@ -304,8 +359,10 @@ export function ioiExamples(split: IoiSplit, count: number, seed: number, tokeni
 /**
  * Plain sentences that mention names (all of them, held-out ones included), places and
  * objects, for a language-model loss mixed into training. They give every name a trained
- * embedding and unembedding without ever showing a held-out name in an IOI prompt: no name is
- * repeated in them, and none asks for a name that the context singles out.
+ * embedding and unembedding, and (in the sentences that mention one name twice) practice in
+ * copying any name from the context, without ever showing a held-out name in an IOI prompt:
+ * none of them has two names of which one is repeated. Some use words that only held-out
+ * templates use otherwise, so those words have trained embeddings too.
  */
 export const NAME_SENTENCE_TEMPLATES: readonly string[] = [
   "Yesterday, {A} went to the {PLACE}.",
@@ -316,6 +373,10 @@ export const NAME_SENTENCE_TEMPLATES: readonly string[] = [
   "In the {PLACE}, {A} found a {OBJECT}.",
   "Today {A} met {B} at the {PLACE}.",
   "It was {A} who lost the {OBJECT}.",
+  "After the lunch, {A} brought a {OBJECT} home.",
+  "Now {A} was thinking about the {OBJECT} and wanted to buy it.",
+  "This is {A}. Everyone at the {PLACE} likes {A}.",
+  "Say hello to {A}, because {A} arrived at the {PLACE} today.",
 ];
 
 /** `count` plain sentences (see {@link NAME_SENTENCE_TEMPLATES}); names drawn from every name, seeded. */
@@ -339,7 +400,7 @@ export function nameSentences(count: number, seed: number): string[] {
  */
 export function ioiTokenizerCorpus(): string[] {
   const texts: string[] = [];
-  const templates = [...IOI_TRAIN_TEMPLATES, ...IOI_HELD_OUT_TEMPLATES, ...NAME_SENTENCE_TEMPLATES];
+  const templates = [...IOI_TRAIN_TEMPLATES, ...IOI_HELD_OUT_TEMPLATES, ...NAME_SENTENCE_TEMPLATES, ...IOI_PREAMBLES];
   templates.forEach((template, i) => {
     for (let k = 0; k < 4; k++) {
       const at = (list: readonly string[], j: number) => list[(i * 7 + k * 3 + j) % list.length]!;
