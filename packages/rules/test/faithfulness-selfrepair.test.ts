@@ -68,7 +68,11 @@ describe("measureSelfRepair on a float64 fixture", () => {
       expect(Math.max(...r.keys)).toBeLessThanOrEqual(r.query);
       if (r.layer === 1) expect(r.query).toBe(ids.length - 1); // the last layer: only the row f is read at
       expect(r.logit).toBeCloseTo(clean, 10);
-      for (const m of Object.values(r.methods)) for (const rank of m.ranks) expect(rank >= 1 && rank <= r.keyCount).toBe(true);
+      for (const m of Object.values(r.methods)) {
+        for (const rank of m.ranks) expect(rank >= 1 && rank <= r.keyCount).toBe(true);
+        expect(Math.abs(m.pairShare)).toBeLessThanOrEqual(1);
+        expect(Math.sign(m.pairShare)).toBe(Math.sign(m.gradients[0] + m.gradients[1]));
+      }
     }
   });
 

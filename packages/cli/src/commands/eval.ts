@@ -23,7 +23,7 @@ import { jsonOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
 
 /** Held-out sizes of a full run, per model. */
-export const fullRun = { examples: 64, pairs: 32, selfRepair: 16 } as const;
+export const fullRun = { examples: 64, pairs: 32, selfRepair: 48 } as const;
 
 /** Added to `--seed` to draw the held-out examples (apart from the seeds training used). */
 export const EVAL_DATA_SEED = 3_000_003;
@@ -364,6 +364,7 @@ export function renderText(results: EvalResults): string {
             { header: "method", align: "left" },
             { header: "rank j1 / j2 (self-repair rows)", align: "right" },
             { header: "both top two", align: "right" },
+            { header: "pair share of |g|", align: "right" },
             { header: "visibility", align: "right" },
             { header: "ρ(g, E) all rows", align: "right" },
             { header: "ρ(Ê, E) all rows", align: "right" },
@@ -372,6 +373,7 @@ export function renderText(results: EvalResults): string {
             x.name,
             `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`,
             pct(x.bothTopTwo),
+            value(x.medianPairShare),
             value(s.visibility[x.name] ?? Number.NaN),
             value(s.gradientSpearman[x.name] ?? Number.NaN),
             value(s.jointSpearman[x.name] ?? Number.NaN),

@@ -379,7 +379,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
       `- **The pair matters** when E({j1, j2}) ≥ ${first.criteria.minJointEffect} · |f(x)|. **Self-repair** when, in addition, |E({j1})| + |E({j2})| ≤ ${first.criteria.maxAloneShare} · E({j1, j2}): each key alone is compensated by the other (absolute values, so that a helping and a hurting key do not pass by cancelling). Rows that matter but are not self-repair are the *additive* control group.`,
       "- **What a method says**: `g_j`, the method's gradient of f at the pre-softmax attention score of key j in that row (the `attn.scores` place), with its backward rules: plain gradient, TSG alone (T = 2), GIM. For the plain gradient, `Ê(S) = Σ_{j∈S} g_j / (1 - Σ_{j∈S} p_j)` is exactly the first-order estimate of E(S); the same formula is applied to the TSG and GIM gradients. Ranks are among the row's keys by g (largest first, 1 = top).",
       "- **Two views of the gradient.** The raw score gradient `g_j` is what flows on to the tokens and components upstream of the scores; when the two keys compensate for each other (weights p_j1 + p_j2 = P near 1, similar values) it is proportional to 1 - P and nearly vanishes: that is the self-repair GIM.md describes. The estimate `Ê` divides by 1 - P again, so for the plain gradient it recovers the first-order effect of masking, which is exact in the limit of small changes.",
-      "- **Columns**: mean ranks of j1 and j2 by raw g; the share of rows where the two keys are the method's top two; the median of `(g_j1 + g_j2) / E({j1, j2})` (raw gradient per unit of joint effect); the median of `Ê({j1, j2}) / E({j1, j2})` (1 = the first-order estimate sees the whole joint effect) and of `(Ê({j1}) + Ê({j2})) / E({j1, j2})`; over every measured row, the Spearman correlation with E({j1, j2}) of `g_j1 + g_j2` and of `Ê({j1, j2})`.",
+      "- **Columns**: mean ranks of j1 and j2 by raw g; the share of rows where the two keys are the method's top two; the median of the pair's signed share of the row's gradient, `(g_j1 + g_j2) / Σ_k |g_k|` (scale-free, in [-1, 1]); the median of `(g_j1 + g_j2) / E({j1, j2})` (raw gradient per unit of joint effect); the median of `Ê({j1, j2}) / E({j1, j2})` (1 = the first-order estimate sees the whole joint effect) and of `(Ê({j1}) + Ê({j2})) / E({j1, j2})`; over every measured row, the Spearman correlation with E({j1, j2}) of `g_j1 + g_j2` and of `Ê({j1, j2})`.",
       "- **Visibility** of a method: its median `(g_j1 + g_j2) / E({j1, j2})` over the self-repair rows divided by the same over the additive rows. Near 1: the gradient credits a pair's joint effect alike whether or not the keys compensate for each other; near 0: self-repair hides the pair from it. This compares a method with itself, so the different scales of the methods (TSG has no 1/T factor) do not matter.",
       "",
     );
@@ -433,6 +433,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
         x.name,
         `${formatValue(x.meanRanks[0], 2)} / ${formatValue(x.meanRanks[1], 2)} of ${formatValue(g.meanKeys, 1)}`,
         percent(x.bothTopTwo),
+        formatValue(x.medianPairShare),
         formatValue(x.medianGradientPerEffect),
         formatValue(x.medianJointRatio),
         formatValue(x.medianAloneRatio),
@@ -441,7 +442,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
       "By row group:",
       "",
       table(
-        ["model", "rows", "n", "method", "mean rank j1 / j2", "both top two", "median (g_j1+g_j2)/E(j1,j2)", "median Ê(j1,j2)/E(j1,j2)", "median (Ê(j1)+Ê(j2))/E(j1,j2)"],
+        ["model", "rows", "n", "method", "mean rank j1 / j2", "both top two", "median pair share of |g|", "median (g_j1+g_j2)/E(j1,j2)", "median Ê(j1,j2)/E(j1,j2)", "median (Ê(j1)+Ê(j2))/E(j1,j2)"],
         results.models.flatMap((m) => (m.selfRepair ? [...groupRows(m.name, "self-repair", m.selfRepair.selfRepair), ...groupRows(m.name, "additive", m.selfRepair.additive)] : [])),
       ),
       "",

@@ -18,6 +18,8 @@ export interface SelfRepairMethodSummary {
   readonly meanRanks: readonly [number, number];
   /** Share of rows where the two keys are the method's top two. */
   readonly bothTopTwo: number;
+  /** Median over rows of the pair's signed share of the row's gradient, (g_j1 + g_j2) / sum |g_k| (in [-1, 1]). */
+  readonly medianPairShare: number;
   /** Median over rows of Ê({j1, j2}) / E({j1, j2}): how much of the joint effect the first-order estimate sees (1 = all). */
   readonly medianJointRatio: number;
   /** Median over rows of (Ê({j1}) + Ê({j2})) / E({j1, j2}). */
@@ -111,6 +113,7 @@ function summarizeRows(rows: readonly SelfRepairRow[], methods: readonly Gradien
         medianJointRatio: median(rows.map((r) => of(r).estimates.both / r.effects.both)),
         medianAloneRatio: median(rows.map((r) => (of(r).estimates.first + of(r).estimates.second) / r.effects.both)),
         medianGradientPerEffect: median(rows.map((r) => (of(r).gradients[0] + of(r).gradients[1]) / r.effects.both)),
+        medianPairShare: median(rows.map((r) => of(r).pairShare)),
       };
     }),
   };

@@ -84,6 +84,8 @@ export interface MethodKeyScores {
   readonly estimates: KeyEffects;
   /** Rank of j1 and of j2 among the row's keys by g (1 = largest; ties share the better rank). */
   readonly ranks: readonly [number, number];
+  /** (g_j1 + g_j2) / sum over the row's keys of |g_k|: the pair's signed share of the row's gradient (scale-free). */
+  readonly pairShare: number;
 }
 
 /** The measurement of one row. */
@@ -233,6 +235,7 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
         gradients: [g1, g2],
         estimates: { first: g1 / k1, second: g2 / k2, both: (g1 + g2) / k12 },
         ranks: [rankOf(g, row.keys[0]), rankOf(g, row.keys[1])],
+        pairShare: (g1 + g2) / g.reduce((sum, v) => sum + Math.abs(v), 0),
       };
     });
     return { ...row, logit: fx!, effects: { first: e1, second: e2, both: e12 }, methods };
