@@ -295,6 +295,13 @@ describe("the CPU backend's threads", () => {
     expect(Array.from(matmul(a, b, { backend }).toFlat())).toEqual(Array.from(before));
   });
 
+  it("handles a parallel-eligible batch whose products all take the direct path", () => {
+    const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });
+    const a = randUniform([5, 2, 3], { dtype: "float64", seed: 21 });
+    const b = randUniform([3, 9], { dtype: "float64", seed: 22 });
+    expectClose(matmul(a, b, { backend }), referenceMatmul(a, b), 1e-13, "2 x 3 @ 3 x 9, batch 5");
+  });
+
   it("rejects a bad thread count with a clear error", () => {
     expect(() => createCpuBackend({ threads: 0 })).toThrow(/threads must be an integer/);
     expect(() => createCpuBackend({ threads: 1.5 })).toThrow(/threads must be an integer/);

@@ -225,8 +225,9 @@ function piecesOf(g: Gemm, budget: number): Piece[] {
  */
 function runParallel(batch: readonly Gemm[], threads: number, pool: MatmulPool, budget: number, callerWorks: boolean): void {
   const pieces = batch.flatMap((g) => piecesOf(g, budget));
-  let start = 0;
-  while (start < pieces.length) {
+  if (pieces.length === 0) return;
+  const jobs: { pieces: Piece[]; size: number }[] = [];
+  for (let start = 0; start < pieces.length; ) {
     let end = start;
     let size = 0;
     while (end < pieces.length) {
@@ -236,13 +237,38 @@ function runParallel(batch: readonly Gemm[], threads: number, pool: MatmulPool, 
       size += s;
       end++;
     }
-    runJob(pieces.slice(start, end), size, threads, pool, callerWorks);
+    jobs.push({ pieces: pieces.slice(start, end), size });
     start = end;
   }
+  // Double buffering: while the workers run job i, this thread packs job i + 1 into the other
+  // arena, then joins job i. Packing is serial, so this hides it for products split in jobs.
+  let next = prepareJob(jobs[0]!.pieces, pool.arena(0, jobs[0]!.size), threads);
+  for (let i = 0; i < jobs.length; i++) {
+    const current = next;
+    const running = pool.start({ arena: current.arena, tasks: current.tasks, count: current.count, threads, callerWorks });
+    if (i + 1 < jobs.length) next = prepareJob(jobs[i + 1]!.pieces, pool.arena(((i + 1) % 2) as 0 | 1, jobs[i + 1]!.size), threads);
+    pool.finish(running);
+    current.pieces.forEach(({ g, r0, rows, c0, cols }, p) => {
+      for (let r = 0; r < rows; r++) {
+        const from = current.cAt[p]! + r * cols;
+        g.c.set(current.arena.subarray(from, from + cols), g.cOffset + (r0 + r) * g.n + c0);
+      }
+    });
+  }
+  pool.trimArenas();
 }
 
-function runJob(pieces: readonly Piece[], size: number, threads: number, pool: MatmulPool, callerWorks: boolean): void {
-  const arena = pool.arena(size);
+/** A job packed into its arena, with its task table and where each piece's C lives. */
+interface PreparedJob {
+  pieces: readonly Piece[];
+  arena: Float64Array;
+  tasks: Int32Array;
+  count: number;
+  cAt: number[];
+}
+
+/** Packs the operands of `pieces` into `arena` and cuts their C into tasks. */
+function prepareJob(pieces: readonly Piece[], arena: Float64Array, threads: number): PreparedJob {
   // Tile sizes: the largest that still give every thread a few tasks to balance the load.
   let tileRows = MC;
   let tileCols = NC;
@@ -285,13 +311,7 @@ function runJob(pieces: readonly Piece[], size: number, threads: number, pool: M
       }
     }
   }
-  pool.run({ arena, tasks, count: t, threads, callerWorks });
-  pieces.forEach(({ g, r0, rows, c0, cols }, p) => {
-    for (let i = 0; i < rows; i++) {
-      const from = cAt[p]! + i * cols;
-      g.c.set(arena.subarray(from, from + cols), g.cOffset + (r0 + i) * g.n + c0);
-    }
-  });
+  return { pieces, arena, tasks, count: t, cAt };
 }
 
 /**

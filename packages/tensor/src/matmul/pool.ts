@@ -20,7 +20,7 @@ type Os = typeof import("node:os");
 
 /** Largest pool the default thread count picks, however many cores the machine has. */
 const MAX_DEFAULT_THREADS = 8;
-/** A job whose arena grew past this many bytes gives the memory back when it ends. */
+/** An arena larger than this many bytes is given back when its batch is done. */
 const KEEP_ARENA_BYTES = 32 * 1024 * 1024;
 /** With no task finishing for this long, the pool is assumed broken (a worker died mid-task). */
 const STALL_MS = 300_000;
@@ -68,9 +68,17 @@ export interface PoolJob {
 }
 
 /** The worker pool. Get it with {@link matmulPool}; stop it with {@link shutdownMatmulPool}. */
+/** A job posted to the workers and not yet finished (see {@link MatmulPool.start}). */
+export interface RunningJob {
+  readonly job: PoolJob;
+  readonly control: Int32Array;
+}
+
+/** The worker pool. Get it with {@link matmulPool}; stop it with {@link shutdownMatmulPool}. */
 export class MatmulPool {
   private readonly workers: Worker[] = [];
-  private arenaBuffer: SharedArrayBuffer | undefined;
+  // Two arenas, so the calling thread can pack the next job while the workers run this one.
+  private readonly arenaBuffers: (SharedArrayBuffer | undefined)[] = [undefined, undefined];
   private readonly acc = new Float64Array(MC * NC);
 
   constructor(private readonly threadsModule: WorkerThreads) {}
@@ -80,12 +88,20 @@ export class MatmulPool {
     return this.workers.length;
   }
 
-  /** A float64 arena of at least `length` elements in shared memory (reused between jobs). */
-  arena(length: number): Float64Array {
-    if (!this.arenaBuffer || this.arenaBuffer.byteLength < length * 8) {
-      this.arenaBuffer = new SharedArrayBuffer(Math.max(length, 1 << 16) * 8);
+  /** Arena `slot` (0 or 1), a shared float64 array of at least `length` elements, reused between jobs. */
+  arena(slot: 0 | 1, length: number): Float64Array {
+    const buffer = this.arenaBuffers[slot];
+    if (buffer && buffer.byteLength >= length * 8) return new Float64Array(buffer, 0, length);
+    const fresh = new SharedArrayBuffer(Math.max(length, 1 << 16) * 8);
+    this.arenaBuffers[slot] = fresh;
+    return new Float64Array(fresh, 0, length);
+  }
+
+  /** Gives back arenas over 32 MiB (call when a batch is done; smaller ones are kept for the next). */
+  trimArenas(): void {
+    for (let slot = 0; slot < 2; slot++) {
+      if ((this.arenaBuffers[slot]?.byteLength ?? 0) > KEEP_ARENA_BYTES) this.arenaBuffers[slot] = undefined;
     }
-    return new Float64Array(this.arenaBuffer, 0, length);
   }
 
   private grow(workers: number): void {
@@ -103,16 +119,21 @@ export class MatmulPool {
     }
   }
 
-  /**
-   * Runs a job on the calling thread and `threads - 1` workers and returns when every task is
-   * done. Throws if a task failed, or if tasks stop finishing (a worker died mid-task).
-   */
-  run(job: PoolJob): void {
+  /** Posts a job to `threads - 1` workers, who start on it at once; {@link MatmulPool.finish} completes it. */
+  start(job: PoolJob): RunningJob {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
     control[CONTROL.total] = job.count;
     this.grow(job.threads - 1);
     const message = { control: control.buffer, tasks: job.tasks, arena: job.arena.buffer };
     for (let w = 0; w < job.threads - 1 && w < this.workers.length; w++) this.workers[w]!.postMessage(message);
+    return { job, control };
+  }
+
+  /**
+   * Takes the calling thread's share of a started job, then waits until every task is done.
+   * Throws if a task failed, or if tasks stop finishing (a worker died mid-task).
+   */
+  finish({ job, control }: RunningJob): void {
     if (job.callerWorks !== false) runTasks(control, job.tasks, job.arena, this.acc);
     // Tasks claimed by workers may still be running: wait for the count of finished ones.
     let last = Atomics.load(control, CONTROL.done);
@@ -127,14 +148,18 @@ export class MatmulPool {
         throw new Error(`matmul worker pool stalled: ${job.count - now} of ${job.count} tasks unfinished for ${STALL_MS / 1000} s`);
       }
     }
-    if (this.arenaBuffer && this.arenaBuffer.byteLength > KEEP_ARENA_BYTES) this.arenaBuffer = undefined;
     if (Atomics.load(control, CONTROL.error) !== 0) throw new Error("matmul: a task failed in the CPU kernel");
   }
 
-  /** Terminates every worker and drops the arena. */
+  /** Runs a job on the calling thread and `threads - 1` workers; returns when it is done. */
+  run(job: PoolJob): void {
+    this.finish(this.start(job));
+  }
+
+  /** Terminates every worker and drops the arenas. */
   async shutdown(): Promise<void> {
     const workers = this.workers.splice(0);
-    this.arenaBuffer = undefined;
+    this.arenaBuffers.fill(undefined);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
