@@ -82,8 +82,11 @@ describe("runEval", () => {
     expect(method("gim").comprehensiveness.count).toBe(defined.length);
     const hits = perExample.filter((x) => x.top === 2).length;
     expect(method("gim").evidence["one"]!.hits).toBe(hits);
-    // The comprehensiveness curve has one value per k up to the longest example's n.
+    // The comprehensiveness curve has one value per k up to the longest example's n (rankable: 7, 7, 10, 5),
+    // each over the examples with f(x) > 0 that have k rankable tokens.
     expect(method("gim").comprehensivenessCurve).toHaveLength(10);
+    const rankable = [7, 7, 10, 5].filter((_, i) => perExample[i]!.r.defined);
+    expect(m.tokens.stepCounts).toEqual(Array.from({ length: Math.max(...rankable) }, (_, i) => rankable.filter((n) => n > i).length));
   });
 
   it("seeds the random baseline", () => {

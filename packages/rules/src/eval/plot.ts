@@ -147,8 +147,13 @@ export function lineChartSvg(chart: LineChart): string {
     }
   }
   const legend = chart.legend ?? "top-right";
-  const lx = legend.endsWith("right") ? right - 190 : MARGIN.left + 12;
+  // A box wide enough for the longest label (about 7 px a character at 12 px), behind the entries.
+  const boxWidth = 40 + 7 * Math.max(0, ...chart.series.map((s) => s.label.length));
+  const lx = legend.endsWith("right") ? right - boxWidth - 2 : MARGIN.left + 12;
   const ly0 = legend.startsWith("top") ? MARGIN.top + 16 : bottom - 8 - 16 * (chart.series.length - 1);
+  if (chart.series.length > 0) {
+    parts.push(`<rect x="${lx - 6}" y="${ly0 - 14}" width="${boxWidth}" height="${16 * chart.series.length + 6}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  }
   chart.series.forEach((s, i) => {
     const ly = ly0 + i * 16;
     parts.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${escapeXml(s.color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`);

@@ -261,6 +261,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     const undefinedNote = m.tokens.undefinedExamples > 0 ? `${m.tokens.undefinedExamples} of ${m.tokens.examples} examples have f(x) ≤ 0 and are left out of comprehensiveness and sufficiency.` : `All ${m.tokens.examples} examples have f(x) > 0.`;
     const unreachable = m.evidenceSets.map((s) => [s, methods[0]?.evidence[s.name]?.unreachable ?? 0] as const).filter(([, u]) => u > 0);
     p(undefinedNote + (unreachable.length ? ` Evidence only at an excluded position (counted as a miss): ${unreachable.map(([s, u]) => `${u} examples for ${s.description}`).join("; ")}.` : ""), "");
+    const curveSteps = m.tokens.stepCounts.filter((n) => 2 * n >= (m.tokens.stepCounts[0] ?? 0)).length;
     const compPlot = plot(
       `tokens-${slug(m.name)}-comprehensiveness.svg`,
       lineChartSvg({
@@ -273,7 +274,8 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
           label: methodLabels[x.method],
           color: methodColor(x.method, i),
           dashed: !["gradient", "gim", "random"].includes(x.method),
-          points: x.comprehensivenessCurve.map((v, k) => [k + 1, v] as const),
+          // Up to the k that at least half of the examples reach: beyond it the mean is over a few long examples.
+          points: x.comprehensivenessCurve.slice(0, curveSteps).map((v, k) => [k + 1, v] as const),
         })),
         legend: "bottom-right",
       }),
@@ -297,7 +299,14 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
         legend: "top-left",
       }),
     );
-    p(`![comprehensiveness curves of ${m.name}](${compPlot})`, "", `![sufficiency curves of ${m.name}](${suffPlot})`, "");
+    p(
+      `![comprehensiveness curves of ${m.name}](${compPlot})`,
+      "",
+      `Mean of \`(f(x) - f(x with the top k masked)) / f(x)\` over the examples with at least k rankable tokens, up to k = ${curveSteps} (reached by at least half of them); comprehensiveness is the mean of an example's curve.`,
+      "",
+      `![sufficiency curves of ${m.name}](${suffPlot})`,
+      "",
+    );
   }
 
   // Components.

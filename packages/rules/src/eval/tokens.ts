@@ -95,6 +95,8 @@ export interface TokenResult {
   readonly rankable: { readonly min: number; readonly max: number };
   readonly ratios: readonly number[];
   readonly maxSteps: number;
+  /** How many examples (with f(x) > 0) each comprehensiveness step k = 1, 2, ... averages over (index k - 1). */
+  readonly stepCounts: readonly number[];
   readonly methods: readonly TokenMethodResult[];
 }
 
@@ -122,6 +124,7 @@ export function summarizeTokens(task: EvalTask, results: readonly TokenExampleRe
     rankable: { min: Math.min(...results.map((r) => r.rankable)), max: Math.max(...results.map((r) => r.rankable)) },
     ratios: sufficiencyRatios,
     maxSteps: comprehensivenessMaxSteps,
+    stepCounts: Array.from({ length: Math.max(0, ...defined.map((r) => Math.min(comprehensivenessMaxSteps, r.rankable))) }, (_, i) => defined.filter((r) => Math.min(comprehensivenessMaxSteps, r.rankable) > i).length),
     methods: methods.map((method) => {
       const of = (r: TokenExampleResult) => r.methods.get(method)!;
       const note = methodNote(task.model, method);
