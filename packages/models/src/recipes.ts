@@ -4,7 +4,7 @@
  */
 import { Rng } from "@gim/tensor";
 import type { BpeTokenizer } from "@gim/transformer";
-import { inductionExamples, type InductionOptions } from "./tasks/induction.js";
+import { inductionExamples, inductionText, ruleSequences, type InductionOptions } from "./tasks/induction.js";
 import { ioiExamples, nameSentences } from "./tasks/ioi.js";
 import { inductionTokenizer, ioiTokenizer } from "./tokenizers.js";
 import type { Recipe, SupervisedSequence, TrainingTask } from "./train.js";
@@ -33,25 +33,33 @@ export function ioiTrainingTask(): TrainingTask {
 }
 
 /** Sequence settings of the induction model. */
-export const INDUCTION_OPTIONS: InductionOptions = { length: 24, maxRepeat: 10 };
+export const INDUCTION_OPTIONS: InductionOptions = { length: 20, maxRepeat: 8 };
 
 /**
  * The induction task: every position of the repeated tail is supervised (each one's next token
- * is the one after its earlier occurrence); evaluation scores the last position only.
+ * is the one after its earlier occurrence); evaluation scores the last position only. The
+ * language-model share is rule sequences ({@link ruleSequences}), supervised at every position
+ * from the third token on, which teach layer 0 to look one token back.
  */
 export function inductionTrainingTask(): TrainingTask {
   const tokenizer: BpeTokenizer = inductionTokenizer();
+  const length = INDUCTION_OPTIONS.length!;
   return {
     tokenizer,
-    batch(size, _lmSize, seed) {
-      const task = inductionExamples(size, seed, tokenizer, INDUCTION_OPTIONS).map((e) => {
+    batch(size, lmSize, seed) {
+      const rng = new Rng(seed);
+      const task = inductionExamples(size, rng.nextUint32(), tokenizer, INDUCTION_OPTIONS).map((e) => {
         const { s, repeat } = e.sequence;
         const end = e.ids.length - 1;
         // Tail position end - j repeats position s - j, so its next token is the one after s - j.
         const targets = Array.from({ length: repeat }, (_, j) => ({ position: end - j, target: e.ids[s - j + 1]! }));
         return { ids: e.ids, targets };
       });
-      return { task, lm: [] };
+      const lm = ruleSequences(lmSize, rng.nextUint32(), length).map((symbols) => {
+        const ids = tokenizer.encode(inductionText(symbols));
+        return { ids, targets: ids.slice(2).map((target, i) => ({ position: i + 1, target })) };
+      });
+      return { task, lm };
     },
     validation: (count, seed) => inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS),
     finalSets: (count, seed) => ({ heldout: inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS) }),
@@ -112,16 +120,16 @@ export const recipes: Readonly<Record<string, Recipe>> = {
   "induction-gpt2": {
     ...common,
     name: "induction-gpt2",
-    description: "GPT-2-style 2-layer model trained on the induction (copy) task",
+    description: "GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) 2-layer model trained on the induction (copy) task, with second-order rule sequences as a language-model share",
     task: inductionTrainingTask,
     model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
     seed: 1,
-    maxSteps: 2000,
-    batchSize: 32,
-    lmBatchSize: 0,
-    lmWeight: 0,
+    maxSteps: 3000,
+    batchSize: 16,
+    lmBatchSize: 16,
+    lmWeight: 1,
     lr: 3e-3,
     evalEvery: 50,
-    stopAccuracy: 0.99,
+    stopAccuracy: 0.98,
   },
 };

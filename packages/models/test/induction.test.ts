@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INDUCTION_SYMBOLS, inductionExamples, inductionSequences, inductionText, inductionTokenizer } from "../src/index.js";
+import { INDUCTION_SYMBOLS, inductionExamples, inductionRuleTable, inductionSequences, inductionText, inductionTokenizer, ruleSequences } from "../src/index.js";
 
 const tokenizer = inductionTokenizer();
 
@@ -21,7 +21,7 @@ describe("induction task", () => {
   });
 
   it("ends with a token that occurred exactly once before; the target followed it", () => {
-    for (const options of [{}, { length: 12, maxRepeat: 2 }, { length: 40, maxRepeat: 5 }]) {
+    for (const options of [{}, { length: 12, maxRepeat: 2 }, { length: 30, maxRepeat: 5 }]) {
       const examples = inductionExamples(300, 2, tokenizer, options);
       const repeats = new Set(examples.map((e) => e.sequence.repeat));
       expect(repeats.size).toBe((options as { maxRepeat?: number }).maxRepeat ?? 3);
@@ -58,8 +58,25 @@ describe("induction task", () => {
   });
 
   it("refuses lengths that cannot hold distinct symbols and a repeat", () => {
-    expect(() => inductionSequences(1, 0, { length: 60 })).toThrow(/length must be an integer from/);
+    expect(() => inductionSequences(1, 0, { length: INDUCTION_SYMBOLS.length + 1 })).toThrow(/length must be an integer from/);
     expect(() => inductionSequences(1, 0, { length: 5, maxRepeat: 3 })).toThrow(/length must be an integer from/);
     expect(() => inductionSequences(1, 0, { maxRepeat: 0 })).toThrow(/maxRepeat/);
+  });
+});
+
+describe("ruleSequences", () => {
+  it("follow the fixed second-order rule, seeded", () => {
+    const table = inductionRuleTable();
+    expect(table).toHaveLength(INDUCTION_SYMBOLS.length);
+    const index = new Map(INDUCTION_SYMBOLS.map((s, i) => [s, i]));
+    const sequences = ruleSequences(50, 8, 20);
+    expect(sequences).toEqual(ruleSequences(50, 8, 20));
+    expect(sequences).not.toEqual(ruleSequences(50, 9, 20));
+    for (const seq of sequences) {
+      expect(seq).toHaveLength(20);
+      for (let t = 2; t < seq.length; t++) expect(index.get(seq[t]!)).toBe(table[index.get(seq[t - 2]!)!]![index.get(seq[t - 1]!)!]);
+    }
+    // The table uses most symbols as outputs (it is not a degenerate rule).
+    expect(new Set(table.flat()).size).toBeGreaterThan(INDUCTION_SYMBOLS.length / 2);
   });
 });

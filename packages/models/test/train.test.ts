@@ -47,7 +47,10 @@ describe("trainRecipe", () => {
 
   it("supervises every repeated tail position of an induction sequence with the token after its earlier occurrence", () => {
     const task = inductionTrainingTask();
-    const { task: sequences } = task.batch(50, 0, 3);
+    const { task: sequences, lm } = task.batch(50, 10, 3);
+    // The language-model share: rule sequences, supervised from the third token on with the true next token.
+    expect(lm).toHaveLength(10);
+    for (const seq of lm) expect(seq.targets.map((t) => t.target)).toEqual(seq.ids.slice(2));
     for (const seq of sequences) {
       for (const { position, target } of seq.targets) {
         const earlier = seq.ids.slice(0, position).indexOf(seq.ids[position]!);
