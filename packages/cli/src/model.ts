@@ -5,15 +5,17 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
+import { defaultModel, modelDir as shippedModelDir } from "@gim/models";
 import { loadModel, loadTokenizer, type CausalLM, type Tokenizer } from "@gim/transformer";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**
  * The model `gim` uses when no `--model` is given: an absolute folder, or one relative to
- * this package's `src`/`dist` folder. Undefined until a model ships with the repo; then a
- * missing `--model` is a usage error asking for one.
+ * this package's `src`/`dist` folder. It is the IOI model that `@gim/models` ships (trained
+ * here; it predicts " Mary" for the README's prompt). If it were undefined, a missing
+ * `--model` would be a usage error asking for one.
  */
-export const DEFAULT_MODEL_DIR: string | undefined = undefined;
+export const DEFAULT_MODEL_DIR: string | undefined = shippedModelDir(defaultModel);
 
 /** A loaded model folder. */
 export interface OpenedModel {
