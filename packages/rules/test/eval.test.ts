@@ -80,6 +80,30 @@ describe("runEval", () => {
     const mean = defined.reduce((s, x) => s + x.r.comprehensiveness, 0) / defined.length;
     expect(method("gim").comprehensiveness.mean).toBeCloseTo(mean, 6);
     expect(method("gim").comprehensiveness.count).toBe(defined.length);
+    // Alignment: the cosine of the gradient at each rankable token's embedding with e_t - e_b, by loops.
+    const cosines = examples.map((e) => {
+      const [gim] = explainMethods(model, e.ids, ["gim"], { target: e.target, baseline: BASELINE });
+      const g = gim!.gradient!;
+      const emb = model.embedTokens(e.ids);
+      const base = model.embedTokens([BASELINE]);
+      let sum = 0;
+      for (let t = 1; t < e.ids.length - 1; t++) {
+        let gx = 0;
+        let gg = 0;
+        let xx = 0;
+        for (let i = 0; i < model.hiddenSize; i++) {
+          const x = emb.get(t, i) - base.get(0, i);
+          gx += g.get(t, i) * x;
+          gg += g.get(t, i) ** 2;
+          xx += x * x;
+        }
+        sum += gx / Math.sqrt(gg * xx);
+      }
+      return sum / (e.ids.length - 2);
+    });
+    expect(method("gim").alignment!.mean).toBeCloseTo(cosines.reduce((a, b) => a + b, 0) / cosines.length, 6);
+    expect(method("random").alignment).toBeUndefined();
+    expect(method("occlusion").alignment).toBeUndefined();
     const hits = perExample.filter((x) => x.top === 2).length;
     expect(method("gim").evidence["one"]!.hits).toBe(hits);
     // The comprehensiveness curve has one value per k up to the longest example's n (rankable: 7, 7, 10, 5),

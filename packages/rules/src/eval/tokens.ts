@@ -37,7 +37,7 @@ export interface TokenExampleResult {
   /** The example's evidence positions by set name. */
   readonly evidence: Readonly<Record<string, readonly number[]>>;
   /** Per method: the ranking (most important first) and its scores. */
-  readonly methods: ReadonlyMap<EvalMethod, { readonly order: readonly number[]; readonly faithfulness: TokenFaithfulness }>;
+  readonly methods: ReadonlyMap<EvalMethod, { readonly order: readonly number[]; readonly faithfulness: TokenFaithfulness; readonly alignment?: number }>;
 }
 
 /** Evaluates one example with every method in `methods` (index: the example's index, for the random baseline's seed). */
@@ -56,8 +56,48 @@ export function evaluateTokenExample(model: CausalLM, baseline: number, example:
     rankable: Math.max(0, ids.length - 2),
     length: ids.length,
     evidence: example.evidence,
-    methods: new Map(methods.map((m, i) => [m, { order: orders[i]!, faithfulness: scores[i]! }])),
+    methods: new Map(
+      methods.map((m, i) => {
+        const gradient = m === "random" ? undefined : explanations[explained.indexOf(m)]!.gradient;
+        return [m, { order: orders[i]!, faithfulness: scores[i]!, ...(gradient ? { alignment: alignment(model, ids, baseline, gradient) } : {}) }];
+      }),
+    ),
   };
+}
+
+/**
+ * Mean over the rankable tokens t of cos(dL/de_t, e_t - e_b): how much of the gradient at a
+ * token's embedding points along the token's own displacement from the baseline, which is what
+ * gradient × input multiplies it with. A norm's exact Jacobian removes the component of the
+ * gradient along its input (a norm is scale-invariant), so when a token's embedding dominates
+ * the residual stream that reaches the first norm, the plain gradient is nearly orthogonal to it.
+ */
+export function alignment(model: CausalLM, ids: readonly number[], baseline: number, gradient: T.Tensor): number {
+  const e = model.embedTokens(ids); // [T, d]
+  const eb = model.embedTokens([baseline]); // [1, d]
+  const d = model.hiddenSize;
+  const g = gradient.toFlat();
+  const x = e.toFlat();
+  const b = eb.toFlat();
+  let total = 0;
+  let count = 0;
+  for (let t = 1; t < ids.length - 1; t++) {
+    let gx = 0;
+    let gg = 0;
+    let xx = 0;
+    for (let i = 0; i < d; i++) {
+      const gi = g[t * d + i]!;
+      const xi = x[t * d + i]! - b[i]!;
+      gx += gi * xi;
+      gg += gi * gi;
+      xx += xi * xi;
+    }
+    if (gg > 0 && xx > 0) {
+      total += gx / Math.sqrt(gg * xx);
+      count++;
+    }
+  }
+  return count === 0 ? Number.NaN : total / count;
 }
 
 /** A method's results over a task's examples. */
@@ -79,6 +119,8 @@ export interface TokenMethodResult {
    * when gradient is not evaluated.
    */
   readonly versusGradient?: { readonly comprehensiveness: MeanStat; readonly sufficiency: MeanStat };
+  /** Gradient methods: the mean over examples of {@link alignment}. */
+  readonly alignment?: MeanStat;
   /** Why the method equals another one here (e.g. a rule with no place in this model). */
   readonly note?: string;
 }
@@ -145,6 +187,7 @@ export function summarizeTokens(task: EvalTask, results: readonly TokenExampleRe
             ),
           ]),
         ),
+        ...(method !== "random" && of(results[0]!)?.alignment !== undefined ? { alignment: meanStat(results.map((r) => of(r).alignment ?? Number.NaN)) } : {}),
         ...(methods.includes("gradient") ? { versusGradient: { comprehensiveness: paired("comprehensiveness"), sufficiency: paired("sufficiency") } } : {}),
         ...(note ? { note } : {}),
       };
