@@ -235,7 +235,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     `- **Random ranking**: a uniformly random order of the rankable tokens, one per example, from a generator seeded with (seed ${results.seed}, example index).`,
     "- **Evidence hit rate**: the share of examples whose top-ranked token (same ranking, so the first and last tokens are never on top) is a ground-truth evidence token. Random ranking's expected rate is |evidence| / n.",
     "- Values are mean ± standard error over examples. The best value of each column is in bold. *Δ vs gradient* is the mean ± standard error of the per-example difference from gradient × input (paired: the same examples).",
-    "- **cos(∂f/∂e, e − e_b)** (gradient methods): the mean over rankable tokens and examples of the cosine between the gradient at a token's embedding and the token's displacement from the baseline, the vector gradient × input multiplies it with. A norm's exact Jacobian removes the gradient's component along the norm's input (norms are scale-invariant), so where a token's embedding dominates the residual stream entering the first norm, the plain gradient is nearly orthogonal to it.",
+    "- **cos(∂f/∂e, e − e_b)** (gradient methods): the mean over examples of the cosine, at the headline evidence token (IO, s+1), between the gradient at the token's embedding and the token's displacement from the baseline, the vector gradient × input multiplies it with. A norm's exact Jacobian removes the gradient's component along the norm's input (norms are scale-invariant), so where a token's embedding dominates the residual stream entering the first norm, the plain gradient is nearly orthogonal to it.",
     "- A single GIM rule that has no place in a model (the gate/up scale on GPT-2, which has no gated MLP) gives exactly the plain gradient; the table says so.",
     "",
   );
@@ -247,7 +247,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
     const hits = m.evidenceSets.map((set) => boldBest(methods.map((x) => percent(x.evidence[set.name]!.rate)), methods.map((x) => x.evidence[set.name]!.rate), "max"));
     p(
       table(
-        ["method", "comprehensiveness ↑", "sufficiency ↓", "Δ vs gradient (comp. / suff.)", ...m.evidenceSets.map((s) => `top token ∈ ${s.description}`), "cos(∂f/∂e, e − e_b)", "note"],
+        ["method", "comprehensiveness ↑", "sufficiency ↓", "Δ vs gradient (comp. / suff.)", ...m.evidenceSets.map((s) => `top token ∈ ${s.description}`), `cos(∂f/∂e, e − e_b) at ${m.evidenceSets[0]?.description ?? "every token"}`, "note"],
         methods.map((x, i) => [
           methodLabels[x.method],
           comp[i]!,

@@ -119,7 +119,8 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
     options.onProgress?.({ model: task.name, stage: "tokens", done, total });
     let t0 = performance.now();
     const perExample: TokenExampleResult[] = task.examples.map((e, i) => {
-      const r = evaluateTokenExample(task.model, task.baseline, e, i, methods, { seed, igSteps, batchSize: options.batchSize });
+      const alignmentEvidence = task.evidenceSets[0]?.name;
+      const r = evaluateTokenExample(task.model, task.baseline, e, i, methods, { seed, igSteps, batchSize: options.batchSize, ...(alignmentEvidence !== undefined ? { alignmentEvidence } : {}) });
       progress("tokens", 1);
       return r;
     });

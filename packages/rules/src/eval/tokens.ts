@@ -21,6 +21,8 @@ export interface TokenEvalOptions {
   readonly igSteps?: number;
   /** Sequences per forward pass (default 64). */
   readonly batchSize?: number;
+  /** The evidence set whose positions the alignment is measured at (default: every rankable token). */
+  readonly alignmentEvidence?: string;
 }
 
 /** One example under every method. */
@@ -59,20 +61,23 @@ export function evaluateTokenExample(model: CausalLM, baseline: number, example:
     methods: new Map(
       methods.map((m, i) => {
         const gradient = m === "random" ? undefined : explanations[explained.indexOf(m)]!.gradient;
-        return [m, { order: orders[i]!, faithfulness: scores[i]!, ...(gradient ? { alignment: alignment(model, ids, baseline, gradient) } : {}) }];
+        const at = options.alignmentEvidence !== undefined ? example.evidence[options.alignmentEvidence] : undefined;
+        return [m, { order: orders[i]!, faithfulness: scores[i]!, ...(gradient ? { alignment: alignment(model, ids, baseline, gradient, at) } : {}) }];
       }),
     ),
   };
 }
 
 /**
- * Mean over the rankable tokens t of cos(dL/de_t, e_t - e_b): how much of the gradient at a
- * token's embedding points along the token's own displacement from the baseline, which is what
- * gradient × input multiplies it with. A norm's exact Jacobian removes the component of the
- * gradient along its input (a norm is scale-invariant), so when a token's embedding dominates
- * the residual stream that reaches the first norm, the plain gradient is nearly orthogonal to it.
+ * Mean over the tokens t at `positions` (default: every rankable token) of
+ * cos(dL/de_t, e_t - e_b): how much of the gradient at a token's embedding points along the
+ * token's own displacement from the baseline, which is what gradient × input multiplies it
+ * with. A norm's exact Jacobian removes the component of the gradient along its input (a norm
+ * is scale-invariant), so when a token's embedding dominates the residual stream that reaches
+ * the first norm, the plain gradient is nearly orthogonal to it. Tokens equal to the baseline
+ * (no displacement) are left out.
  */
-export function alignment(model: CausalLM, ids: readonly number[], baseline: number, gradient: T.Tensor): number {
+export function alignment(model: CausalLM, ids: readonly number[], baseline: number, gradient: T.Tensor, positions?: readonly number[]): number {
   const e = model.embedTokens(ids); // [T, d]
   const eb = model.embedTokens([baseline]); // [1, d]
   const d = model.hiddenSize;
@@ -81,7 +86,7 @@ export function alignment(model: CausalLM, ids: readonly number[], baseline: num
   const b = eb.toFlat();
   let total = 0;
   let count = 0;
-  for (let t = 1; t < ids.length - 1; t++) {
+  for (const t of positions ?? Array.from({ length: Math.max(0, ids.length - 2) }, (_, i) => i + 1)) {
     let gx = 0;
     let gg = 0;
     let xx = 0;
