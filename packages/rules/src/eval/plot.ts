@@ -38,8 +38,8 @@ export interface LineChart {
   readonly series: readonly LineSeries[];
   /** Horizontal reference lines on the left axis (e.g. y = 0 and y = 1). */
   readonly guides?: readonly number[];
-  /** Where the legend goes (default "top-right"). */
-  readonly legend?: "top-right" | "bottom-right" | "top-left" | "bottom-left";
+  /** Where the legend goes: inside the plot at a corner, or "outside" to its right (default: outside for more than 4 series, else top-right). */
+  readonly legend?: "top-right" | "bottom-right" | "top-left" | "bottom-left" | "outside";
 }
 
 const WIDTH = 640;
@@ -86,8 +86,12 @@ function formatTick(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
-/** The SVG text of a line chart (640 x 360, white background). */
+/** The SVG text of a line chart (640 x 360, wider with the legend outside; white background). */
 export function lineChartSvg(chart: LineChart): string {
+  const legend = chart.legend ?? (chart.series.length > 4 ? "outside" : "top-right");
+  // A box wide enough for the longest label (about 7 px a character at 12 px), behind the entries.
+  const boxWidth = 40 + 7 * Math.max(0, ...chart.series.map((s) => s.label.length));
+  const fullWidth = legend === "outside" ? WIDTH + boxWidth + 8 : WIDTH;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const xs = chart.series.flatMap((s) => s.points.map((p) => p[0]));
@@ -104,8 +108,8 @@ export function lineChartSvg(chart: LineChart): string {
   const yRight = (v: number) => clampY(bottom - ((v - rMin) / (rMax - rMin)) * plotH);
   const f1 = (v: number) => v.toFixed(1);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`);
-  parts.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${fullWidth}" height="${HEIGHT}" viewBox="0 0 ${fullWidth} ${HEIGHT}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${fullWidth}" height="${HEIGHT}" fill="white"/>`);
   parts.push(`<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(chart.title)}</text>`);
   for (const t of niceTicks(xMin, xMax, 6)) {
     parts.push(`<line x1="${f1(x(t))}" y1="${MARGIN.top}" x2="${f1(x(t))}" y2="${bottom}" stroke="#eee"/>`);
@@ -146,11 +150,8 @@ export function lineChartSvg(chart: LineChart): string {
       }
     }
   }
-  const legend = chart.legend ?? "top-right";
-  // A box wide enough for the longest label (about 7 px a character at 12 px), behind the entries.
-  const boxWidth = 40 + 7 * Math.max(0, ...chart.series.map((s) => s.label.length));
-  const lx = legend.endsWith("right") ? right - boxWidth - 2 : MARGIN.left + 12;
-  const ly0 = legend.startsWith("top") ? MARGIN.top + 16 : bottom - 8 - 16 * (chart.series.length - 1);
+  const lx = legend === "outside" ? WIDTH + 2 : legend.endsWith("right") ? right - boxWidth - 2 : MARGIN.left + 12;
+  const ly0 = legend === "outside" || legend.startsWith("top") ? MARGIN.top + 16 : bottom - 8 - 16 * (chart.series.length - 1);
   if (chart.series.length > 0) {
     parts.push(`<rect x="${lx - 6}" y="${ly0 - 14}" width="${boxWidth}" height="${16 * chart.series.length + 6}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
   }

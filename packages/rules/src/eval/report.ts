@@ -279,7 +279,6 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
           // Up to the k that at least half of the examples reach: beyond it the mean is over a few long examples.
           points: x.comprehensivenessCurve.slice(0, curveSteps).map((v, k) => [k + 1, v] as const),
         })),
-        legend: "bottom-right",
       }),
     );
     const suffPlot = plot(
@@ -298,7 +297,6 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
           markers: true,
           points: x.sufficiencyCurve.map((v, j) => [m.tokens.ratios[j]!, v] as const),
         })),
-        legend: "top-left",
       }),
     );
     p(
@@ -371,7 +369,7 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
         });
         const file = plot(
           `circuits-${slug(m.name)}-${level}.svg`,
-          lineChartSvg({ title: `${m.name}: circuit faithfulness (${level})`, xLabel: `k / N (share of ${level} kept)`, xMin: 0, xMax: 1, left: { label: "f(k)" }, guides: [0, 1], series, legend: "bottom-right" }),
+          lineChartSvg({ title: `${m.name}: circuit faithfulness (${level})`, xLabel: `k / N (share of ${level} kept)`, xMin: 0, xMax: 1, left: { label: "f(k)" }, guides: [0, 1], series }),
         );
         p(`![circuit faithfulness of ${m.name}, ${level}](${file})`, "");
       }
