@@ -130,6 +130,6 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     lmWeight: 1,
     lr: 3e-3,
     evalEvery: 50,
-    stopAccuracy: 0.98,
+    stopAccuracy: 0.99,
   },
 };

@@ -17,20 +17,20 @@ export interface Series {
 
 const WIDTH = 640;
 const HEIGHT = 360;
-const MARGIN = { left: 60, right: 60, top: 36, bottom: 48 };
+const MARGIN = { left: 60, right: 60, top: 56, bottom: 48 };
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-// Round tick values: 1, 2 or 5 times a power of ten, about `count` of them over [0, max].
+// Round tick values: 1, 2 or 5 times a power of ten, about `count` of them from 0 to at least max.
 function ticks(max: number, count: number): number[] {
   if (!(max > 0)) return [0];
   const raw = max / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
   const out: number[] = [];
-  for (let v = 0; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let i = 0; out.length === 0 || out[out.length - 1]! < max - step * 1e-9; i++) out.push(Number((i * step).toPrecision(12)));
   return out;
 }
 
@@ -43,7 +43,8 @@ export function trainingCurveSvg(title: string, series: readonly Series[]): stri
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const all = series.flatMap((s) => s.points);
-  const maxStep = Math.max(1, ...all.map((p) => p[0]));
+  const stepTicks = ticks(Math.max(1, ...all.map((p) => p[0])), 6);
+  const maxStep = stepTicks[stepTicks.length - 1]!;
   const lossValues = series.filter((s) => s.axis === "loss").flatMap((s) => s.points.map((p) => p[1]));
   const lossTicks = ticks(Math.max(1e-6, ...lossValues.filter(Number.isFinite)), 5);
   const maxLoss = lossTicks[lossTicks.length - 1]!;
@@ -57,7 +58,7 @@ export function trainingCurveSvg(title: string, series: readonly Series[]): stri
   // Grid and axes.
   const bottom = MARGIN.top + plotH;
   const right = MARGIN.left + plotW;
-  for (const t of ticks(maxStep, 6)) {
+  for (const t of stepTicks) {
     parts.push(`<line x1="${x(t).toFixed(1)}" y1="${MARGIN.top}" x2="${x(t).toFixed(1)}" y2="${bottom}" stroke="#eee"/>`);
     parts.push(`<text x="${x(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${format(t)}</text>`);
   }
@@ -79,10 +80,11 @@ export function trainingCurveSvg(title: string, series: readonly Series[]): stri
     const d = s.points.map(([step, v], i) => `${i === 0 ? "M" : "L"}${x(step).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`);
   }
-  // Legend.
+  // Legend: one row between the title and the plot.
+  const slot = plotW / Math.max(1, series.length);
   series.forEach((s, i) => {
-    const ly = MARGIN.top + 14 + i * 16;
-    const lx = right - 200;
+    const ly = MARGIN.top - 10;
+    const lx = MARGIN.left + i * slot;
     parts.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`);
     parts.push(`<text x="${lx + 28}" y="${ly}">${escapeXml(s.label)}</text>`);
   });

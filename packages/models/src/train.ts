@@ -256,7 +256,7 @@ export function trainRecipe(recipe: Recipe, options: TrainOptions = {}): Trained
     report: {
       model: recipe.name,
       description: recipe.description,
-      command: `pnpm train ${recipe.name}`,
+      command: `pnpm train ${recipe.name}${maxSteps === recipe.maxSteps ? "" : ` --steps ${maxSteps}`}`,
       seed: recipe.seed,
       steps,
       maxSteps,
@@ -301,7 +301,7 @@ export function reportSvg(report: Pick<TrainingReport, "model" | "history">): st
   }
   const validation = report.history.filter((p) => p.validation !== undefined).map((p) => [p.step, p.validation!] as [number, number]);
   return trainingCurveSvg(`${report.model}: training loss and accuracy`, [
-    { label: "training loss (answer position)", color: "#1f77b4", points: loss, axis: "loss" },
+    { label: "training loss", color: "#1f77b4", points: loss, axis: "loss" },
     { label: "training accuracy", color: "#ff7f0e", points: acc, axis: "accuracy", dashed: true },
     { label: "held-out accuracy", color: "#2ca02c", points: validation, axis: "accuracy" },
   ]);
