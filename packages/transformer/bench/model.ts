@@ -216,8 +216,9 @@ async function measure(spec: Spec): Promise<Row> {
     timers?.setPhase("recorded");
     const t2 = performance.now();
     const embeds = variable(model.embedTokens(ids));
-    const out = model.forward({ embeds });
-    const last = T.narrow(out.logits.value, 0, spec.seq - 1, 1); // [1, V]
+    // As explain() runs it: logits only at the position whose gradient is taken.
+    const out = model.forward({ embeds }, { positions: [-1] });
+    const last = out.logits.value; // [1, V]
     const target = T.argmax(last, -1).data[0]!;
     const t3 = performance.now();
     sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
@@ -420,7 +421,7 @@ export async function main(args: string[]): Promise<void> {
   const rows: Row[] = [];
   if (!json) {
     console.log(`${os.cpus()[0]?.model ?? "cpu"}, ${os.availableParallelism()} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}`);
-    console.log("fwd: forward from ids under noGrad; rec fwd: forward recording the graph; grad: input gradient of the last position's argmax logit");
+    console.log("fwd: forward from ids under noGrad; rec fwd: forward recording the graph, logits at the last position only (as explain runs it); grad: input gradient of the last position's argmax logit");
     console.log("times are medians after one warm-up; peak MB is the child's maxRSS\n");
     console.log(tableLine(COLUMNS.map(([title]) => title)));
   }
