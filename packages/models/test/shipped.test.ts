@@ -58,6 +58,22 @@ describe("shipped models", () => {
     });
   }
 
+  it("follows the context: corrupted and flipped prompts move the prediction to the answer they support", async () => {
+    for (const name of ["ioi-gpt2", "ioi-llama"]) {
+      const dir = modelDir(name);
+      const model = loadModel(dir);
+      const examples = ioiExamples("heldout", 100, FRESH_SEED + 1, await loadTokenizer(dir));
+      const flipped = evaluate(model, examples.map((e) => ({ ids: e.flipped.ids, target: e.flipped.target! }))).accuracy;
+      const corrupted = evaluate(model, examples.map((e) => ({ ids: e.corrupted.ids, target: e.corrupted.target! }))).accuracy;
+      expect(flipped, `${name} flipped`).toBeGreaterThanOrEqual(0.9);
+      expect(corrupted, `${name} corrupted`).toBeGreaterThanOrEqual(0.9);
+    }
+    const dir = modelDir("induction-gpt2");
+    const examples = inductionExamples(100, FRESH_SEED + 1, await loadTokenizer(dir), INDUCTION_OPTIONS);
+    const corrupted = evaluate(loadModel(dir), examples.map((e) => ({ ids: e.corrupted.ids, target: e.corrupted.target! }))).accuracy;
+    expect(corrupted).toBeGreaterThanOrEqual(0.9);
+  });
+
   it("has the architectures the issue asks for", () => {
     const gpt2 = readConfig(modelDir("ioi-gpt2"));
     expect(gpt2.modelType).toBe("gpt2");
