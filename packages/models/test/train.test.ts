@@ -5,7 +5,9 @@ import * as path from "node:path";
 import * as T from "@gim/tensor";
 import { loadModel, loadTokenizer, parseConfig, type CausalLM } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
-import { evaluate, initialModel, inductionTrainingTask, ioiTrainingTask, recipes, toHfConfig, trainRecipe, writeModelFolder, type Recipe } from "../src/index.js";
+import {
+  evaluate, formatDuration, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, trainingCurveSvg, writeModelFolder, type Recipe,
+} from "../src/index.js";
 
 // A tiny recipe: one layer, width 16, so a few steps take a second or two.
 const tiny: Recipe = {
@@ -100,5 +102,45 @@ describe("toHfConfig", () => {
     }
     const qwen = { ...(recipes["ioi-llama"]!.model(500) as object), modelType: "qwen2", qkvBias: true } as Parameters<typeof toHfConfig>[0];
     expect(() => toHfConfig(qwen, { bos: 1, eos: 1, pad: 1 })).toThrow(/only plain Llama configs/);
+  });
+});
+
+describe("ProgressBar", () => {
+  it("prints a plain line every `every` steps and at forced updates when not on a terminal", () => {
+    const lines: string[] = [];
+    const bar = new ProgressBar("m", 100, { write: (t: string) => lines.push(t) }, 10);
+    for (let step = 1; step <= 25; step++) bar.update({ step, loss: 1.5, accuracy: 0.25, heldOut: step > 20 ? 0.5 : undefined }, step === 13);
+    bar.finish("done");
+    expect(lines.map((l) => l.match(/^m step (\d+)\/100/)?.[1] ?? l.trim())).toEqual(["10", "13", "20", "m done"]);
+    expect(lines[0]).toMatch(/loss 1\.5000 acc 25\.0% .*ETA/);
+    expect(lines.every((l) => l.endsWith("\n") && !l.includes("\r"))).toBe(true);
+  });
+
+  it("redraws one line on a terminal, with the held-out accuracy once known", () => {
+    const out: string[] = [];
+    const bar = new ProgressBar("m", 4, { write: (t: string) => out.push(t), isTTY: true });
+    bar.update({ step: 1, loss: 2, accuracy: 0 });
+    bar.update({ step: 2, loss: 1, accuracy: 0.5, heldOut: 0.75 });
+    bar.finish("done");
+    expect(out[0]).toMatch(/^\rm \[#{6}-{18}\] step 1\/4/);
+    expect(out[1]).toMatch(/^\rm \[#{12}-{12}\] step 2\/4 .*held-out 75\.0%/);
+    expect(out.slice(2)).toEqual(["\n", "m done\n"]);
+  });
+
+  it("formats durations", () => {
+    expect([formatDuration(42), formatDuration(185), formatDuration(3725), formatDuration(NaN)]).toEqual(["42s", "3m05s", "1h02m", "?"]);
+  });
+});
+
+describe("trainingCurveSvg", () => {
+  it("places points on the axes: step 0 at the left edge, the top tick at the top, accuracy 1 at the top", () => {
+    const svg = trainingCurveSvg("t", [
+      { label: "loss", color: "#000", axis: "loss", points: [[0, 4], [100, 0]] },
+      { label: "acc", color: "#111", axis: "accuracy", points: [[0, 0], [100, 1]] },
+    ]);
+    // Plot box: x from 60 to 580, y from 56 to 312; loss ticks 0..4 (step 1), steps 0..100.
+    expect(svg).toContain('<path d="M60.0,56.0 L580.0,312.0"');
+    expect(svg).toContain('<path d="M60.0,312.0 L580.0,56.0"');
+    expect(svg).toContain(">loss</text>");
   });
 });
