@@ -54,8 +54,6 @@ describe("usage errors exit 2 with one line", () => {
     ["two texts", ["explain", "hello", "world"], "gim explain takes at most 1 TEXT argument, got 2 (quote text that has spaces)"],
     ["empty text", ["explain", "--model", gpt2, ""], "the text is empty"],
     ["empty text, no model", ["explain", ""], "the text is empty"],
-    ["no model", ["explain", "--ids", "1,2"], "no model given and none ships with gim yet: pass --model DIR (a Hugging Face model folder)"],
-    ["no model (logits)", ["logits", "--ids", "1,2"], "no model given and none ships with gim yet: pass --model DIR (a Hugging Face model folder)"],
     ["empty model", ["logits", "--model", "", "--ids", "1"], "option --model needs a folder, got an empty string"],
     ["unknown method", ["explain", "--method", "gim,shap"], 'unknown method "shap" for --method (known: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale, integrated-gradients (ig), occlusion)'],
     ["misspelt method", ["explain", "--method", "gradeint"], 'unknown method "gradeint" for --method; did you mean gradient? (known: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale, integrated-gradients (ig), occlusion)'],
@@ -74,6 +72,16 @@ describe("usage errors exit 2 with one line", () => {
     ["no baseline without a tokenizer", ["explain", "--model", gpt2, "--ids", ids], `no baseline token: ${gpt2} has no tokenizer to find the id of " " with; pass --baseline-id N`],
   ];
   it.each(cases)("%s", async (_name, argv, message) => fails(argv, 2, message));
+});
+
+describe("without --model", () => {
+  it("uses the shipped IOI model, which predicts \" Mary\" for the README's prompt", async () => {
+    const r = await gim(["explain", "--json", "When Mary and John went to the store, John gave a drink to"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { tokens: string[]; ids: number[]; target: number };
+    expect(out.target).toBe(out.ids[out.tokens.indexOf(" Mary")]);
+  });
 });
 
 describe("runtime errors exit 1 with one line", () => {
