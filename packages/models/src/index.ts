@@ -25,5 +25,4 @@ export {
 } from "./train.js";
 export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS } from "./recipes.js";
 export { toHfConfig, type SpecialTokenIds } from "./hfConfig.js";
-export { trainingCurveSvg, type Series } from "./svg.js";
 export { ProgressBar, formatDuration, type ProgressState, type ProgressStream } from "./progress.js";

@@ -19,10 +19,10 @@ import { Adam, add, crossEntropy, grad, indexSelect, mul, reshape, type Var } fr
 import * as T from "@gim/tensor";
 import { Rng, type Tensor } from "@gim/tensor";
 import { Gpt2Model, LlamaModel, saveTokenizer, writeSafetensors, type BpeTokenizer, type CausalLM, type ModelConfig } from "@gim/transformer";
+import { lineChartSvg, palette } from "@gim/rules";
 import { evaluate, type Evaluation, type Scored } from "./evaluate.js";
 import { toHfConfig } from "./hfConfig.js";
 import { formatDuration, ProgressBar, type ProgressStream } from "./progress.js";
-import { trainingCurveSvg } from "./svg.js";
 
 /** One training sequence and the positions whose next token is supervised. */
 export interface SupervisedSequence {
@@ -300,11 +300,18 @@ export function reportSvg(report: Pick<TrainingReport, "model" | "history">): st
     acc.push([step, mean(chunk.map((p) => p.accuracy))]);
   }
   const validation = report.history.filter((p) => p.validation !== undefined).map((p) => [p.step, p.validation!] as [number, number]);
-  return trainingCurveSvg(`${report.model}: training loss and accuracy`, [
-    { label: "training loss", color: "#1f77b4", points: loss, axis: "loss" },
-    { label: "training accuracy", color: "#ff7f0e", points: acc, axis: "accuracy", dashed: true },
-    { label: "held-out accuracy", color: "#2ca02c", points: validation, axis: "accuracy" },
-  ]);
+  return lineChartSvg({
+    title: `${report.model}: training loss and accuracy`,
+    xLabel: "training step",
+    left: { label: "loss (cross-entropy, nats)", min: 0 },
+    right: { label: "accuracy", min: 0, max: 1 },
+    legend: "outside", // every corner of a training curve holds a line
+    series: [
+      { label: "training loss", color: palette[0]!, points: loss },
+      { label: "training accuracy", color: palette[3]!, points: acc, axis: "right", dashed: true },
+      { label: "held-out accuracy", color: palette[2]!, points: validation, axis: "right" },
+    ],
+  });
 }
 
 /**

@@ -6,7 +6,7 @@ import * as T from "@gim/tensor";
 import { loadModel, loadTokenizer, parseConfig, type CausalLM } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
 import {
-  evaluate, formatDuration, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, trainingCurveSvg, writeModelFolder, type Recipe,
+  evaluate, formatDuration, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, reportSvg, writeModelFolder, type Recipe,
 } from "../src/index.js";
 
 // A tiny recipe: one layer, width 16, so a few steps take a second or two.
@@ -132,15 +132,12 @@ describe("ProgressBar", () => {
   });
 });
 
-describe("trainingCurveSvg", () => {
-  it("places points on the axes: step 0 at the left edge, the top tick at the top, accuracy 1 at the top", () => {
-    const svg = trainingCurveSvg("t", [
-      { label: "loss", color: "#000", axis: "loss", points: [[0, 4], [100, 0]] },
-      { label: "acc", color: "#111", axis: "accuracy", points: [[0, 0], [100, 1]] },
-    ]);
-    // Plot box: x from 60 to 580, y from 56 to 312; loss ticks 0..4 (step 1), steps 0..100.
-    expect(svg).toContain('<path d="M60.0,56.0 L580.0,312.0"');
-    expect(svg).toContain('<path d="M60.0,312.0 L580.0,56.0"');
-    expect(svg).toContain(">loss</text>");
+describe("reportSvg", () => {
+  it("plots loss on the left axis and both accuracies on the right, with the run's name", () => {
+    const history = [0, 1, 2, 3].map((step) => ({ step, loss: 4 - step, accuracy: step / 4, ...(step % 2 === 1 ? { validation: step / 3 } : {}) }));
+    const svg = reportSvg({ model: "toy", history } as Parameters<typeof reportSvg>[0]);
+    expect(svg).toContain("toy: training loss and accuracy");
+    for (const label of ["training loss", "training accuracy", "held-out accuracy", "loss (cross-entropy, nats)", "accuracy"]) expect(svg).toContain(`>${label}</text>`);
+    expect(svg.match(/<path /g)?.length).toBeGreaterThanOrEqual(3);
   });
 });
