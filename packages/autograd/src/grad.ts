@@ -11,7 +11,7 @@ import * as T from "@gim/tensor";
 import { formatShape, type Tensor } from "@gim/tensor";
 import type { BackwardContext, Grads, InputNames } from "./op.js";
 import { describeMatch, type Rule } from "./rules.js";
-import { describeNode, Var, type Node } from "./var.js";
+import { describeNode, graphNodes, Var, type Node } from "./var.js";
 
 export interface GradOptions {
   /** Backward rules, in order; the first rule that matches a node handles it. */
@@ -93,18 +93,8 @@ function seedFor(y: Var, seed: Tensor | undefined): Tensor {
 
 /** Nodes that lie on a path from some x to y, latest first, and the vars that lead to an x. */
 function nodesBetween(y: Var, xs: readonly Var[]): Node[] & { leadsToX: Set<Var> } {
-  // Collect every node y depends on (iteratively: graphs can be deep).
-  const seen = new Set<Node>();
-  const stack: Var[] = [y];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    if (v.node && !seen.has(v.node)) {
-      seen.add(v.node);
-      stack.push(...v.node.inputs);
-    }
-  }
   // In creation order, a var leads to an x if it is one or an input of its node does.
-  const ordered = [...seen].sort((a, b) => a.id - b.id);
+  const ordered = graphNodes(y);
   const leadsToX = new Set<Var>(xs);
   for (const node of ordered) {
     if (node.inputs.some((v) => leadsToX.has(v))) leadsToX.add(node.output);

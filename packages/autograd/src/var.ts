@@ -71,6 +71,23 @@ export function variable(value: Tensor, name?: string): Var {
   return new Var(value, null, name);
 }
 
+/**
+ * Every node `y` depends on (its own included), in creation order, so each node comes after
+ * the nodes that produced its inputs. Walked with an explicit stack: graphs can be deep.
+ */
+export function graphNodes(y: Var): Node[] {
+  const seen = new Set<Node>();
+  const stack: Var[] = [y];
+  while (stack.length > 0) {
+    const node = stack.pop()!.node;
+    if (node && !seen.has(node)) {
+      seen.add(node);
+      for (const input of node.inputs) stack.push(input);
+    }
+  }
+  return [...seen].sort((a, b) => a.id - b.id);
+}
+
 /** Describes a node for error messages: `softmax at h.3.attn [attn.pattern]`. */
 export function describeNode(node: NodeInfo): string {
   const where = node.path ? ` at ${node.path}` : "";

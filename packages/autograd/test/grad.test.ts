@@ -3,7 +3,7 @@ import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import { describe, expect, it } from "vitest";
 import {
-  add, defineOp, exp, grad, linear, matmul, mul, neg, scope, sum, tanh, variable, type Var,
+  add, defineOp, exp, grad, graphNodes, linear, matmul, mul, neg, scope, sum, tanh, variable, type Var,
 } from "../src/index.js";
 import { build, expectClose, naive } from "./helpers.js";
 
@@ -152,6 +152,18 @@ describe("grad: values", () => {
     for (let i = 0; i < 20_000; i++) h = neg(h);
     const [dx] = grad(sum(h), [x]);
     expectClose(dx!, build([2], () => 1)); // an even number of negations
+  });
+});
+
+describe("graphNodes", () => {
+  it("lists every node the output depends on once, inputs' nodes first, and nothing off the graph", () => {
+    const x = variable(f64([2], 25));
+    const a = tanh(x);
+    const b = exp(a);
+    const y = add(mul(a, b), a); // a is used three times
+    neg(y); // a later node that y does not depend on
+    expect(graphNodes(y).map((n) => n.op)).toEqual(["tanh", "exp", "mul", "add"]);
+    expect(graphNodes(x)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
  * or set by a function), and ablation (zero or mean). Places are named by their
  * `path:tag` keys, e.g. `h.3.attn:attn.z` (see `CausalLM.places()`).
  */
-import { noGrad, Var, withForwardHook, type Node, type NodeInfo } from "@gim/autograd";
+import { graphNodes, noGrad, withForwardHook, type NodeInfo, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type Tensor } from "@gim/tensor";
 import type { CausalLM, ForwardResult, ModelInput } from "./model.js";
@@ -95,18 +95,11 @@ export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}
 export function placeVars(output: Var, keys: readonly string[]): Map<string, Var> {
   const wanted = new Set(keys);
   const found = new Map<string, Var>();
-  const seen = new Set<Node>();
-  const stack: Var[] = [output];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    const node = v.node;
-    if (!node || seen.has(node)) continue;
-    seen.add(node);
+  for (const node of graphNodes(output)) {
     for (const tag of node.tags) {
       const key = placeKey(node.path, tag);
-      if (wanted.has(key)) found.set(key, v);
+      if (wanted.has(key)) found.set(key, node.output);
     }
-    stack.push(...node.inputs);
   }
   for (const key of keys) {
     if (!found.has(key)) throw new RangeError(`place "${key}" is not on the graph of this output`);

@@ -2,7 +2,7 @@
  * What every causal language model here shares: parameters by checkpoint name, input
  * checking, embeddings in or ids in, and the list of its places.
  */
-import { grad, indexSelect, narrow, reshape, Var, variable, type Node, type NodeInfo } from "@gim/autograd";
+import { grad, graphNodes, indexSelect, narrow, reshape, Var, variable, type Node } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type DType, type Tensor } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
@@ -122,21 +122,7 @@ export abstract class CausalLM {
    * the `path:tag` keys that caches and patches use. Shapes are those of a one-token input.
    */
   places(): Place[] {
-    if (!this.placeList) {
-      const out = this.forward({ ids: [0] });
-      const nodes: Node[] = [];
-      const seen = new Set<Node>();
-      const stack: Var[] = [out.logits];
-      while (stack.length > 0) {
-        const v = stack.pop()!;
-        if (v.node && !seen.has(v.node)) {
-          seen.add(v.node);
-          nodes.push(v.node);
-          stack.push(...v.node.inputs);
-        }
-      }
-      this.placeList = nodes.sort((a, b) => a.id - b.id).map((n) => toPlace(n, n.output.value));
-    }
+    this.placeList ??= graphNodes(this.forward({ ids: [0] }).logits).map(toPlace);
     return this.placeList;
   }
 
@@ -185,8 +171,8 @@ function resolvePosition(position: number, length: number): number {
   return p;
 }
 
-function toPlace(site: NodeInfo, output: Tensor): Place {
-  return { op: site.op, path: site.path, tags: site.tags, keys: site.tags.map((t) => placeKey(site.path, t)), shape: output.shape };
+function toPlace(node: Node): Place {
+  return { op: node.op, path: node.path, tags: node.tags, keys: node.tags.map((t) => placeKey(node.path, t)), shape: node.output.shape };
 }
 
 /** Checks a parameter map against the shapes a config needs (missing, extra or mis-shaped names). */
