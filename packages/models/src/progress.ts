@@ -3,6 +3,7 @@
  * estimate of the time left. On a terminal it redraws one line; otherwise (a log file, CI) it
  * prints a plain line every `every` steps and at each evaluation.
  */
+import { formatDuration } from "@gim/rules";
 
 /** What one update shows. */
 export interface ProgressState {
@@ -18,15 +19,6 @@ export interface ProgressState {
 export interface ProgressStream {
   write(text: string): unknown;
   readonly isTTY?: boolean | undefined;
-}
-
-/** Formats seconds as `1h02m`, `3m05s` or `42s`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "?";
-  const s = Math.round(seconds);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${s}s`;
 }
 
 /** A progress display for a run of at most `total` steps. */

@@ -19,10 +19,10 @@ import { Adam, add, crossEntropy, grad, indexSelect, mul, reshape, type Var } fr
 import * as T from "@gim/tensor";
 import { Rng, type Tensor } from "@gim/tensor";
 import { Gpt2Model, LlamaModel, saveTokenizer, writeSafetensors, type BpeTokenizer, type CausalLM, type ModelConfig } from "@gim/transformer";
-import { lineChartSvg, palette } from "@gim/rules";
+import { formatDuration, lineChartSvg, palette } from "@gim/rules";
 import { evaluate, type Evaluation, type Scored } from "./evaluate.js";
 import { toHfConfig } from "./hfConfig.js";
-import { formatDuration, ProgressBar, type ProgressStream } from "./progress.js";
+import { ProgressBar, type ProgressStream } from "./progress.js";
 
 /** One training sequence and the positions whose next token is supervised. */
 export interface SupervisedSequence {

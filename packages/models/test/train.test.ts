@@ -6,7 +6,7 @@ import * as T from "@gim/tensor";
 import { loadModel, loadTokenizer, parseConfig, type CausalLM } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
 import {
-  evaluate, formatDuration, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, reportSvg, writeModelFolder, type Recipe,
+  evaluate, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, reportSvg, writeModelFolder, type Recipe,
 } from "../src/index.js";
 
 // A tiny recipe: one layer, width 16, so a few steps take a second or two.
@@ -125,10 +125,6 @@ describe("ProgressBar", () => {
     expect(out[0]).toMatch(/^\rm \[#{6}-{18}\] step 1\/4/);
     expect(out[1]).toMatch(/^\rm \[#{12}-{12}\] step 2\/4 .*held-out 75\.0%/);
     expect(out.slice(2)).toEqual(["\n", "m done\n"]);
-  });
-
-  it("formats durations", () => {
-    expect([formatDuration(42), formatDuration(185), formatDuration(3725), formatDuration(NaN)]).toEqual(["42s", "3m05s", "1h02m", "?"]);
   });
 });
 

@@ -4,7 +4,7 @@
  * (balanced tags, quoted attributes, escaped text); JSON without NaN.
  */
 import { describe, expect, it } from "vitest";
-import { discussionMarkers, extractDiscussion, lineChartSvg, niceTicks, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { discussionMarkers, extractDiscussion, formatDuration, lineChartSvg, niceTicks, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
 
 /** Checks that SVG/XML text is well-formed enough to parse: balanced tags, quoted attributes, no stray "<" or "&". Returns the element names in order. */
@@ -156,6 +156,13 @@ describe("lineChartSvg", () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(0.5, 1, 5)).toEqual([0.5, 0.6, 0.7, 0.8, 0.9, 1]);
     expect(niceTicks(-3, 7, 5)).toEqual([-2, 0, 2, 4, 6]);
+  });
+});
+
+describe("formatDuration", () => {
+  it("gives tenths under a minute, whole seconds and minutes above, and never 60 seconds", () => {
+    expect([42.13, 59.94, 59.96, 119.6, 185, 3725, 3599.6].map(formatDuration)).toEqual(["42.1s", "59.9s", "1m00s", "2m00s", "3m05s", "1h02m", "1h00m"]);
+    expect([Number.NaN, -1, Infinity].map(formatDuration)).toEqual(["?", "?", "?"]);
   });
 });
 
