@@ -131,20 +131,27 @@ export function faithfulnessCurve(
   const ks = [...new Set([0, total, ...mibKs, ...(options.ks ?? defaultKs(total))])].sort((a, b) => a - b);
   const runs = ks.map((k) => runFor(order.slice(0, k)));
   const metrics = runPatched(pair.model, pair.clean, runs, pair.metric, { batchSize: options.batchSize, record });
+  return { ranking, order, total, ks, metrics, ...curveFromMetrics(ks, metrics, total) };
+}
+
+/**
+ * f(k) and its summaries from M of each circuit size: `ks` ascending from 0 to `total` and
+ * holding MIB's sizes, `metrics[i]` the M of the circuit of size `ks[i]`.
+ */
+export function curveFromMetrics(
+  ks: readonly number[],
+  metrics: readonly number[],
+  total: number,
+): Pick<FaithfulnessCurve, "faithfulness" | "defined" | "metricFull" | "metricEmpty" | "area" | "areaFromOne" | "mib"> {
   const metricEmpty = metrics[0]!;
   const metricFull = metrics[metrics.length - 1]!;
   const gap = metricFull - metricEmpty;
   const defined = Math.abs(gap) > undefinedGap * Math.max(1, Math.abs(metricFull), Math.abs(metricEmpty));
   const faithfulness = metrics.map((m) => (defined ? (m - metricEmpty) / gap + 0 : Number.NaN)); // + 0: no -0 when the gap is negative
-  const at = (k: number) => faithfulness[ks.indexOf(k)]!;
   const xs = ks.map((k) => (total === 0 ? 0 : k / total));
-  const mibF = mibKs.map(at);
+  const mibKs = mibFractions.map((p) => Math.floor(p * total));
+  const mibF = mibKs.map((k) => faithfulness[ks.indexOf(k)]!);
   return {
-    ranking,
-    order,
-    total,
-    ks,
-    metrics,
     faithfulness,
     defined,
     metricFull,

@@ -12,10 +12,9 @@
  * each group's M(C_k) the same way.
  */
 import type { CausalLM } from "@gim/transformer";
-import { spearman, topKOverlap, type Ranking } from "../components/agreement.js";
+import { agreementWith, type Agreement, type Ranking } from "../components/agreement.js";
 import { attributionFromGradients, placeGradients } from "../components/attribution.js";
-import { faithfulnessFromPair, mibFractions, trapezoid, undefinedGap, type FaithfulnessCurve } from "../components/circuit.js";
-import type { Agreement } from "../components/compare.js";
+import { curveFromMetrics, faithfulnessFromPair, type FaithfulnessCurve } from "../components/circuit.js";
 import { componentGraph } from "../components/components.js";
 import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges } from "../components/edges.js";
 import { exactFromPair } from "../components/exact.js";
@@ -102,34 +101,10 @@ function accumulate(total: number[] | undefined, xs: readonly number[], w: numbe
 
 /** The curve of the whole set from the groups' curves of one ranking (same scores, so the same circuits). */
 function combineCurves(curves: readonly FaithfulnessCurve[], weights: readonly number[]): CurveSummary {
-  const first = curves[0]!;
-  const metrics = first.ks.map((_, i) => curves.reduce((s, c, g) => s + weights[g]! * c.metrics[i]!, 0));
-  const empty = metrics[0]!;
-  const full = metrics[metrics.length - 1]!;
-  const gap = full - empty;
-  const defined = Math.abs(gap) > undefinedGap * Math.max(1, Math.abs(full), Math.abs(empty));
-  const faithfulness = metrics.map((m) => (defined ? (m - empty) / gap : Number.NaN));
-  const total = first.total;
-  const xs = first.ks.map((k) => (total === 0 ? 0 : k / total));
-  const mibKs = mibFractions.map((p) => Math.floor(p * total));
-  const mibF = mibKs.map((k) => faithfulness[first.ks.indexOf(k)]!);
-  return {
-    ranking: first.ranking,
-    total,
-    ks: first.ks,
-    faithfulness,
-    defined,
-    area: trapezoid(xs, faithfulness),
-    areaFromOne: trapezoid(xs, faithfulness.map((f) => Math.abs(1 - f))),
-    mib: { ks: mibKs, faithfulness: mibF, area: trapezoid(mibFractions, mibF), areaFromOne: trapezoid(mibFractions, mibF.map((f) => Math.abs(1 - f))) },
-  };
-}
-
-function agreement(scores: readonly number[], exact: readonly number[], indices: readonly number[], top: number): Agreement {
-  const a = indices.map((i) => scores[i]!);
-  const b = indices.map((i) => exact[i]!);
-  const k = Math.min(top, a.length);
-  return { spearman: spearman(a, b), topKOverlap: k > 0 ? topKOverlap(a, b, k) : Number.NaN, k, count: a.length };
+  const { ranking, total, ks } = curves[0]!;
+  const metrics = ks.map((_, i) => curves.reduce((s, c, g) => s + weights[g]! * c.metrics[i]!, 0));
+  const { faithfulness, defined, area, areaFromOne, mib } = curveFromMetrics(ks, metrics, total);
+  return { ranking, total, ks, faithfulness, defined, area, areaFromOne, mib: { ks: mib.ks, faithfulness: mib.faithfulness, area: mib.area, areaFromOne: mib.areaFromOne } };
 }
 
 /**
@@ -174,7 +149,6 @@ export function evaluateComponents(model: CausalLM, pairs: readonly EvalPair[], 
   const { components } = componentGraph(model);
   const edges = listEdges(model);
   const headsAndMlps = components.flatMap((c, i) => (c.kind === "embed" ? [] : [i]));
-  const allEdges = edges.map((_, i) => i);
   const topNodes = options.topNodes ?? 3;
   const topEdges = options.topEdges ?? 5;
   const nodeKs = Array.from({ length: components.length + 1 }, (_, k) => k);
@@ -192,7 +166,7 @@ export function evaluateComponents(model: CausalLM, pairs: readonly EvalPair[], 
     );
   const level = (scores: readonly number[], kind: "nodes" | "edges", exact?: readonly number[]): LevelResult => ({
     scores,
-    ...(exact ? { agreement: kind === "nodes" ? agreement(scores, exact, headsAndMlps, topNodes) : agreement(scores, exact, allEdges, topEdges) } : {}),
+    ...(exact ? { agreement: kind === "nodes" ? agreementWith(scores, exact, topNodes, headsAndMlps) : agreementWith(scores, exact, topEdges) } : {}),
     signed: curves(scores, kind, "signed"),
     absolute: curves(scores, kind, "absolute"),
   });
