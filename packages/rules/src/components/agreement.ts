@@ -74,3 +74,26 @@ export function topKOverlap(a: readonly number[], b: readonly number[], k: numbe
   const top = new Set(rankOrder(a, ranking).slice(0, kk));
   return rankOrder(b, ranking).slice(0, kk).filter((i) => top.has(i)).length / kk;
 }
+
+/** A method's (or exact patching's) agreement with exact patching. */
+export interface Agreement {
+  /** Spearman correlation with the exact scores (NaN when either is constant). */
+  readonly spearman: number;
+  /** |top-k by |score| ∩ exact top-k by |score|| / k. */
+  readonly topKOverlap: number;
+  readonly k: number;
+  /** How many items the comparison covers. */
+  readonly count: number;
+}
+
+/**
+ * How `scores` agree with `exact` over the items `indices` (default: all): Spearman and the
+ * top-k overlap by |score| with k = min(top, number of items) (NaN overlap when there are none).
+ */
+export function agreementWith(scores: readonly number[], exact: readonly number[], top: number, indices?: readonly number[]): Agreement {
+  const pick = (xs: readonly number[]) => (indices ? indices.map((i) => xs[i]!) : [...xs]);
+  const a = pick(scores);
+  const b = pick(exact);
+  const k = Math.min(top, a.length);
+  return { spearman: spearman(a, b), topKOverlap: k > 0 ? topKOverlap(a, b, k) : Number.NaN, k, count: a.length };
+}

@@ -6,7 +6,7 @@
 import type { Rule } from "@gim/autograd";
 import type { CausalLM } from "@gim/transformer";
 import { gim } from "../gim.js";
-import { spearman, topKOverlap, type Ranking } from "./agreement.js";
+import { agreementWith, type Agreement, type Ranking } from "./agreement.js";
 import { attributionFromGradients, placeGradients } from "./attribution.js";
 import { faithfulnessFromPair, type FaithfulnessCurve } from "./circuit.js";
 import type { Component, ComponentInput } from "./components.js";
@@ -46,17 +46,6 @@ export interface CompareOptions {
   readonly ks?: readonly number[];
   /** Sequences per forward pass for patched runs (default 64). */
   readonly batchSize?: number;
-}
-
-/** A method's (or exact patching's) agreement with exact patching. */
-export interface Agreement {
-  /** Spearman correlation with the exact scores (NaN when either is constant). */
-  readonly spearman: number;
-  /** |top-k by |score| ∩ exact top-k by |score|| / k. */
-  readonly topKOverlap: number;
-  readonly k: number;
-  /** How many items the comparison covers. */
-  readonly count: number;
 }
 
 /** Faithfulness curves of one ranking source, by ranking kind. */
@@ -123,14 +112,8 @@ export function compareComponentMethods(model: CausalLM, clean: Prompts, corrupt
   const exactNodes = withExact ? exactFromPair(pair, options.batchSize).scores : undefined;
   const exactEdges = withExact && withEdges ? exactEdgesFromPair(pair, options.batchSize).scores : undefined;
 
-  const agree = (scores: readonly number[], exact: readonly number[] | undefined, subset?: readonly number[]): Agreement | undefined => {
-    if (!exact) return undefined;
-    const pick = (xs: readonly number[]) => (subset ? subset.map((i) => xs[i]!) : [...xs]);
-    const a = pick(scores);
-    const b = pick(exact);
-    const k = Math.min(options.top ?? 10, a.length);
-    return { spearman: spearman(a, b), topKOverlap: k > 0 ? topKOverlap(a, b, k) : Number.NaN, k, count: a.length };
-  };
+  const agree = (scores: readonly number[], exact: readonly number[] | undefined, subset?: readonly number[]): Agreement | undefined =>
+    exact && agreementWith(scores, exact, options.top ?? 10, subset);
   const curves = (scores: readonly number[], run: (s: readonly number[], r: Ranking) => FaithfulnessCurve): CircuitCurves | undefined =>
     withCircuits ? { signed: run(scores, "signed"), absolute: run(scores, "absolute") } : undefined;
   const nodeCurves = (scores: readonly number[]) => curves(scores, (s, ranking) => faithfulnessFromPair(pair, s, { ...circuitOptions, ranking }));
