@@ -2,7 +2,7 @@
 import { allocate, promote, type DType } from "./dtype.js";
 import { checkShape, contiguousStrides, formatShape, normalizeAxis, sizeOf } from "./shape.js";
 import { contiguousData, Tensor, type FactoryOptions } from "./tensor.js";
-import { narrow, permute } from "./views.js";
+import { narrow } from "./views.js";
 
 function checkIds(ids: ArrayLike<number>, size: number, what: string): void {
   for (let i = 0; i < ids.length; i++) {
@@ -99,18 +99,23 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const dtype: DType = xs.reduce<DType>((d, x) => promote(d, x.dtype), first.dtype);
   const shape = [...first.shape];
   shape[ax] = xs.reduce((n, x) => n + x.shape[ax]!, 0);
-  // Concatenating along the first axis of the axis-first permutation is a plain append.
-  const order = [ax, ...first.shape.map((_, i) => i).filter((i) => i !== ax)];
+  // Row-major, the output is `outer` blocks, each the inputs' blocks for that outer index in turn.
+  const outer = sizeOf(shape.slice(0, ax));
+  const inner = sizeOf(shape.slice(ax + 1));
+  const outBlock = shape[ax]! * inner;
   const out = allocate(dtype, sizeOf(shape));
-  let o = 0;
+  let start = 0;
   for (const x of xs) {
-    const part = contiguousData(permute(x, order), dtype);
-    out.set(part, o);
-    o += part.length;
+    const block = x.shape[ax]! * inner;
+    const src = contiguousData(x, dtype);
+    for (let p = 0; p < outer; p++) {
+      const from = p * block;
+      const to = p * outBlock + start;
+      for (let j = 0; j < block; j++) out[to + j] = src[from + j]!;
+    }
+    start += block;
   }
-  const inverse = order.map((_, i) => order.indexOf(i));
-  const joined = new Tensor(out, order.map((i) => shape[i]!));
-  return new Tensor(contiguousData(permute(joined, inverse)), shape);
+  return new Tensor(out, shape);
 }
 
 /**
