@@ -1,9 +1,10 @@
 /**
- * Reductions along axes, with `keepdims` as in NumPy. The reduced axes are moved last and
- * the rest made contiguous, so every reduction is a loop over rows of one length.
+ * Reductions along axes, with `keepdims` as in NumPy. The reduced axes are moved last (and
+ * copied into row-major order when that view is not already), so every reduction is a loop
+ * over rows of one length.
  */
-import { allocate } from "./dtype.js";
-import { formatShape, normalizeAxes } from "./shape.js";
+import { allocate, type Storage } from "./dtype.js";
+import { formatShape, normalizeAxes, sizeOf } from "./shape.js";
 import { contiguousData, Tensor } from "./tensor.js";
 import { permute } from "./views.js";
 
@@ -16,25 +17,30 @@ export interface ReduceOptions {
 /** Which axes to reduce: one axis, a list (negative counts from the end), or undefined for all. */
 export type Axes = number | readonly number[] | undefined;
 
-/** Rows of the reduced axes: `rows[r * length + j]`, with the kept shape. */
-function rowsOf(x: Tensor, axes: Axes, keepdims: boolean): { rows: Float32Array | Float64Array; length: number; shape: number[] } {
+/**
+ * Rows of the reduced axes: row r is `rows[base + r * length + j]`, with the kept shape. The
+ * input's own storage when the moved view is already row-major (a reduction over the last
+ * axes of a contiguous tensor, the common case), else a contiguous copy.
+ */
+function rowsOf(x: Tensor, axes: Axes, keepdims: boolean): { rows: Storage; base: number; length: number; shape: number[] } {
   const reduced = normalizeAxes(axes, x.shape);
   const kept = x.shape.map((_, i) => i).filter((i) => !reduced.includes(i));
   const moved = permute(x, [...kept, ...reduced]);
   const length = reduced.reduce((n, a) => n * x.shape[a]!, 1);
   const shape = keepdims ? x.shape.map((d, i) => (reduced.includes(i) ? 1 : d)) : kept.map((i) => x.shape[i]!);
-  return { rows: contiguousData(moved), length, shape };
+  if (moved.isContiguous()) return { rows: moved.data, base: moved.offset, length, shape };
+  return { rows: contiguousData(moved), base: 0, length, shape };
 }
 
-function reduceRows(x: Tensor, axes: Axes, options: ReduceOptions, row: (data: Float32Array | Float64Array, start: number, length: number) => number, emptyValue?: number, name = "reduction"): Tensor {
-  const { rows, length, shape } = rowsOf(x, axes, options.keepdims ?? false);
-  const outSize = shape.reduce((n, d) => n * d, 1);
+function reduceRows(x: Tensor, axes: Axes, options: ReduceOptions, row: (data: Storage, start: number, length: number) => number, emptyValue?: number, name = "reduction"): Tensor {
+  const { rows, base, length, shape } = rowsOf(x, axes, options.keepdims ?? false);
+  const outSize = sizeOf(shape);
   const out = allocate(x.dtype, outSize);
   if (length === 0) {
     if (emptyValue === undefined && outSize > 0) throw new RangeError(`${name} over an empty axis of a tensor of shape ${formatShape(x.shape)}`);
     out.fill(emptyValue ?? 0);
   } else {
-    for (let r = 0; r < outSize; r++) out[r] = row(rows, r * length, length);
+    for (let r = 0; r < outSize; r++) out[r] = row(rows, base + r * length, length);
   }
   return new Tensor(out, shape);
 }
