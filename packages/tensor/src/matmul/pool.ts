@@ -67,7 +67,6 @@ export interface PoolJob {
   callerWorks?: boolean;
 }
 
-/** The worker pool. Get it with {@link matmulPool}; stop it with {@link shutdownMatmulPool}. */
 /** A job posted to the workers and not yet finished (see {@link MatmulPool.start}). */
 export interface RunningJob {
   readonly job: PoolJob;
