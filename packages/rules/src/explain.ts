@@ -147,9 +147,8 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   if (options.target !== undefined) checkTokenId("target", options.target, model.vocabSize);
   const e = variable(model.embedTokens(ids)); // [T, d] (this also checks the ids)
   const eb = model.embedTokens([baseline]); // [1, d]
-  const seqLen = ids.length;
-  const position = resolvePosition(options.position ?? -1, seqLen);
-  const out = model.forward({ embeds: e }, { positions: [position] }); // logits [1, V]
+  const out = model.forward({ embeds: e }, { positions: [options.position ?? -1] }); // logits [1, V]; checks the position
+  const position = out.positions[0]!; // non-negative
   const row = T.select(out.logits.value, 0, 0); // [V]
   const target = options.target ?? T.argmax(row, 0).item();
   const L = out.logit(position, target);
@@ -184,12 +183,6 @@ function checkCount(name: string, value: number | undefined): void {
 
 function checkTokenId(what: string, id: number, vocab: number): void {
   if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
-}
-
-function resolvePosition(position: number, length: number): number {
-  const p = position < 0 ? position + length : position;
-  if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
-  return p;
 }
 
 /** attr[t] = sum_d g[t, d] * (e[t, d] - eb[d]) */

@@ -9,7 +9,7 @@ import { bindRules } from "../bind.js";
 import { explainMethods, methodRules, type MethodName } from "../explain.js";
 import { evidenceHitRate, type HitRate } from "../faithfulness/evidence.js";
 import { comprehensivenessMaxSteps, sufficiencyRatios, targetLogitFunction, tokenFaithfulness, type TokenFaithfulness } from "../faithfulness/metrics.js";
-import { exampleRng, randomRanking, rankTokens } from "../faithfulness/ranking.js";
+import { exampleRng, randomRanking, rankablePositions, rankTokens } from "../faithfulness/ranking.js";
 import { meanStat, type MeanStat } from "./stats.js";
 import type { EvalExample, EvalMethod, EvalTask } from "./task.js";
 
@@ -86,7 +86,7 @@ export function alignment(model: CausalLM, ids: readonly number[], baseline: num
   const b = eb.toFlat();
   let total = 0;
   let count = 0;
-  for (const t of positions ?? Array.from({ length: Math.max(0, ids.length - 2) }, (_, i) => i + 1)) {
+  for (const t of positions ?? rankablePositions(ids.length)) {
     let gx = 0;
     let gg = 0;
     let xx = 0;
