@@ -107,7 +107,7 @@ function answerId(args: ParsedArgs, opened: OpenedModel, name: "answer" | "wrong
 
 /** The argmax of one run's logits at `position`. */
 function argmaxAt(opened: OpenedModel, ids: readonly number[], position: number): number {
-  return noGrad(() => T.argmax(T.select(opened.model.forward({ ids: [...ids] }).logits.value, 0, position), 0).item());
+  return noGrad(() => T.argmax(opened.model.forward({ ids }, { positions: [position] }).logits.value, 1).item()); // logits [1, V]
 }
 
 /** `gim components`. */

@@ -3,7 +3,6 @@
  * top-k tokens with their logits and probabilities.
  */
 import { noGrad } from "@gim/autograd";
-import * as T from "@gim/tensor";
 import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, inputIds, modelDir, openModel, resolvePosition, tokenText } from "../model.js";
@@ -37,7 +36,7 @@ export const logitsCommand: Command = {
     const opened = await openModel(dir);
     const ids = inputIds(args, opened);
     const position = resolvePosition(args.number("position") ?? -1, ids.length);
-    const logits = noGrad(() => Array.from(T.select(opened.model.forward({ ids }).logits.value, 0, position).toFlat())); // [V]
+    const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position] }).logits.value.toFlat())); // [1, V]: only this position's row
     if (args.flag("json")) {
       io.stdout.write(JSON.stringify({ logits }) + "\n");
       return;
