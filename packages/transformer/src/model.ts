@@ -42,9 +42,11 @@ export abstract class CausalLM {
   readonly dtype: DType;
   private placeList: Place[] | undefined;
 
-  protected constructor(params: Map<string, Var>) {
-    this.params = params;
-    const first = params.values().next().value as Var | undefined;
+  /** Wraps `weights` as leaf parameter vars, after checking them against the shapes the config needs. */
+  protected constructor(weights: Map<string, Tensor>, shapes: ParamShapes, source: string) {
+    checkParamShapes(weights, shapes, source);
+    this.params = new Map([...shapes.keys()].map((name) => [name, variable(weights.get(name)!, name)]));
+    const first = this.params.values().next().value as Var | undefined;
     this.dtype = first?.dtype ?? "float32";
   }
 
@@ -83,6 +85,7 @@ export abstract class CausalLM {
       const d = this.hiddenSize;
       embeds = reshape(flat, { shape: batched ? [rows.length, rows[0]!.length, d] : [rows[0]!.length, d] });
     } else {
+      if (!(input.embeds instanceof Var || input.embeds instanceof T.Tensor)) throw new TypeError("the model input needs { ids } or { embeds } (a Var or Tensor)");
       embeds = input.embeds instanceof Var ? input.embeds : variable(input.embeds);
       this.checkEmbeds(embeds);
     }
@@ -134,7 +137,8 @@ export abstract class CausalLM {
   }
 
   private checkIds(ids: readonly number[] | readonly (readonly number[])[]): (readonly number[])[] {
-    if (!Array.isArray(ids) || ids.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
+    if (!Array.isArray(ids)) throw new TypeError(`token ids must be an array of integers (or of arrays, for a batch), got ${typeof ids}`);
+    if (ids.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
     const rows = (Array.isArray(ids[0]) ? ids : [ids]) as (readonly number[])[];
     const len = rows[0]!.length;
     rows.forEach((row, b) => {
@@ -165,7 +169,8 @@ export abstract class CausalLM {
   }
 }
 
-function resolvePosition(position: number, length: number): number {
+/** A position (negative counts from the end) as an index in `[0, length)`, or a one-line error. */
+export function resolvePosition(position: number, length: number): number {
   const p = position < 0 ? position + length : position;
   if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
   return p;

@@ -93,4 +93,9 @@ describe("inputs are refused clearly", () => {
     expect(() => model.forward({ embeds: T.zeros([3, 32], { dtype: "float64" }) })).toThrow(/input embeddings are float64 but the model is float32/);
     expect(() => model.forward({ ids: [1, 2] }).logit(5, 0)).toThrow(/position 5 is out of range for a sequence of 2 tokens/);
   });
+
+  it("inputs that are neither ids nor embeddings (from untyped callers)", () => {
+    expect(() => model.forward({ ids: "1 2" as never })).toThrow(/token ids must be an array of integers .*got string/);
+    expect(() => model.forward({} as never)).toThrow(/the model input needs \{ ids \} or \{ embeds \}/);
+  });
 });

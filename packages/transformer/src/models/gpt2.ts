@@ -10,12 +10,12 @@
  * mlp: c_proj(gelu_new(c_fc(x))). c_attn, c_proj and c_fc are Conv1D layers: y = x @ W + b
  * with W stored [in, out].
  */
-import { add, embedding, gelu, linear, relu, scope, split, tag, tagged, transpose, type Var, variable } from "@gim/autograd";
+import { add, embedding, gelu, linear, relu, scope, split, tag, tagged, transpose, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { DType, Tensor } from "@gim/tensor";
 import type { Gpt2Config } from "../config.js";
 import { causalAttention, layerNormLayer, mergeHeads, splitHeads } from "../layers.js";
-import { CausalLM, checkParamShapes, type ParamShapes } from "../model.js";
+import { CausalLM, type ParamShapes } from "../model.js";
 import { Tags } from "../places.js";
 
 /** Parameter shapes of a GPT-2 config, by checkpoint name. */
@@ -43,9 +43,7 @@ export class Gpt2Model extends CausalLM {
 
   /** Builds a model from tensors keyed by checkpoint name (checked against the config). */
   constructor(config: Gpt2Config, weights: Map<string, Tensor>, source = "weights") {
-    const shapes = gpt2ParamShapes(config);
-    checkParamShapes(weights, shapes, source);
-    super(new Map([...shapes.keys()].map((name) => [name, variable(weights.get(name)!, name)])));
+    super(weights, gpt2ParamShapes(config), source);
     this.config = config;
   }
 

@@ -8,12 +8,12 @@
  *     x = x + mlp(post_attention_layernorm(x))       (down_proj(silu(gate_proj(x)) * up_proj(x)))
  *   logits = lm_head(model.norm(x))                  (lm_head tied to embed_tokens if tie_word_embeddings)
  */
-import { add, embedding, gelu, linear, mul, scope, silu, tag, tagged, type Var, variable } from "@gim/autograd";
+import { add, embedding, gelu, linear, mul, scope, silu, tag, tagged, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { DType, Tensor } from "@gim/tensor";
 import type { LlamaConfig } from "../config.js";
 import { applyRope, causalAttention, mergeHeads, rmsNormLayer, ropeTables, splitHeads } from "../layers.js";
-import { CausalLM, checkParamShapes, type ParamShapes } from "../model.js";
+import { CausalLM, type ParamShapes } from "../model.js";
 import { Tags } from "../places.js";
 
 /** Parameter shapes of a Llama-family config, by checkpoint name. */
@@ -49,9 +49,7 @@ export class LlamaModel extends CausalLM {
 
   /** Builds a model from tensors keyed by checkpoint name (checked against the config). */
   constructor(config: LlamaConfig, weights: Map<string, Tensor>, source = "weights") {
-    const shapes = llamaParamShapes(config);
-    checkParamShapes(weights, shapes, source);
-    super(new Map([...shapes.keys()].map((name) => [name, variable(weights.get(name)!, name)])));
+    super(weights, llamaParamShapes(config), source);
     this.config = config;
   }
 
