@@ -7,7 +7,7 @@
 import { graphNodes, noGrad, withForwardHook, type NodeInfo, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type Tensor } from "@gim/tensor";
-import type { CausalLM, ForwardResult, ModelInput } from "./model.js";
+import { resolvePosition, type CausalLM, type ForwardResult, type ModelInput } from "./model.js";
 import { placeKey } from "./places.js";
 
 /** A replacement for the activation at one place. */
@@ -18,6 +18,7 @@ export interface Patch {
   readonly value: Tensor | ((current: Tensor) => Tensor);
 }
 
+/** Options of {@link run}. */
 export interface RunOptions {
   /** Places to cache, by key, or `true` for every tagged place. */
   cache?: readonly string[] | true;
@@ -29,7 +30,7 @@ export interface RunOptions {
   positions?: readonly number[];
 }
 
-/** Activations by place key; `get` names the missing key and the cached ones. */
+/** Activations by place key; `require` names a missing key and the cached ones. */
 export class ActivationCache extends Map<string, Tensor> {
   /** The activation at `key`, or a clear error. */
   require(key: string): Tensor {
@@ -39,6 +40,7 @@ export class ActivationCache extends Map<string, Tensor> {
   }
 }
 
+/** A forward result with the activations cached at the places asked for. */
 export interface RunResult extends ForwardResult {
   readonly cache: ActivationCache;
 }
@@ -114,12 +116,13 @@ export function zeroAblation(place: string): Patch {
 
 /** A patch that replaces an activation by `mean` (broadcast to its shape, e.g. a mean over a reference set). */
 export function meanAblation(place: string, mean: Tensor): Patch {
-  return { place, value: (current) => T.astype(T.contiguous(T.expand(mean, current.shape)), current.dtype) };
+  return { place, value: (current) => T.astype(T.expand(mean, current.shape), current.dtype) };
 }
 
 /**
  * A patch that takes one attention head's slice of a per-head place (`attn.q`, `attn.z`, ...,
- * shaped [B, H, T, ...]) from `source`, at all positions or only at `positions`.
+ * shaped [B, H, T, ...]) from `source`, at all positions or only at `positions` (negative counts
+ * from the end).
  */
 export function patchHead(place: string, head: number, source: Tensor, positions?: readonly number[]): Patch {
   return {
@@ -135,7 +138,7 @@ export function patchHead(place: string, head: number, source: Tensor, positions
   };
 }
 
-/** A patch that takes an activation [B, T, ...] from `source` at the given positions only. */
+/** A patch that takes an activation [B, T, ...] from `source` at the given positions only (negative counts from the end). */
 export function patchPositions(place: string, positions: readonly number[], source: Tensor): Patch {
   return {
     place,
@@ -155,11 +158,7 @@ export function patchPositions(place: string, positions: readonly number[], sour
 function mixAlong(current: Tensor, source: Tensor, fixed: [number, number] | undefined, positions: readonly number[] | undefined, timeAxis = 2): Tensor {
   const out = T.clone(current);
   const src = T.contiguousData(source);
-  const steps = current.shape[timeAxis]!;
-  for (const p of positions ?? []) {
-    if (!Number.isInteger(p) || p < 0 || p >= steps) throw new RangeError(`position ${p} is out of range [0, ${steps})`);
-  }
-  const pos = positions ? new Set(positions) : undefined;
+  const pos = positions ? new Set(positions.map((p) => resolvePosition(p, current.shape[timeAxis]!))) : undefined;
   const strides = T.contiguousStrides(current.shape);
   for (let i = 0; i < out.size; i++) {
     const at = (axis: number) => Math.floor(i / strides[axis]!) % current.shape[axis]!;

@@ -65,7 +65,7 @@ describe.each(["gpt2-f32", "llama-gqa-sharded"])("activation cache and patching 
   it("patchPositions takes only the given positions from the source", () => {
     const key = `${mlp1}:mlp.output`;
     const source = run(model, { ids: other }, { cache: [key] }).cache.require(key);
-    const patched = run(model, { ids }, { cache: [key], patches: [patchPositions(key, [0, 2], source)] }).cache.require(key);
+    const patched = run(model, { ids }, { cache: [key], patches: [patchPositions(key, [0, 2 - ids.length], source)] }).cache.require(key); // position 2, counted from the end
     const clean = run(model, { ids }, { cache: [key] }).cache.require(key);
     for (let t = 0; t < ids.length; t++) {
       const expected = t === 0 || t === 2 ? source : clean;
