@@ -4,18 +4,15 @@
  */
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
-import { fileURLToPath } from "node:url";
 import { defaultModel, modelDir as shippedModelDir } from "@gim/models";
 import { loadModel, loadTokenizer, type CausalLM, type Tokenizer } from "@gim/transformer";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**
- * The model `gim` uses when no `--model` is given: an absolute folder, or one relative to
- * this package's `src`/`dist` folder. It is the IOI model that `@gim/models` ships (trained
- * here; it predicts " Mary" for the README's prompt). If it were undefined, a missing
- * `--model` would be a usage error asking for one.
+ * The model folder `gim` uses when no `--model` is given (absolute): the IOI model that
+ * `@gim/models` ships (trained here; it predicts " Mary" for the README's prompt).
  */
-export const DEFAULT_MODEL_DIR: string | undefined = shippedModelDir(defaultModel);
+export const DEFAULT_MODEL_DIR: string = shippedModelDir(defaultModel);
 
 /** A loaded model folder. */
 export interface OpenedModel {
@@ -31,17 +28,12 @@ export class RuntimeError extends Error {
   override name = "RuntimeError";
 }
 
-/** The model folder of `--model`, resolved against `cwd`, or the default; a usage error when there is none. */
+/** The model folder of `--model`, resolved against `cwd`, or {@link DEFAULT_MODEL_DIR}. */
 export function modelDir(args: ParsedArgs, cwd: string): string {
   const given = args.string("model");
-  if (given !== undefined) {
-    if (given.trim() === "") throw new UsageError("option --model needs a folder, got an empty string");
-    return nodePath.resolve(cwd, given);
-  }
-  if (DEFAULT_MODEL_DIR === undefined) {
-    throw new UsageError("no model given and none ships with gim yet: pass --model DIR (a Hugging Face model folder)");
-  }
-  return nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), DEFAULT_MODEL_DIR);
+  if (given === undefined) return DEFAULT_MODEL_DIR;
+  if (given.trim() === "") throw new UsageError("option --model needs a folder, got an empty string");
+  return nodePath.resolve(cwd, given);
 }
 
 /** Loads the weights and (when present) the tokenizer of a model folder. */

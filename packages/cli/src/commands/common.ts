@@ -1,4 +1,5 @@
 /** Options and output pieces that several commands share. */
+import { defaultModel } from "@gim/models";
 import type { OptionSpec } from "../args.js";
 import { DEFAULT_MODEL_DIR, type OpenedModel } from "../model.js";
 
@@ -8,7 +9,7 @@ export const modelOption: OptionSpec = {
   kind: "string",
   valueName: "DIR",
   description: "Hugging Face model folder: config.json, *.safetensors, tokenizer files",
-  defaultText: DEFAULT_MODEL_DIR ?? "none yet, required",
+  defaultText: `the shipped ${defaultModel} model (${DEFAULT_MODEL_DIR})`,
 };
 
 /** `--ids 5,17,3`. */

@@ -48,8 +48,8 @@ export const componentsSpec: CommandSpec = {
     "With --json, prints one JSON object with every score, agreement and faithfulness curve (NaN as null).",
   ],
   examples: [
-    'components --model ./ioi-gpt2 "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --exact',
-    'components --model ./ioi-gpt2 "..." --corrupted "..." --answer " Mary" --wrong-answer " John" --edges --top 20',
+    'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --exact',
+    'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --answer " Mary" --wrong-answer " John" --edges --top 20',
     "components --model ./my-model --ids 5,17,3,9 --corrupted-ids 5,18,3,9 --method gim --exact --json",
   ],
 };
