@@ -39,7 +39,7 @@ export function parseMergesTxt(text: string, source = "merges.txt"): Array<[stri
 }
 
 /** The pipeline components of a GPT-2 style byte-level BPE, as tokenizer.json objects. */
-export function byteLevelComponents(): Pick<TokenizerJson, "normalizer" | "preTokenizer" | "postProcessor" | "decoder"> {
+function byteLevelComponents(): Pick<TokenizerJson, "normalizer" | "preTokenizer" | "postProcessor" | "decoder"> {
   const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {
     normalizer: null,

@@ -16,10 +16,10 @@
 
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BYTE_TO_CHAR, toByteLevel } from "./bytes.js";
-import { byteLevelComponents } from "./gpt2.js";
+import { GPT2_END_OF_TEXT, gpt2TokenizerJson } from "./gpt2.js";
 import { gpt2SplitRegex } from "./pre-tokenizers.js";
 import { findMatches } from "./regex.js";
-import type { AddedTokenJson, TokenizerJson } from "./tokenizer-json.js";
+import type { AddedTokenJson } from "./tokenizer-json.js";
 import { BpeTokenizer } from "./tokenizer.js";
 
 /** Options of {@link trainByteLevelBpe}. */
@@ -213,22 +213,8 @@ export function trainByteLevelBpe(texts: readonly string[], options: TrainBpeOpt
     vocab.set(content, id);
     addedTokens.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   }
-  const json: TokenizerJson = {
-    addedTokens,
-    ...byteLevelComponents(),
-    model: {
-      type: "BPE",
-      vocab,
-      merges,
-      unkToken: undefined,
-      fuseUnk: false,
-      byteFallback: false,
-      ignoreMerges: false,
-      continuingSubwordPrefix: undefined,
-      endOfWordSuffix: undefined,
-    },
-  };
-  const endOfText = specialTokens.includes("<|endoftext|>") ? "<|endoftext|>" : undefined;
+  const json = gpt2TokenizerJson(vocab, merges, addedTokens);
+  const endOfText = specialTokens.includes(GPT2_END_OF_TEXT) ? GPT2_END_OF_TEXT : undefined;
   return new BpeTokenizer(json, {
     source: "trained tokenizer",
     specialTokens: { bos: options.bosToken ?? endOfText, eos: options.eosToken ?? endOfText, pad: options.padToken },
