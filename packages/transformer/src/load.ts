@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import type { DType, Tensor } from "@gim/tensor";
-import { formatShape } from "@gim/tensor";
+import { formatShape, sameShape } from "@gim/tensor";
 import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
 import type { CausalLM, ParamShapes } from "./model.js";
 import { Gpt2Model, gpt2ParamShapes } from "./models/gpt2.js";
@@ -74,7 +74,7 @@ export function loadModel(dir: string, options: LoadOptions = {}): CausalLM {
         throw new SafetensorsError(reader.file, `tensor "${name}" is missing (a ${config.modelType} model with this config needs it)`);
       }
       const entry = reader.entry(stored);
-      if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
+      if (!sameShape(entry.shape, shape)) {
         throw new SafetensorsError(reader.file, `tensor "${stored}" has shape ${formatShape(entry.shape)}, but the config needs ${formatShape(shape)}`);
       }
       weights.set(name, reader.read(stored, { dtype: options.dtype ?? "float32" }));
