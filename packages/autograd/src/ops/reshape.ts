@@ -32,6 +32,6 @@ export function squeeze(x: Var, axis?: number): Var {
 export function flatten(x: Var, start = 0, end = -1): Var {
   const s = T.normalizeAxis(start, x.ndim, x.shape);
   const e = T.normalizeAxis(end, x.ndim, x.shape);
-  const merged = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  const merged = T.sizeOf(x.shape.slice(s, e + 1));
   return reshape(x, { shape: [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)] });
 }

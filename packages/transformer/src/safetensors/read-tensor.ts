@@ -7,7 +7,7 @@
  * memory it is a view, when aligned). Other dtypes are read in chunks of at most
  * {@link CHUNK_BYTES} into one scratch buffer and converted into the output.
  */
-import { Tensor, allocate, type DType, type Storage } from "@gim/tensor";
+import { Tensor, allocate, sizeOf, type DType, type Storage } from "@gim/tensor";
 import { LITTLE_ENDIAN_HOST, swapByteOrder } from "./byte-order.js";
 import { decodeBfloat16Array, decodeFloat16Array, isLoadableDType, itemSize, type SafetensorsDType } from "./dtypes.js";
 import { SafetensorsError } from "./error.js";
@@ -34,13 +34,6 @@ export interface ReadOptions {
   dtype?: DType;
 }
 
-/** The number of elements of a validated entry. */
-function elementCount(entry: SafetensorsEntry): number {
-  let n = 1;
-  for (const d of entry.shape) n *= d;
-  return n;
-}
-
 /** Reads the tensor `entry` describes from `source` as a `dtype` tensor. */
 export function readTensor(source: ByteSource, entry: SafetensorsEntry, dtype: DType): Tensor {
   if (dtype !== "float32" && dtype !== "float64") {
@@ -49,7 +42,7 @@ export function readTensor(source: ByteSource, entry: SafetensorsEntry, dtype: D
   if (!isLoadableDType(entry.dtype)) {
     throw new SafetensorsError(entry.file, `tensor ${JSON.stringify(entry.name)} has dtype ${entry.dtype}, which cannot be loaded as float`);
   }
-  const count = elementCount(entry);
+  const count = sizeOf(entry.shape);
   const size = itemSize(entry.dtype);
   const what = `tensor ${JSON.stringify(entry.name)}`;
 

@@ -6,7 +6,7 @@
  * first, so with the 8-byte aligned data section every tensor is aligned to its element size),
  * then by name; the header JSON padded with spaces to a multiple of 8 bytes.
  */
-import { Tensor, type Storage } from "@gim/tensor";
+import { sizeOf, Tensor, type Storage } from "@gim/tensor";
 import { LITTLE_ENDIAN_HOST, swapByteOrder } from "./byte-order.js";
 import { encodeBfloat16Array, encodeFloat16Array, itemSize } from "./dtypes.js";
 import { SafetensorsError } from "./error.js";
@@ -95,7 +95,7 @@ export function planFile(file: string, tensors: TensorsToWrite, options: WriteOp
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new SafetensorsError(file, `${tensor} has data that is not a Float32Array or Float64Array`);
     }
-    const count = shape.reduce((a, b) => a * b, 1);
+    const count = sizeOf(shape);
     if (count !== data.length) {
       throw new SafetensorsError(file, `${tensor} has shape [${shape.join(", ")}] (${count} elements) but ${data.length} values`);
     }
@@ -106,7 +106,7 @@ export function planFile(file: string, tensors: TensorsToWrite, options: WriteOp
   items.sort((a, b) => itemSize(b.dtype) - itemSize(a.dtype) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let position = 0;
   for (const item of items) {
-    const count = item.shape.reduce((a, b) => a * b, 1);
+    const count = sizeOf(item.shape);
     item.begin = position;
     position += count * itemSize(item.dtype);
     item.end = position;
