@@ -3,31 +3,24 @@
  * the report names the sections, and mistakes are one line on stderr with exit code 2.
  */
 import * as path from "node:path";
+import { compareComponentMethods, exactComponentScores, listComponents, logitDiff } from "@gim/rules";
+import { loadModel } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../cli/src/cli.js";
-import { compareComponentMethods, exactComponentScores, listComponents, logitDiff } from "../src/index.js";
-import { fixturesDir, fixtureModel } from "./helpers.js";
+import { gim, modelsDir } from "./helpers.js";
 
-async function gim(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: {}, cwd: process.cwd() });
-  return { code, out, err };
-}
-
-const dir = path.join(fixturesDir, "gpt2-f32");
+const dir = path.join(modelsDir, "gpt2-f32");
 const clean = [3, 7, 1, 9, 12, 4, 5, 8, 2, 11];
 const corrupted = [3, 7, 1, 9, 20, 4, 5, 8, 2, 11];
 const base = ["components", "--model", dir, "--ids", clean.join(","), "--corrupted-ids", corrupted.join(","), "--answer-id", "5", "--wrong-answer-id", "9"];
 
 describe("gim components", () => {
   it("--json prints one object with each method's scores, agreement and circuits, equal to the library's", async () => {
-    const { code, out, err } = await gim([...base, "--exact", "--json", "--top", "3"]);
+    const { code, stdout: out, stderr: err } = await gim([...base, "--exact", "--json", "--top", "3"]);
     expect(err).toBe("");
     expect(code).toBe(0);
     expect(out.trim().split("\n")).toHaveLength(1);
     const json = JSON.parse(out);
-    const model = fixtureModel("gpt2-f32");
+    const model = loadModel(dir);
     const metric = logitDiff({ answer: 5, wrong: 9 });
     const report = compareComponentMethods(model, clean, corrupted, { metric, exact: true, top: 3 });
     expect(json.components).toEqual(listComponents(model).map((c) => c.name));
@@ -42,7 +35,7 @@ describe("gim components", () => {
   });
 
   it("prints tables per method, the agreement with exact patching and the circuit summary; --edges adds edges", async () => {
-    const { code, out } = await gim([...base, "--exact", "--edges", "--method", "gim", "--top", "2"]);
+    const { code, stdout: out } = await gim([...base, "--exact", "--edges", "--method", "gim", "--top", "2"]);
     expect(code).toBe(0);
     expect(out).toMatch(/gim: top 2 components by \|score\|/);
     expect(out).toMatch(/exact patching: top 2 components/);
@@ -54,7 +47,7 @@ describe("gim components", () => {
   });
 
   it("identical prompts: scores 0, faithfulness undefined, said in the report", async () => {
-    const { code, out } = await gim(["components", "--model", dir, "--ids", clean.join(","), "--corrupted-ids", clean.join(","), "--answer-id", "5", "--wrong-answer-id", "9"]);
+    const { code, stdout: out } = await gim(["components", "--model", dir, "--ids", clean.join(","), "--corrupted-ids", clean.join(","), "--answer-id", "5", "--wrong-answer-id", "9"]);
     expect(code).toBe(0);
     expect(out).toMatch(/faithfulness is undefined: the clean and corrupted metrics are equal/);
   });
@@ -69,7 +62,7 @@ describe("gim components", () => {
     [["--corrupted-ids", "3,7,1,9,200,4,5,8,2,11"], /token id 200 \(index 4 of --corrupted-ids\) is outside the model's vocabulary/],
     [["--corrupted", "some text"], /has no tokenizer/],
   ])("refuses %j with one line and exit code 2", async (extra, message) => {
-    const { code, out, err } = await gim(["components", "--model", dir, "--ids", clean.join(","), ...extra]);
+    const { code, stdout: out, stderr: err } = await gim(["components", "--model", dir, "--ids", clean.join(","), ...extra]);
     expect(code).toBe(2);
     expect(out).toBe("");
     expect(err).toMatch(message);
