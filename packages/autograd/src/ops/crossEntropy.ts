@@ -3,6 +3,7 @@
 import * as T from "@gim/tensor";
 import { formatShape } from "@gim/tensor";
 import { defineOp } from "../op.js";
+import { softmaxForward } from "./softmax.js";
 
 export interface CrossEntropyAttrs {
   /** The correct class of each row, in [0, V). */
@@ -27,11 +28,9 @@ export const crossEntropy = defineOp({
     return T.scalar(total / n, { dtype: logits.dtype });
   },
   backward: ({ inputs: { logits }, attrs: { targets }, grad }) => {
-    const n = logits.shape[0]!;
-    const probs = T.exp(T.sub(logits, T.logsumexp(logits, -1, { keepdims: true })));
-    const scale = grad.item() / n;
-    const v = logits.shape[1]!;
+    const [n, v] = logits.shape as [number, number];
+    const probs = softmaxForward(logits); // a fresh contiguous [N, V], ours to write
     for (let i = 0; i < n; i++) probs.data[i * v + targets[i]!]! -= 1;
-    return { logits: T.mul(probs, scale) };
+    return { logits: T.mul(probs, grad.item() / n) };
   },
 });
