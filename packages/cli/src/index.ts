@@ -1,6 +1,6 @@
 /**
- * `@gim/cli`: the `gim` command (`gim explain`, `gim logits`) and its parts, usable
- * in-process: `runCli(argv, io)` runs a command line with captured output and returns the
+ * `@gim/cli`: the `gim` command (`gim explain`, `gim logits`, `gim components`, `gim eval`)
+ * and its parts, usable in-process: `runCli(argv, io)` runs a command line with captured output and returns the
  * exit code.
  *
  * ```ts
