@@ -34,7 +34,7 @@ export interface WriteOptions {
   /** Written as the header's `__metadata__` (strings only). */
   metadata?: Readonly<Record<string, string>>;
   /**
-   * Storage dtype for every {@link Tensor} given (raw entries carry their own). Default: F32 for
+   * Storage dtype for every `Tensor` given (raw entries carry their own). Default: F32 for
    * float32 tensors and F64 for float64 tensors, so nothing is rounded unless asked.
    */
   dtype?: SafetensorsWriteDType;
