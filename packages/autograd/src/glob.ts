@@ -10,6 +10,7 @@ export interface PathGlob {
   test(path: string): boolean;
 }
 
+/** Compiles a module path glob (see the top of this file); throws on an empty segment. */
 export function compileGlob(pattern: string): PathGlob {
   const parts = pattern === "" ? [] : pattern.split(".");
   if (parts.some((p) => p === "")) throw new RangeError(`path glob '${pattern}' has an empty segment`);

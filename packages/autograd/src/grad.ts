@@ -13,6 +13,7 @@ import type { BackwardContext, Grads, InputNames } from "./op.js";
 import { describeMatch, type Rule } from "./rules.js";
 import { describeNode, graphNodes, Var, type Node } from "./var.js";
 
+/** Options of {@link grad}. */
 export interface GradOptions {
   /** Backward rules, in order; the first rule that matches a node handles it. */
   rules?: readonly Rule[];
@@ -38,6 +39,11 @@ export interface TracedGrads {
   readonly trace: TraceEntry[];
 }
 
+/**
+ * Gradients of `y` with respect to each of `xs` (leaves or intermediate vars), one backward
+ * walk over the recorded graph with the given rules; a var `y` does not depend on gets zeros.
+ * With `{ trace: true }`, also which rule handled which node.
+ */
 export function grad(y: Var, xs: readonly Var[], options: GradOptions & { trace: true }): TracedGrads;
 export function grad(y: Var, xs: readonly Var[], options?: GradOptions): Tensor[];
 export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Tensor[] | TracedGrads {

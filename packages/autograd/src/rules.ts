@@ -41,6 +41,7 @@ export interface Rule {
   matches(node: NodeInfo): boolean;
 }
 
+/** Options of {@link rule}, {@link scaleGrad} and {@link stopGrad}. */
 export interface RuleOptions {
   /** Fail in `grad` when the rule matches no node of the differentiated graph (default false). */
   required?: boolean;

@@ -44,6 +44,7 @@ export interface LlamaConfig {
   readonly hiddenAct: "silu" | "gelu" | "gelu_pytorch_tanh";
 }
 
+/** A checked model configuration of any supported family. */
 export type ModelConfig = Gpt2Config | LlamaConfig;
 
 /** The `model_type`s this package can build. */

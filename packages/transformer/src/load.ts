@@ -13,6 +13,7 @@ import { Gpt2Model, gpt2ParamShapes } from "./models/gpt2.js";
 import { LlamaModel, llamaParamShapes } from "./models/llama.js";
 import { openSafetensorsFolder, SafetensorsError, type SafetensorsReader } from "./safetensors/index.js";
 
+/** Options of {@link loadModel}. */
 export interface LoadOptions {
   /** Element type of the model's weights (default float32; float64 for precise gradient checks). */
   dtype?: DType;

@@ -35,6 +35,7 @@ export interface ForwardResult {
 /** Shapes of the parameters a config needs, by checkpoint name. */
 export type ParamShapes = Map<string, readonly number[]>;
 
+/** A causal language model: parameters by checkpoint name, `forward` on ids or embeddings, and its places. */
 export abstract class CausalLM {
   abstract readonly config: ModelConfig;
   /** Parameters by checkpoint name (leaf vars; optimizers update their tensors in place). */

@@ -51,6 +51,7 @@ export const Tags = {
   logits: "logits",
 } as const;
 
+/** One of the tags in {@link Tags}. */
 export type Tag = (typeof Tags)[keyof typeof Tags];
 
 /** A place of a model: one recorded op with its module path and tags. */

@@ -38,6 +38,7 @@ export function gpt2ParamShapes(c: Gpt2Config): ParamShapes {
   return shapes;
 }
 
+/** GPT-2 (see the top of this file). */
 export class Gpt2Model extends CausalLM {
   readonly config: Gpt2Config;
 

@@ -43,6 +43,7 @@ export function llamaParamShapes(c: LlamaConfig): ParamShapes {
   return shapes;
 }
 
+/** Llama, Qwen2 and Mistral (see the top of this file). */
 export class LlamaModel extends CausalLM {
   readonly config: LlamaConfig;
   private rope: { cos: Tensor; sin: Tensor } | undefined;
