@@ -2,7 +2,7 @@
  * `gim eval` in-process: on a model folder built here (a random GPT-2 with the IOI task's
  * tokenizer) and on a shipped model, `--subset` runs end to end, exits 0 and prints JSON
  * with the expected fields; `--report` writes the markdown and its plots; mistakes are one
- * line on stderr with exit code 2.
+ * line on stderr with exit code 2; the progress display prints and redraws when it should.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,6 +11,7 @@ import { ioiTokenizer, modelDir, recipes, shippedModels, toHfConfig } from "@gim
 import { discussionMarkers } from "@gim/rules";
 import { Gpt2Model, saveTokenizer, writeSafetensors } from "@gim/transformer";
 import { afterAll, describe, expect, it } from "vitest";
+import { EvalProgressBar } from "../src/commands/eval.js";
 import { gim } from "./helpers.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gim-eval-"));
@@ -96,5 +97,30 @@ describe("gim eval", () => {
       expect(err.trim().split("\n")).toHaveLength(1);
       expect(code).toBe(2);
     }
+  });
+});
+
+describe("EvalProgressBar", () => {
+  const updates = Array.from({ length: 20 }, (_, i) => ({ model: "m", stage: i < 15 ? ("tokens" as const) : ("components" as const), done: i + 1, total: 20 }));
+
+  it("off a terminal prints a line when a stage starts and at each new tenth of the work", () => {
+    const lines: string[] = [];
+    const bar = new EvalProgressBar({ write: (t: string) => lines.push(t) });
+    for (const u of updates) bar.update(u);
+    bar.finish("done");
+    // Tenths change at done = 2, 4, ..., 20; the components stage starts at done = 16.
+    expect(lines.map((l) => l.match(/\((\d+)\/20\)/)?.[1] ?? l)).toEqual(["1", "2", "4", "6", "8", "10", "12", "14", "16", "18", "20", "gim eval done\n"]);
+    expect(lines[0]).toMatch(/^gim eval {3}5% m tokens \(1\/20\) .* elapsed, about .* left\n$/);
+  });
+
+  it("on a terminal redraws one line, the bar filling with the work done", () => {
+    const out: string[] = [];
+    const bar = new EvalProgressBar({ write: (t: string) => out.push(t), isTTY: true });
+    bar.update(updates[4]!);
+    bar.update(updates[9]!);
+    bar.finish("done");
+    expect(out[0]).toMatch(/^\rgim eval \[#{6}-{18}\]  25% m tokens/);
+    expect(out[1]).toMatch(/^\rgim eval \[#{12}-{12}\]  50% m tokens/);
+    expect(out.slice(2)).toEqual(["\n", "gim eval done\n"]);
   });
 });

@@ -25,4 +25,4 @@ export {
 } from "./train.js";
 export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS } from "./recipes.js";
 export { toHfConfig, type SpecialTokenIds } from "./hfConfig.js";
-export { ProgressBar, type ProgressState, type ProgressStream } from "./progress.js";
+export { ProgressBar, ProgressLine, type ProgressState, type ProgressStream } from "./progress.js";

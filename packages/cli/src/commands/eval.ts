@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import {
-  INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, modelDir as shippedModelDir, recipes, shippedModels,
+  INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, modelDir as shippedModelDir, ProgressLine, recipes, shippedModels,
 } from "@gim/models";
 import {
   defaultBaseline, evalMethods, extractDiscussion, formatDuration, methodLabels, renderReport, resultsJson, runEval,
@@ -190,40 +190,29 @@ export async function loadEvalTask(spec: string, cwd: string, options: { task?: 
  * model's stage starts and at every tenth of the work.
  */
 export class EvalProgressBar {
-  private readonly started = performance.now();
-  private lastLine = "";
+  private readonly line: ProgressLine;
   private lastStage = "";
   private lastTenth = -1;
 
-  constructor(private readonly stream: OutputStream) {}
+  constructor(stream: OutputStream) {
+    this.line = new ProgressLine("gim eval", stream);
+  }
 
   /** Shows where the evaluation is. */
   update(p: EvalProgress): void {
-    const elapsed = (performance.now() - this.started) / 1000;
-    const eta = p.done > 0 ? (elapsed / p.done) * (p.total - p.done) : Number.NaN;
     const fraction = p.total > 0 ? p.done / p.total : 1;
-    const text = `${(100 * fraction).toFixed(0).padStart(3)}% ${p.model} ${p.stage} (${p.done}/${p.total}) ${formatDuration(elapsed)} elapsed${Number.isFinite(eta) ? `, about ${formatDuration(eta)} left` : ""}`;
-    if (this.stream.isTTY) {
-      const width = 24;
-      const filled = Math.round(fraction * width);
-      const line = `\rgim eval [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${text}`;
-      this.stream.write(line.padEnd(this.lastLine.length));
-      this.lastLine = line;
-      return;
-    }
+    const eta = this.line.eta(p.done, p.total);
+    const text = `${(100 * fraction).toFixed(0).padStart(3)}% ${p.model} ${p.stage} (${p.done}/${p.total}) ${formatDuration(this.line.elapsed())} elapsed${Number.isFinite(eta) ? `, about ${formatDuration(eta)} left` : ""}`;
     const stage = `${p.model} ${p.stage}`;
     const tenth = Math.floor(fraction * 10);
-    if (stage !== this.lastStage || tenth !== this.lastTenth) {
-      this.stream.write(`gim eval ${text}\n`);
-      this.lastStage = stage;
-      this.lastTenth = tenth;
-    }
+    this.line.show(fraction, text, stage !== this.lastStage || tenth !== this.lastTenth);
+    this.lastStage = stage;
+    this.lastTenth = tenth;
   }
 
   /** Ends the display. */
   finish(message: string): void {
-    if (this.stream.isTTY && this.lastLine) this.stream.write("\n");
-    this.stream.write(`gim eval ${message}\n`);
+    this.line.finish(message);
   }
 }
 
