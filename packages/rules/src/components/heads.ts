@@ -9,7 +9,7 @@
  */
 import * as T from "@gim/tensor";
 import { formatShape, type Tensor } from "@gim/tensor";
-import type { CausalLM } from "@gim/transformer";
+import { Tags, type CausalLM } from "@gim/transformer";
 
 /** One attention sublayer's output projection, split by head. */
 export interface HeadProjection {
@@ -62,7 +62,7 @@ export function headContributions(model: CausalLM, attnPath: string, z: Tensor):
 
 /** The number of heads of the attention at `attnPath`, from its z place; checks it divides the projection width. */
 function headsOf(model: CausalLM, attnPath: string, width: number): number {
-  const place = model.places().find((p) => p.path === attnPath && p.tags.includes("attn.z"));
+  const place = model.places().find((p) => p.path === attnPath && p.tags.includes(Tags.z));
   if (!place) throw new RangeError(`"${attnPath}" has no attn.z place: it is not an attention sublayer of this model`);
   const heads = place.shape[1]!;
   if (width % heads !== 0 || width / heads !== place.shape[3]) {
