@@ -97,3 +97,16 @@ export function withForwardHook<T>(hook: ForwardHook, fn: () => T): T {
 export function activeHooks(): readonly ForwardHook[] {
   return state.hooks;
 }
+
+/**
+ * Runs `fn` as at the top level, whatever encloses the call: recording on, no module path, no
+ * tags, no forward hooks. For a probe pass whose graph must describe the model itself, not the
+ * caller's context (`CausalLM.places()` runs its forward this way).
+ */
+export function withDefaultContext<T>(fn: () => T): T {
+  return withState(() => {
+    const saved = { ...state };
+    Object.assign(state, { path: [], tags: [], recording: true, hooks: [] });
+    return () => void Object.assign(state, saved);
+  }, fn);
+}

@@ -4,7 +4,7 @@ import type { Tensor } from "@gim/tensor";
 import { describe, expect, it } from "vitest";
 import {
   activeHooks, add, currentPath, currentTags, grad, isRecording, matmul, mul, noGrad, scope, softmax, sum, tag, tagged, tanh, variable,
-  withForwardHook, type NodeInfo,
+  withDefaultContext, withForwardHook, type NodeInfo,
 } from "../src/index.js";
 import { build, expectClose, naive } from "./helpers.js";
 
@@ -153,6 +153,28 @@ describe("forward hooks", () => {
     expect(run(T.zeros([3, 2], { dtype: "float64" }))).toThrow("a forward hook at identity at h.1 [q] returned a float64 tensor of shape [3, 2] for an output of float64 shape [2, 3]");
     expect(run(T.zeros([2, 3]))).toThrow(/identity at h\.1 \[q\] returned a float32 tensor of shape \[2, 3\]/);
     expect(run([1, 2])).toThrow(/forward hook at identity at h\.1 \[q\] returned an array/);
+  });
+});
+
+describe("withDefaultContext", () => {
+  it("records at the top level inside scope, tagged, noGrad and a hook, and restores all four after", () => {
+    const x = variable(f64([2], 30));
+    let hookCalls = 0;
+    const hook = (): undefined => void hookCalls++;
+    const [inner, outer] = scope("outer", () =>
+      tagged("t", () =>
+        noGrad(() =>
+          withForwardHook(hook, () => {
+            const y = withDefaultContext(() => tag(tanh(x), "probe"));
+            return [y, tag(x, "after")] as const;
+          }),
+        ),
+      ),
+    );
+    expect(inner.node).toMatchObject({ op: "identity", path: "", tags: ["probe"] });
+    expect(hookCalls).toBe(1); // only the tagged op recorded after withDefaultContext returned
+    expect(outer.node).toBeNull(); // noGrad is back in force
+    expect([currentPath(), currentTags(), isRecording(), activeHooks()]).toEqual(["", [], true, []]);
   });
 });
 
