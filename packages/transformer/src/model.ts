@@ -2,7 +2,7 @@
  * What every causal language model here shares: parameters by checkpoint name, input
  * checking, embeddings in or ids in, and the list of its places.
  */
-import { grad, graphNodes, indexSelect, narrow, reshape, Var, variable, type Node } from "@gim/autograd";
+import { grad, graphNodes, indexSelect, narrow, reshape, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type DType, type Tensor } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
@@ -126,7 +126,8 @@ export abstract class CausalLM {
    * the `path:tag` keys that caches and patches use. Shapes are those of a one-token input.
    */
   places(): Place[] {
-    this.placeList ??= graphNodes(this.forward({ ids: [0] }).logits).map(toPlace);
+    // Recorded at the top level, so a caller's noGrad, scope, tags or hooks cannot change (or empty) the cached list.
+    this.placeList ??= graphNodes(withDefaultContext(() => this.forward({ ids: [0] })).logits).map(toPlace);
     return this.placeList;
   }
 

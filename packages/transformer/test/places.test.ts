@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { noGrad, scope, tagged, withForwardHook } from "@gim/autograd";
 import { describe, expect, it } from "vitest";
 import { loadModel, Tags } from "../src/index.js";
 import { fixturesDir } from "./golden.js";
@@ -46,5 +47,17 @@ describe("every block exposes its places by checkpoint path and tag", () => {
     // Projections are recorded under their checkpoint names.
     expect(places.some((p) => p.path === "model.layers.0.self_attn.q_proj" && p.op === "linear")).toBe(true);
     expect(blockTags.every((t) => keys.has(`model.layers.0${t.startsWith("resid") ? "" : t.startsWith("norm") ? ".input_layernorm" : t.startsWith("mlp") ? ".mlp" : ".self_attn"}:${t}`))).toBe(true);
+  });
+});
+
+describe("places() does not depend on the caller's context", () => {
+  it("is the same list when first asked inside noGrad, a scope, tags and a forward hook", () => {
+    const reference = loadModel(path.join(fixturesDir, "gpt2-f32")).places();
+    const model = loadModel(path.join(fixturesDir, "gpt2-f32"));
+    let hookCalls = 0;
+    const places = noGrad(() => scope("outer", () => tagged("extra", () => withForwardHook(() => void hookCalls++, () => model.places()))));
+    expect(places.length).toBeGreaterThan(100);
+    expect(places).toEqual(reference);
+    expect(hookCalls).toBe(0);
   });
 });
