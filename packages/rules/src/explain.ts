@@ -92,6 +92,15 @@ export interface Explanation {
   readonly trace?: readonly TraceEntry[];
 }
 
+/**
+ * A gradient method as the component attribution, the self-repair measurement and the
+ * evaluation take it: a name and the backward rules its gradient uses (`[]` for the plain one).
+ */
+export interface GradientMethod {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
 /** The rule set of a gradient method: GIM, plain, or one GIM modification alone. */
 export function methodRules(method: MethodName, settings: GimOptions = {}): Rule[] {
   const s = { ...gimDefaults, ...settings };

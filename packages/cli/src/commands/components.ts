@@ -7,7 +7,7 @@
 import { noGrad } from "@gim/autograd";
 import {
   compareComponentMethods, gimDefaults, logitDiff, methodRules, targetLogit,
-  type ComponentMethod, type ComponentReport, type FaithfulnessCurve, type Metric, type ScoredSource, type Agreement,
+  type GradientMethod, type ComponentReport, type FaithfulnessCurve, type Metric, type ScoredSource, type Agreement,
 } from "@gim/rules";
 import * as T from "@gim/tensor";
 import { parseArgs, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
@@ -55,10 +55,10 @@ export const componentsSpec: CommandSpec = {
 };
 
 /** Names `--method` takes here: the gradient methods of `explain` (not integrated gradients or occlusion). */
-function componentMethods(args: ParsedArgs): ComponentMethod[] {
+function componentMethods(args: ParsedArgs): GradientMethod[] {
   const names = args.strings("method").flatMap((v) => v.split(","));
   const chosen = names.length === 0 ? ["gim", "gradient"] : names;
-  const methods: ComponentMethod[] = [];
+  const methods: GradientMethod[] = [];
   for (const name of chosen) {
     if (name.trim() === "") throw new UsageError("option --method needs a method name, got an empty one");
     const m = parseMethod(name);

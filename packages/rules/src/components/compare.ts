@@ -3,8 +3,8 @@
  * methods, measures them against exact activation patching, and evaluates the circuits each
  * method's ranking builds: what `gim components` prints.
  */
-import type { Rule } from "@gim/autograd";
 import type { CausalLM } from "@gim/transformer";
+import type { GradientMethod } from "../explain.js";
 import { gim } from "../gim.js";
 import { agreementWith, type Agreement, type Ranking } from "./agreement.js";
 import { attributionFromGradients, placeGradients } from "./attribution.js";
@@ -15,14 +15,8 @@ import { exactFromPair } from "./exact.js";
 import type { Metric, Prompts } from "./metric.js";
 import { preparePair } from "./pair.js";
 
-/** An attribution method: a name and the backward rules its gradient uses. */
-export interface ComponentMethod {
-  readonly name: string;
-  readonly rules: readonly Rule[];
-}
-
 /** The two methods compared by default: GIM (`gim()`) and the plain gradient (`[]`). */
-export function defaultComponentMethods(): ComponentMethod[] {
+export function defaultComponentMethods(): GradientMethod[] {
   return [
     { name: "gim", rules: gim() },
     { name: "gradient", rules: [] },
@@ -33,7 +27,7 @@ export function defaultComponentMethods(): ComponentMethod[] {
 export interface CompareOptions {
   readonly metric: Metric;
   /** Methods to score with (default GIM and the plain gradient). */
-  readonly methods?: readonly ComponentMethod[];
+  readonly methods?: readonly GradientMethod[];
   /** Run exact activation patching (one forward per component, per edge with `edges`) and compare with it (default true). */
   readonly exact?: boolean;
   /** Also score edges (default false). */

@@ -20,7 +20,7 @@ import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listE
 import { exactFromPair } from "../components/exact.js";
 import { logitDiff } from "../components/metric.js";
 import { preparePair, type PreparedPair } from "../components/pair.js";
-import type { GradientMethod } from "../faithfulness/selfRepair.js";
+import type { GradientMethod } from "../explain.js";
 import type { EvalPair } from "./task.js";
 
 /** A faithfulness curve over the whole pair set. */

@@ -5,8 +5,8 @@
  */
 import type { CausalLM } from "@gim/transformer";
 import { gim } from "../gim.js";
-import { methodRules } from "../explain.js";
-import type { GradientMethod, SelfRepairCriteria } from "../faithfulness/selfRepair.js";
+import { methodRules, type GradientMethod } from "../explain.js";
+import type { SelfRepairCriteria } from "../faithfulness/selfRepair.js";
 import { evaluateComponents, type ComponentEvalResult } from "./components.js";
 import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepair.js";
 import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";

@@ -7,7 +7,8 @@
  */
 import type { CausalLM } from "@gim/transformer";
 import { spearman } from "../components/agreement.js";
-import { isSelfRepair, measureSelfRepair, type GradientMethod, type SelfRepairCriteria, type SelfRepairRow } from "../faithfulness/selfRepair.js";
+import type { GradientMethod } from "../explain.js";
+import { isSelfRepair, measureSelfRepair, type SelfRepairCriteria, type SelfRepairRow } from "../faithfulness/selfRepair.js";
 import { meanStat, median, type MeanStat } from "./stats.js";
 import type { EvalExample } from "./task.js";
 

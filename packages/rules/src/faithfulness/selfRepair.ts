@@ -37,19 +37,14 @@
  * formula are reported alongside, and each method ranks the row's keys by its g_j (largest
  * first).
  */
-import { grad, type Rule } from "@gim/autograd";
+import { grad } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
 import { placeKey, placeVars, run, Tags, type CausalLM } from "@gim/transformer";
 import { bindRules } from "../bind.js";
+import type { GradientMethod } from "../explain.js";
 import { componentGraph } from "../components/components.js";
 import { targetLogit } from "../components/metric.js";
 import { runPatched, type PatchedRun, type RowEdit } from "../components/patching.js";
-
-/** A gradient method for the self-repair measurement: a name and its backward rules. */
-export interface GradientMethod {
-  readonly name: string;
-  readonly rules: readonly Rule[];
-}
 
 /** One attention row and its two heaviest keys. */
 export interface AttentionRow {
