@@ -8,7 +8,8 @@
  *
  * The rules are two one-liners, bound to the places every model of @gim/transformer tags:
  * `attn.q` (queries after projection and RoPE) and `attn.k` (keys, before GQA repetition).
- * Nothing else changes: the same forward pass is differentiated with and without them.
+ * Nothing else changes: the forward pass is the same with and without them; only the
+ * backward differs.
  */
 import { stopGrad, type Rule } from "@gim/autograd";
 import { Tags, loadModel, type CausalLM } from "@gim/transformer";
@@ -43,7 +44,8 @@ export interface ValueOnlyResult {
 }
 
 /**
- * Explains one prediction three ways from a single forward pass: plain, value-only, GIM.
+ * Explains one prediction three ways: plain and GIM (one `explainMethods` call, so one
+ * forward pass), and value-only (a second call, since its rules replace every method's).
  * Defaults: the GPT-2 fixture, its golden input ids, baseline token 0.
  */
 export function valueOnlyAttention(options: { model?: CausalLM; ids?: readonly number[]; baseline?: number } = {}): ValueOnlyResult {
