@@ -60,6 +60,11 @@ describe("path globs", () => {
     ["**.attn", "attn", true],
     ["h.(0)", "h.(0)", true], // regex characters are literal
     ["h.(0)", "h.0", false],
+    ["a.**.b.**.c", "a.x.b.y.z.c", true],
+    ["a.**.b.**.c", "a.x.c.b", false],
+    // Many `**` on a long path: linear in each, not exponential (this never finished before memoizing).
+    [Array(12).fill("**").join(".") + ".x", Array.from({ length: 60 }, (_, i) => `s${i}`).join("."), false],
+    [Array(12).fill("**").join(".") + ".x", Array.from({ length: 60 }, (_, i) => `s${i}`).join(".") + ".x", true],
   ];
   it.each(cases)("'%s' on '%s' is %s", (pattern, path, expected) => {
     expect(compileGlob(pattern).test(path)).toBe(expected);
