@@ -86,6 +86,8 @@ describe("gim eval", () => {
       [["eval", "--methods", "gim,nope"], /^gim: unknown method "nope"/],
       [["eval", "--task", "ioi"], /^gim: --task applies to a --model DIR/],
       [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no shipped model of that name/],
+      [["eval", "--model", "README.md"], /^gim: --model README.md: .*README.md is a file, not a model folder/],
+      [["eval", "--model", tmp], /^gim: cannot tell the task of .*: it has no training.json \(recipes: ioi-gpt2/],
       [["eval", "--subset", "0"], /^gim: option --subset/],
       [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
       [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],

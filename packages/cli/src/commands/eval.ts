@@ -98,7 +98,10 @@ function taskOf(dir: string, name: string, given: string | undefined): { kind: E
   }
   const recipeName = typeof training?.["model"] === "string" ? (training["model"] as string) : name;
   const recipe = recipes[recipeName];
-  if (!recipe) throw new UsageError(`cannot tell the task of ${dir}: its training.json names no shipped recipe (${Object.keys(recipes).join(", ")}); pass --task ioi or --task induction`);
+  if (!recipe) {
+    const why = training ? "its training.json names no shipped recipe" : "it has no training.json";
+    throw new UsageError(`cannot tell the task of ${dir}: ${why} (recipes: ${Object.keys(recipes).join(", ")}); pass --task ioi or --task induction`);
+  }
   return { kind: recipe.task === ioiTrainingTask ? "ioi" : "induction", ...(training ? { training } : {}) };
 }
 
@@ -121,6 +124,7 @@ export async function loadEvalTask(spec: string, cwd: string, options: { task?: 
   if (spec.trim() === "") throw new UsageError("option --model needs a shipped model name or a folder, got an empty string");
   const dir = shipped ? shippedModelDir(spec) : nodePath.resolve(cwd, spec);
   if (!shipped && !fs.existsSync(dir)) throw new UsageError(`--model ${spec}: no shipped model of that name (${shippedModels.join(", ")}) and no folder ${dir}`);
+  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--model ${spec}: ${dir} is a file, not a model folder`);
   const name = shipped ? spec : nodePath.basename(dir);
   const { kind, training } = taskOf(dir, name, options.task);
   const opened = await openModel(dir);
