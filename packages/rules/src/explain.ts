@@ -127,12 +127,11 @@ export function methodRules(method: MethodName, settings: GimOptions = {}): Rule
  * Throws a clear error when none can be found and none was given.
  */
 export function defaultBaseline(tokenizer: TokenizerLike | undefined): number {
-  if (tokenizer) {
-    const space = tokenizer.encode(" ", { addSpecialTokens: false });
-    if (space.length > 0) return space[0]!;
-    if (tokenizer.padTokenId !== undefined) return tokenizer.padTokenId;
-    if (tokenizer.unkTokenId !== undefined) return tokenizer.unkTokenId;
-  }
+  if (!tokenizer) throw new RangeError("no baseline token: pass a baseline id, or a tokenizer to take the id of \" \" from");
+  const space = tokenizer.encode(" ", { addSpecialTokens: false });
+  if (space.length > 0) return space[0]!;
+  if (tokenizer.padTokenId !== undefined) return tokenizer.padTokenId;
+  if (tokenizer.unkTokenId !== undefined) return tokenizer.unkTokenId;
   throw new RangeError("no baseline token: the tokenizer has no id for \" \" and no pad or unk token; pass a baseline id");
 }
 
