@@ -50,8 +50,8 @@ export interface OpDef<Name extends string = string, In extends InputNames = Inp
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOpDef = OpDef<string, InputNames, any>;
 
-/** Positional arguments of an op function: one VarLike per input, then optional attributes. */
-export type OpArgs<In extends InputNames, A> = [...{ [K in keyof In]: VarLike }, A?];
+/** Positional arguments of an op function: one VarLike per input, then the attributes (optional when every attribute is). */
+export type OpArgs<In extends InputNames, A> = [...{ [K in keyof In]: VarLike }, ...(Record<string, never> extends A ? [attrs?: A] : [attrs: A])];
 
 /** The function `defineOp` returns: call it to apply the op; `.def` is the definition. */
 export type OpFunction<Name extends string, In extends InputNames, A> = ((...args: OpArgs<In, A>) => Var) & {
@@ -121,7 +121,10 @@ export function applyOp<A>(def: OpDef<string, InputNames, A>, inputs: readonly V
   try {
     output = def.forward(values, attrs);
   } catch (e) {
-    throw new (e instanceof RangeError ? RangeError : Error)(`${describeNode(site)}: ${(e as Error).message}`, { cause: e });
+    // Kernels name themselves ("matmul: shapes ..."); the node's description already says the op.
+    const message = String((e as Error)?.message ?? e);
+    const own = message.startsWith(`${def.name}: `) ? message.slice(def.name.length + 2) : message;
+    throw new (e instanceof RangeError ? RangeError : Error)(`${describeNode(site)}: ${own}`, { cause: e });
   }
   const patched = site.tags.length > 0 ? runHooks(site, output) : output;
   if (patched !== output) return new Var(patched, null, `${describeNode(site)} (patched)`);
