@@ -3,7 +3,7 @@
  * package needs no task generator (`gim eval` builds these from `@gim/models`).
  */
 import type { CausalLM } from "@gim/transformer";
-import { methodNames, type MethodName } from "../explain.js";
+import type { MethodName } from "../explain.js";
 
 /** The token attribution methods of the evaluation: those of `explain`, and a seeded random ranking. */
 export type EvalMethod = MethodName | "random";
@@ -20,11 +20,6 @@ export const evalMethods: readonly EvalMethod[] = [
   "occlusion",
   "random",
 ];
-
-/** Whether `name` is an {@link EvalMethod}. */
-export function isEvalMethod(name: string): name is EvalMethod {
-  return name === "random" || (methodNames as readonly string[]).includes(name);
-}
 
 /** One held-out example for token attributions. */
 export interface EvalExample {
