@@ -61,7 +61,7 @@ export { rmsNorm } from "./ops/rmsNorm.js";
 export { rsqrt } from "./ops/rsqrt.js";
 export { sigmoid } from "./ops/sigmoid.js";
 export { silu } from "./ops/silu.js";
-export { softmax, softmaxForward, softmaxBackward, causalMask, type SoftmaxAttrs } from "./ops/softmax.js";
+export { softmax, softmaxForward, softmaxBackward, type SoftmaxAttrs } from "./ops/softmax.js";
 export { sqrt } from "./ops/sqrt.js";
 export { std, type StdAttrs } from "./ops/std.js";
 export { sub } from "./ops/sub.js";

@@ -1,4 +1,4 @@
-// softmax over the last axis, optionally causal (query i sees keys j <= i + offset):
+// softmax over the last axis, optionally causal (query i sees keys j <= i + keys - queries):
 //   y = exp(x - max x) / sum exp(x - max x)     (masked entries: y = 0)
 //   dx = y * (dy - sum(dy * y))                 (masked entries: dx = 0, since y = 0 there)
 import * as T from "@gim/tensor";
@@ -10,19 +10,12 @@ export interface SoftmaxAttrs {
   causal?: boolean;
 }
 
-/**
- * The causal mask for the last two dims of `x` (1 = keep), aligned so the last query sees every
- * key; of shape [rows, cols] (just [cols] for a 1-d `x`, a single query that sees every key).
- * Needs at least as many keys as queries: otherwise the first queries would see no key at all.
- */
-export function causalMask(x: Tensor): Tensor {
+/** A causal softmax needs [..., queries, keys] with queries <= keys: otherwise the first queries would see no key. */
+function checkCausal(x: Tensor): void {
   const rows = x.shape[x.ndim - 2] ?? 1;
-  const cols = x.shape[x.ndim - 1]!;
-  if (x.ndim === 0 || rows > cols) {
+  if (x.ndim === 0 || rows > x.shape[x.ndim - 1]!) {
     throw new RangeError(`causal softmax over ${formatShape(x.shape)}: needs [..., queries, keys] with queries <= keys (a query before the first key would see nothing)`);
   }
-  const mask = T.tril(rows, cols, cols - rows, { dtype: x.dtype }); // [rows, cols]
-  return x.ndim === 1 ? T.reshape(mask, [cols]) : mask;
 }
 
 /**
@@ -30,7 +23,7 @@ export function causalMask(x: Tensor): Tensor {
  * by rules). One pass per row: max, exp and sum over the keys the query may see.
  */
 export function softmaxForward(x: Tensor, causal = false): Tensor {
-  if (causal) causalMask(x); // validates the shape
+  if (causal) checkCausal(x);
   const cols = x.shape[x.ndim - 1] ?? 1;
   const rows = x.ndim >= 2 ? x.shape[x.ndim - 2]! : 1;
   const src = T.contiguousData(x);
