@@ -182,8 +182,8 @@ function toPlace(node: Node): Place {
   return { op: node.op, path: node.path, tags: node.tags, keys: node.tags.map((t) => placeKey(node.path, t)), shape: node.output.shape };
 }
 
-/** Checks a parameter map against the shapes a config needs (missing, extra or mis-shaped names). */
-export function checkParamShapes(params: Map<string, Tensor>, shapes: ParamShapes, source: string): void {
+/** Checks a parameter map against the shapes a config needs: a missing or mis-shaped name is an error; extra names are ignored. */
+function checkParamShapes(params: Map<string, Tensor>, shapes: ParamShapes, source: string): void {
   for (const [name, shape] of shapes) {
     const t = params.get(name);
     if (!t) throw new RangeError(`${source}: tensor "${name}" is missing`);
