@@ -92,6 +92,7 @@ export abstract class CausalLM {
     }
     const batched = embeds.ndim === 3;
     const seqLen = embeds.shape[embeds.ndim - 2]!;
+    if (options.positions?.length === 0) throw new RangeError("forward: positions is empty; omit it for logits at every position");
     const kept = options.positions?.map((p) => resolvePosition(p, seqLen));
     let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, d]
     if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]

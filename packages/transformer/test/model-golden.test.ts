@@ -33,6 +33,7 @@ describe.each(fixtureCases)("%s matches the torch reference", (name) => {
     expect(out.positions).toEqual([2, golden.ids.length - 1]);
     expect(relativeError(out.logits.value.toFlat(), [...golden.logits[2]!, ...golden.logits[golden.ids.length - 1]!])).toBeLessThan(1e-4);
     expect(out.logit(-1, golden.target_id).item()).toBeCloseTo(golden.target_logit, 3);
+    expect(() => model.forward({ ids: golden.ids }, { positions: [] })).toThrow(/positions is empty/);
     expect(() => out.logit(0, 0)).toThrow(/position 0 has no logits: the forward computed them only at positions \[2, \d+\]/);
   });
 
