@@ -468,6 +468,26 @@ const cases: Record<OpName, OpCase> = {
           check: (out) => reduceN(naive(out), -1, false, sumOf).values.forEach((v) => expect(v).toBeCloseTo(1, 12)),
         };
       },
+      "causal, sliding window": (g) => {
+        const s = [...g.shape];
+        if (s.length < 2) s.unshift(1);
+        if (s[s.length - 2]! > s[s.length - 1]!) [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1]!, s[s.length - 2]!];
+        const rows = s[s.length - 2]!;
+        const cols = s[s.length - 1]!;
+        const window = g.pick([1, 2, 3]);
+        return {
+          inputs: [g.draw(s)],
+          fn: (x) => softmax(x, { causal: true, window }),
+          reference: ([x]) =>
+            rowsN(x!, (row, r) => {
+              const last = r[r.length - 1]! + (cols - rows); // the last key this query sees
+              const visible = row.map((_, j) => j <= last && j > last - window);
+              const z = sumOf(row.map((v, j) => (visible[j] ? Math.exp(v) : 0)));
+              return row.map((v, j) => (visible[j] ? Math.exp(v) / z : 0));
+            }),
+          check: (out) => reduceN(naive(out), -1, false, sumOf).values.forEach((v) => expect(v).toBeCloseTo(1, 12)),
+        };
+      },
     },
   },
   sqrt: unary((x) => sqrt(x), "positive", Math.sqrt),
@@ -553,6 +573,13 @@ describe("op specifics", () => {
     const diffs = exact.map((v, i) => Math.abs(v - approx[i]!));
     expect(Math.max(...diffs)).toBeLessThan(1e-3);
     expect(Math.max(...diffs)).toBeGreaterThan(1e-5);
+  });
+
+  it("softmax: a sliding window needs causal: true and a whole number of keys >= 1", () => {
+    const x = variable(T.zeros([2, 3], { dtype: "float64" }));
+    expect(() => softmax(x, { window: 2 })).toThrow(/sliding window needs causal: true/);
+    expect(() => softmax(x, { causal: true, window: 0 })).toThrow(/window must be an integer >= 1, got 0/);
+    expect(() => softmax(x, { causal: true, window: 1.5 })).toThrow(/window must be an integer >= 1, got 1.5/);
   });
 
   it("softmax: a causal softmax with more queries than keys is refused (a query would see no key)", () => {

@@ -22,17 +22,20 @@ describe("maskedRow", () => {
     expect(big.row[1]).toBeCloseTo(1 / (1 + Math.exp(-1)), 14);
     expect(() => maskedRow([1, 2], 1, [0, 1])).toThrow(/leaves no weight on any other key/);
   });
+
+  it("leaves keys before a sliding window's first key out", () => {
+    const scores = [5, 1, 2, 3, 0.5];
+    const { row, kept } = maskedRow(scores, 3, [3], 1); // sees keys 1..3, masks 3
+    const e = scores.map(Math.exp);
+    expect(Array.from(row)).toEqual([0, e[1]! / (e[1]! + e[2]!), e[2]! / (e[1]! + e[2]!), 0, 0].map((v) => expect.closeTo(v, 15)));
+    expect(kept).toBeCloseTo((e[1]! + e[2]!) / (e[1]! + e[2]! + e[3]!), 15);
+  });
 });
 
-describe("measureSelfRepair on a float64 fixture", () => {
-  const model: CausalLM = fixtureModel("gpt2-f32", "float64");
-  const ids = [5, 17, 3, 40, 22, 9, 61, 7];
-  const target = 13;
-  const rows = measureSelfRepair(model, ids, { target, methods: [{ name: "gradient", rules: [] }, { name: "gim", rules: gim() }], minWeight: 0.15 });
-
-  /** f with row (head, query) of the pattern at `path` replaced by `edit(row)`. */
-  const patchedLogit = (path: string, head: number, query: number, edit: (p: number[]) => number[]): number => {
-    const out = run(model, { ids: [ids] }, {
+/** f with row (head, query) of the pattern at `path` replaced by `edit(row)`. */
+function patchedLogitOf(model: CausalLM, ids: readonly number[], target: number) {
+  return (path: string, head: number, query: number, edit: (p: number[]) => number[]): number => {
+    const out = run(model, { ids: [[...ids]] }, {
       record: false,
       patches: [
         {
@@ -49,13 +52,22 @@ describe("measureSelfRepair on a float64 fixture", () => {
     });
     return out.logits.value.get(0, ids.length - 1, target);
   };
+}
+
+/** Zero the weights of `masked` and renormalise the rest: the definition, done on the pattern. */
+const zeroAndRenormalise = (masked: readonly number[]) => (p: number[]) => {
+  const q = p.map((v, k) => (masked.includes(k) ? 0 : v));
+  const sum = q.reduce((s, v) => s + v, 0);
+  return q.map((v) => v / sum);
+};
+
+describe("measureSelfRepair on a float64 fixture", () => {
+  const model: CausalLM = fixtureModel("gpt2-f32", "float64");
+  const ids = [5, 17, 3, 40, 22, 9, 61, 7];
+  const target = 13;
+  const rows = measureSelfRepair(model, ids, { target, methods: [{ name: "gradient", rules: [] }, { name: "gim", rules: gim() }], minWeight: 0.15 });
+  const patchedLogit = patchedLogitOf(model, ids, target);
   const clean = run(model, { ids: [ids] }, { record: false }).logits.value.get(0, ids.length - 1, target);
-  /** Zero the weights of `masked` and renormalise the rest: the definition, done on the pattern. */
-  const zeroAndRenormalise = (masked: readonly number[]) => (p: number[]) => {
-    const q = p.map((v, k) => (masked.includes(k) ? 0 : v));
-    const sum = q.reduce((s, v) => s + v, 0);
-    return q.map((v) => v / sum);
-  };
 
   it("finds rows whose two heaviest keys hold the minimum weight", () => {
     expect(rows.length).toBeGreaterThan(0);
@@ -117,6 +129,31 @@ describe("measureSelfRepair on a float64 fixture", () => {
 
   it("refuses a minimum weight the second key cannot have", () => {
     expect(() => measureSelfRepair(model, ids, { target, methods: [], minWeight: 0.6 })).toThrow(/minWeight must be in \[0, 0.5\]/);
+  });
+});
+
+describe("measureSelfRepair under sliding-window attention (Mistral, window 4)", () => {
+  const model: CausalLM = fixtureModel("mistral-window", "float64");
+  const ids = [21, 7, 45, 50, 25, 29, 13, 38, 83, 97, 23, 22];
+  const target = 29;
+  const rows = measureSelfRepair(model, ids, { target, methods: [{ name: "gradient", rules: [] }], minWeight: 0.1 });
+  const patchedLogit = patchedLogitOf(model, ids, target);
+  const clean = run(model, { ids: [ids] }, { record: false }).logits.value.get(0, ids.length - 1, target);
+
+  it("takes its keys from the window and counts only the keys the row sees", () => {
+    expect(rows.some((r) => r.query >= 4)).toBe(true);
+    for (const r of rows) {
+      expect(r.keyCount).toBe(Math.min(r.query + 1, 4));
+      for (const k of r.keys) expect(k > r.query - 4 && k <= r.query).toBe(true);
+    }
+  });
+
+  it("measures exact effects equal to zeroing the weights and renormalising over the window", () => {
+    for (const r of rows.filter((row) => row.query >= 4).slice(0, 6)) {
+      const [j1, j2] = r.keys;
+      expect(r.effects.first).toBeCloseTo(clean - patchedLogit(r.path, r.head, r.query, zeroAndRenormalise([j1])), 10);
+      expect(r.effects.both).toBeCloseTo(clean - patchedLogit(r.path, r.head, r.query, zeroAndRenormalise([j1, j2])), 10);
+    }
   });
 });
 

@@ -42,7 +42,34 @@ export interface LlamaConfig {
   readonly mlpBias: boolean;
   /** The gate activation: "silu" (SwiGLU) or "gelu_pytorch_tanh"/"gelu" (GeGLU). */
   readonly hiddenAct: "silu" | "gelu" | "gelu_pytorch_tanh";
+  /** Rescaled rotary frequencies (`rope_type` "linear" or "llama3"); absent: plain RoPE. */
+  readonly ropeScaling?: RopeScaling;
+  /**
+   * Per layer, the sliding attention window (a query sees itself and the `window - 1` keys
+   * before it) or null for full causal attention. Absent: every layer is full.
+   */
+  readonly slidingWindows?: readonly (number | null)[];
 }
+
+/**
+ * How the rotary inverse frequencies `theta^(-2i / head_dim)` are rescaled, as Hugging Face's
+ * `rope_type`: "linear" divides them all by `factor`; "llama3" (Llama 3.1) divides the low
+ * frequencies (wavelength above `originalMaxPositionEmbeddings / lowFreqFactor`) by `factor`,
+ * keeps the high ones (wavelength below `originalMaxPositionEmbeddings / highFreqFactor`) and
+ * blends in between. See {@link ropeInverseFrequencies}.
+ */
+export type RopeScaling =
+  | { readonly type: "linear"; readonly factor: number }
+  | {
+      readonly type: "llama3";
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalMaxPositionEmbeddings: number;
+    };
+
+/** The rotary types this package can build (`rope_type`; "default" is plain RoPE). */
+export const supportedRopeTypes = ["default", "linear", "llama3"] as const;
 
 /** A checked model configuration of any supported family. */
 export type ModelConfig = Gpt2Config | LlamaConfig;
@@ -58,9 +85,11 @@ export class ConfigError extends Error {
 type Json = Record<string, unknown>;
 
 class Reader {
+  /** `prefix` names a nested object in messages: `"rope_parameters.factor"`. */
   constructor(
     private readonly json: Json,
     private readonly source: string,
+    private readonly prefix = "",
   ) {}
 
   fail(message: string): never {
@@ -71,37 +100,59 @@ class Reader {
     return this.json[key] !== undefined && this.json[key] !== null;
   }
 
+  /** A nested object (null and absent alike give undefined), read with its own Reader. */
+  object(key: string): Reader | undefined {
+    if (!this.has(key)) return undefined;
+    const v = this.json[key];
+    if (typeof v !== "object" || Array.isArray(v)) this.fail(`${this.name(key)} must be an object, got ${JSON.stringify(v)}`);
+    return new Reader(v as Json, this.source, `${this.prefix}${key}.`);
+  }
+
+  /** The key as messages name it (with the nested object's prefix). */
+  name(key: string): string {
+    return `"${this.prefix}${key}"`;
+  }
+
+  /** The raw value (for keys whose form varies). */
+  raw(key: string): unknown {
+    return this.json[key];
+  }
+
+  keys(): string[] {
+    return Object.keys(this.json);
+  }
+
   int(key: string, fallback?: number, min = 1): number {
     if (!this.has(key)) {
       if (fallback !== undefined) return fallback;
-      this.fail(`missing required key "${key}"`);
+      this.fail(`missing required key ${this.name(key)}`);
     }
     const v = this.json[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) this.fail(`"${key}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) this.fail(`${this.name(key)} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
     return v;
   }
 
   number(key: string, fallback?: number): number {
     if (!this.has(key)) {
       if (fallback !== undefined) return fallback;
-      this.fail(`missing required key "${key}"`);
+      this.fail(`missing required key ${this.name(key)}`);
     }
     const v = this.json[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) this.fail(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) this.fail(`${this.name(key)} must be a positive number, got ${JSON.stringify(v)}`);
     return v;
   }
 
   bool(key: string, fallback: boolean): boolean {
     if (!this.has(key)) return fallback;
     const v = this.json[key];
-    if (typeof v !== "boolean") this.fail(`"${key}" must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean") this.fail(`${this.name(key)} must be true or false, got ${JSON.stringify(v)}`);
     return v;
   }
 
   oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
     if (!this.has(key)) return fallback;
     const v = this.json[key];
-    if (typeof v !== "string" || !allowed.includes(v as T)) this.fail(`"${key}" is ${JSON.stringify(v)}; supported: ${allowed.join(", ")}`);
+    if (typeof v !== "string" || !allowed.includes(v as T)) this.fail(`${this.name(key)} is ${JSON.stringify(v)}; supported: ${allowed.join(", ")}`);
     return v as T;
   }
 }
@@ -149,24 +200,105 @@ function parseLlama(r: Reader, modelType: LlamaConfig["modelType"]): LlamaConfig
   if (!r.has("head_dim") && hiddenSize % heads !== 0) r.fail(`hidden_size ${hiddenSize} is not divisible by num_attention_heads ${heads}`);
   const headDim = r.int("head_dim", hiddenSize / heads);
   if (headDim % 2 !== 0) r.fail(`head_dim ${headDim} must be even for rotary embeddings`);
-  if (r.has("rope_scaling")) r.fail(`"rope_scaling" is not supported yet`);
+  const layers = r.int("num_hidden_layers");
+  const rope = parseRope(r);
+  const slidingWindows = parseSlidingWindows(r, modelType, layers);
   const attentionBias = r.bool("attention_bias", false);
   return {
     modelType,
     vocabSize: r.int("vocab_size"),
     hiddenSize,
     intermediateSize: r.int("intermediate_size"),
-    numHiddenLayers: r.int("num_hidden_layers"),
+    numHiddenLayers: layers,
     numAttentionHeads: heads,
     numKeyValueHeads: kvHeads,
     headDim,
     rmsNormEps: r.number("rms_norm_eps", 1e-6),
-    ropeTheta: r.number("rope_theta", 10000),
+    ropeTheta: rope.theta,
     maxPositionEmbeddings: r.int("max_position_embeddings"),
     tieWordEmbeddings: r.bool("tie_word_embeddings", false),
     qkvBias: modelType === "qwen2" ? true : attentionBias,
     oBias: modelType === "qwen2" ? false : attentionBias,
     mlpBias: r.bool("mlp_bias", false),
     hiddenAct: r.oneOf("hidden_act", ["silu", "gelu", "gelu_pytorch_tanh"] as const, "silu"),
+    ...(rope.scaling && { ropeScaling: rope.scaling }),
+    ...(slidingWindows.some((w) => w !== null) && { slidingWindows }),
   };
+}
+
+/**
+ * `rope_theta` and the frequency scaling. transformers 5 writes them together in
+ * `rope_parameters` ({rope_type, rope_theta, factor, ...}); 4.x wrote a top-level `rope_theta`
+ * and `rope_scaling` ({type or rope_type, factor, ...}). As transformers does, `rope_scaling`
+ * wins over `rope_parameters`, and a missing theta falls back to the top-level key, then 10000.
+ */
+function parseRope(r: Reader): { theta: number; scaling?: RopeScaling } {
+  const params = r.object("rope_scaling") ?? r.object("rope_parameters");
+  if (params?.keys().some((k) => typeof params.raw(k) === "object" && params.raw(k) !== null)) {
+    r.fail(`rope parameters per layer type (an object of objects) are not supported`);
+  }
+  const theta = params?.has("rope_theta") ? params.number("rope_theta") : r.number("rope_theta", 10000);
+  for (const where of [r, params]) {
+    if (where?.has("partial_rotary_factor") && where.raw("partial_rotary_factor") !== 1) {
+      where.fail(`${where.name("partial_rotary_factor")} other than 1 is not supported, got ${JSON.stringify(where.raw("partial_rotary_factor"))}`);
+    }
+  }
+  if (!params) return { theta };
+  const typeKey = params.has("rope_type") ? "rope_type" : "type";
+  const type = params.oneOf(typeKey, supportedRopeTypes, "default");
+  if (type === "default") return { theta };
+  const factor = params.number("factor");
+  if (type === "linear") return { theta, scaling: { type, factor } };
+  const lowFreqFactor = params.number("low_freq_factor");
+  const highFreqFactor = params.number("high_freq_factor");
+  if (!(highFreqFactor > lowFreqFactor)) params.fail(`${params.name("high_freq_factor")} (${highFreqFactor}) must be above ${params.name("low_freq_factor")} (${lowFreqFactor})`);
+  return { theta, scaling: { type, factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: params.int("original_max_position_embeddings") } };
+}
+
+/**
+ * The sliding window of each layer, as transformers reads it. Mistral: `sliding_window` on
+ * every layer (4096 when the key is absent, none when it is null). Qwen2: `sliding_window`
+ * only with `use_sliding_window`, on the layers `layer_types` marks "sliding_attention" (or,
+ * without `layer_types`, from layer `max_window_layers` on). Llama: none.
+ */
+function parseSlidingWindows(r: Reader, modelType: LlamaConfig["modelType"], layers: number): (number | null)[] {
+  const full = new Array<number | null>(layers).fill(null);
+  if (modelType === "llama") return full;
+  const absent = r.raw("sliding_window") === undefined;
+  if (modelType === "mistral") return full.fill(absent ? 4096 : r.has("sliding_window") ? r.int("sliding_window") : null);
+  if (!r.bool("use_sliding_window", false) || !r.has("sliding_window")) return full;
+  const window = r.int("sliding_window");
+  const types = r.raw("layer_types");
+  if (types === undefined || types === null) {
+    const from = r.int("max_window_layers", 28, 0);
+    return full.map((_, i) => (i >= from ? window : null));
+  }
+  if (!Array.isArray(types) || types.length !== layers || !types.every((t) => t === "full_attention" || t === "sliding_attention")) {
+    r.fail(`"layer_types" must list "full_attention" or "sliding_attention" for each of the ${layers} layers, got ${JSON.stringify(types)}`);
+  }
+  return types.map((t) => (t === "sliding_attention" ? window : null));
+}
+
+/** The sliding attention window of a layer (see `LlamaConfig.slidingWindows`), or undefined for full causal attention. */
+export function slidingWindowOf(config: ModelConfig, layer: number): number | undefined {
+  return config.modelType === "gpt2" ? undefined : (config.slidingWindows?.[layer] ?? undefined);
+}
+
+/**
+ * The rotary inverse frequencies of a Llama-family config, one per pair of head dimensions:
+ * `theta^(-2i / head_dim)`, rescaled as {@link RopeScaling} says (Hugging Face's formulas).
+ */
+export function ropeInverseFrequencies(config: Pick<LlamaConfig, "headDim" | "ropeTheta" | "ropeScaling">): Float64Array {
+  const { headDim, ropeTheta, ropeScaling: scaling } = config;
+  const inv = Float64Array.from({ length: headDim / 2 }, (_, i) => Math.pow(ropeTheta, (-2 * i) / headDim));
+  if (!scaling) return inv;
+  if (scaling.type === "linear") return inv.map((f) => f / scaling.factor);
+  const { factor, lowFreqFactor: low, highFreqFactor: high, originalMaxPositionEmbeddings: context } = scaling;
+  return inv.map((f) => {
+    const wavelength = (2 * Math.PI) / f;
+    if (wavelength < context / high) return f; // high frequencies: unchanged
+    if (wavelength > context / low) return f / factor; // low frequencies: interpolated
+    const smooth = (context / wavelength - low) / (high - low); // in between: blended
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
 }

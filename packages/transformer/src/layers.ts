@@ -48,27 +48,32 @@ export function repeatKv(x: Var, times: number): Var {
  * Causal scaled dot-product attention over heads, with every place tagged:
  * q [B, H, T, dh], k and v [B, Hkv, T, dh] -> z [B, H, T, dh].
  * q, k and v are tagged here, after projection and RoPE and before GQA repetition.
+ * With a sliding `window`, each query sees itself and the `window - 1` keys before it.
  */
-export function causalAttention(q: Var, k: Var, v: Var): Var {
+export function causalAttention(q: Var, k: Var, v: Var, window?: number): Var {
   const [, heads, , dh] = q.shape as [number, number, number, number];
   const kvHeads = k.shape[1]!;
   const qt = tag(q, Tags.q);
   const kt = repeatKv(tag(k, Tags.k), heads / kvHeads);
   const vt = repeatKv(tag(v, Tags.v), heads / kvHeads);
   const scores = tag(mul(matmul(qt, transpose(kt)), 1 / Math.sqrt(dh)), Tags.scores); // [B, H, T, T]
-  const pattern = tagged(Tags.pattern, () => softmax(scores, { causal: true }));
+  const pattern = tagged(Tags.pattern, () => softmax(scores, window === undefined ? { causal: true } : { causal: true, window }));
   return tag(matmul(pattern, vt), Tags.z); // [B, H, T, dh]
 }
 
-/** Rotary embedding tables for positions 0..length-1: cos and sin, each [T, dh], as HF builds them. */
-export function ropeTables(length: number, headDim: number, theta: number, dtype: DType): { cos: Tensor; sin: Tensor } {
-  const half = headDim / 2;
+/**
+ * Rotary embedding tables for positions 0..length-1: cos and sin, each [T, dh], as HF builds
+ * them from the inverse frequencies (one per pair of dims, see `ropeInverseFrequencies`).
+ */
+export function ropeTables(length: number, inverseFrequencies: ArrayLike<number>, dtype: DType): { cos: Tensor; sin: Tensor } {
+  const half = inverseFrequencies.length;
+  const headDim = 2 * half;
   const cos = T.zeros([length, headDim], { dtype });
   const sin = T.zeros([length, headDim], { dtype });
   for (let p = 0; p < length; p++) {
     for (let i = 0; i < half; i++) {
-      // inv_freq_i = theta^(-2i / dh); the table repeats it for both halves (HF's cat(freqs, freqs)).
-      const angle = p * Math.pow(theta, (-2 * i) / headDim);
+      // The table repeats each frequency for both halves (HF's cat(freqs, freqs)).
+      const angle = p * inverseFrequencies[i]!;
       for (const j of [i, i + half]) {
         cos.data[p * headDim + j] = Math.cos(angle);
         sin.data[p * headDim + j] = Math.sin(angle);

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, loadModel, openSafetensorsFolder, parseConfig, writeSafetensors } from "../src/index.js";
+import { ConfigError, loadModel, openSafetensorsFolder, parseConfig, ropeInverseFrequencies, slidingWindowOf, writeSafetensors, type LlamaConfig } from "../src/index.js";
 import { fixturesDir } from "./golden.js";
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gim-load-"));
@@ -70,8 +70,81 @@ describe("parseConfig", () => {
   it("refuses configs it would run wrongly", () => {
     expect(() => parseConfig([], "x.json")).toThrow(ConfigError);
     expect(() => parseConfig({ model_type: "llama", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 3, max_position_embeddings: 16 })).toThrow(/not a multiple of num_key_value_heads 3/);
-    expect(() => parseConfig({ model_type: "llama", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16, rope_scaling: { type: "linear" } })).toThrow(/rope_scaling/);
     expect(() => parseConfig({ model_type: "gpt2", vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, scale_attn_by_inverse_layer_idx: true })).toThrow(/not supported/);
+  });
+});
+
+describe("parseConfig: rotary settings of transformers 4.x and 5.x", () => {
+  const llama = { model_type: "llama", vocab_size: 10, hidden_size: 16, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 64 };
+  const llama3 = { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 };
+  const parse = (extra: object) => parseConfig({ ...llama, ...extra }, "m/config.json") as LlamaConfig;
+
+  it("reads rope_theta and the scaling from rope_parameters (5.x) or rope_theta + rope_scaling (4.x)", () => {
+    expect(parse({ rope_parameters: { rope_type: "default", rope_theta: 500000 } })).toMatchObject({ ropeTheta: 500000 });
+    expect(parse({ rope_parameters: { rope_type: "default", rope_theta: 500000 } }).ropeScaling).toBeUndefined();
+    expect(parse({ rope_theta: 1e6, rope_scaling: null })).toMatchObject({ ropeTheta: 1e6 });
+    expect(parse({ rope_theta: 1e6, rope_scaling: { type: "linear", factor: 2 } })).toMatchObject({ ropeTheta: 1e6, ropeScaling: { type: "linear", factor: 2 } });
+    expect(parse({ rope_parameters: { ...llama3, rope_theta: 5e5 } })).toMatchObject({
+      ropeTheta: 5e5,
+      ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
+    });
+    // As transformers does: rope_scaling wins over rope_parameters; its theta falls back to the top level.
+    expect(parse({ rope_theta: 3e4, rope_scaling: { rope_type: "linear", factor: 4 }, rope_parameters: { rope_theta: 9 } })).toMatchObject({ ropeTheta: 3e4, ropeScaling: { factor: 4 } });
+  });
+
+  it("refuses rotary settings it would run wrongly, naming the key", () => {
+    expect(() => parse({ rope_scaling: { rope_type: "yarn", factor: 4 } })).toThrow('m/config.json: "rope_scaling.rope_type" is "yarn"; supported: default, linear, llama3');
+    expect(() => parse({ rope_parameters: { rope_type: "dynamic", factor: 2, rope_theta: 1e4 } })).toThrow('"rope_parameters.rope_type" is "dynamic"');
+    expect(() => parse({ rope_scaling: { type: "linear" } })).toThrow('missing required key "rope_scaling.factor"');
+    expect(() => parse({ rope_parameters: { ...llama3, high_freq_factor: 1 } })).toThrow('"rope_parameters.high_freq_factor" (1) must be above "rope_parameters.low_freq_factor" (1)');
+    expect(() => parse({ rope_parameters: { ...llama3, original_max_position_embeddings: 6.5 } })).toThrow('"rope_parameters.original_max_position_embeddings" must be an integer');
+    expect(() => parse({ partial_rotary_factor: 0.5 })).toThrow('"partial_rotary_factor" other than 1 is not supported, got 0.5');
+    expect(() => parse({ rope_parameters: { rope_theta: 1e4, partial_rotary_factor: 0.25 } })).toThrow('"rope_parameters.partial_rotary_factor" other than 1');
+    expect(() => parse({ rope_parameters: { full_attention: { rope_theta: 1e6 }, sliding_attention: { rope_theta: 1e4 } } })).toThrow("per layer type");
+    expect(() => parse({ rope_scaling: "linear" })).toThrow('"rope_scaling" must be an object, got "linear"');
+  });
+
+  it("gives Hugging Face's inverse frequencies: plain, linear, and llama3 in its three bands", () => {
+    const plain = ropeInverseFrequencies({ headDim: 16, ropeTheta: 10000 });
+    plain.forEach((f, i) => expect(f).toBeCloseTo(Math.pow(10000, -i / 8), 15));
+    const linear = ropeInverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { type: "linear", factor: 4 } });
+    linear.forEach((f, i) => expect(f).toBeCloseTo(plain[i]! / 4, 15));
+    const scaled = ropeInverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: parse({ rope_parameters: { ...llama3, rope_theta: 1e4 } }).ropeScaling! });
+    // Wavelengths 2π / f: 6.28 (< 64 / 4: kept), 19.9 and 62.8 (between 16 and 64: blended), 199 and up (> 64: f / 8).
+    const wavelengths = plain.map((f) => (2 * Math.PI) / f);
+    expect(scaled[0]).toBe(plain[0]);
+    for (const i of [1, 2]) {
+      const smooth = (64 / wavelengths[i]! - 1) / (4 - 1);
+      expect(smooth > 0 && smooth < 1).toBe(true);
+      expect(scaled[i]).toBeCloseTo((1 - smooth) * (plain[i]! / 8) + smooth * plain[i]!, 15);
+    }
+    for (let i = 3; i < 8; i++) expect(scaled[i]).toBeCloseTo(plain[i]! / 8, 15);
+  });
+});
+
+describe("parseConfig: sliding-window attention", () => {
+  const base = { vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 3, num_attention_heads: 2, max_position_embeddings: 8192 };
+  const windows = (json: object) => slidingWindowsOf(parseConfig({ ...base, ...json }));
+  const slidingWindowsOf = (c: ReturnType<typeof parseConfig>) => [0, 1, 2].map((l) => slidingWindowOf(c, l));
+
+  it("reads Mistral's window for every layer (4096 when the key is absent, none when null)", () => {
+    expect(windows({ model_type: "mistral", sliding_window: 4 })).toEqual([4, 4, 4]);
+    expect(windows({ model_type: "mistral" })).toEqual([4096, 4096, 4096]);
+    expect(windows({ model_type: "mistral", sliding_window: null })).toEqual([undefined, undefined, undefined]);
+    expect((parseConfig({ ...base, model_type: "mistral", sliding_window: null }) as LlamaConfig).slidingWindows).toBeUndefined();
+  });
+
+  it("reads Qwen2's window only with use_sliding_window, on the layers layer_types or max_window_layers say", () => {
+    expect(windows({ model_type: "qwen2", sliding_window: 4 })).toEqual([undefined, undefined, undefined]);
+    expect(windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, max_window_layers: 1 })).toEqual([undefined, 4, 4]);
+    expect(windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, max_window_layers: 28 })).toEqual([undefined, undefined, undefined]);
+    expect(windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, layer_types: ["sliding_attention", "full_attention", "sliding_attention"] })).toEqual([4, undefined, 4]);
+    expect(() => windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, layer_types: ["full_attention"] })).toThrow('"layer_types" must list "full_attention" or "sliding_attention" for each of the 3 layers');
+    expect(() => windows({ model_type: "mistral", sliding_window: 0 })).toThrow('"sliding_window" must be an integer >= 1, got 0');
+  });
+
+  it("ignores window keys on Llama", () => {
+    expect(windows({ model_type: "llama", sliding_window: 4, use_sliding_window: true })).toEqual([undefined, undefined, undefined]);
   });
 });
 

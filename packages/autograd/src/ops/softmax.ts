@@ -1,5 +1,6 @@
-// softmax over the last axis, optionally causal (query i sees keys j <= i + keys - queries):
-//   y = exp(x - max x) / sum exp(x - max x)     (masked entries: y = 0)
+// softmax over the last axis, optionally causal (query i sees keys j <= i + keys - queries)
+// and, within that, limited to a sliding window of the last `window` keys it may see:
+//   y = exp(x - max x) / sum exp(x - max x)     over the visible keys (masked entries: y = 0)
 //   dx = y * (dy - sum(dy * y))                 (masked entries: dx = 0, since y = 0 there)
 import * as T from "@gim/tensor";
 import { formatShape, type Tensor } from "@gim/tensor";
@@ -8,33 +9,44 @@ import { defineOp } from "../op.js";
 export interface SoftmaxAttrs {
   /** Mask keys after the query over the last two dims: entry [i, j] is kept where j <= i + (cols - rows). */
   causal?: boolean;
+  /**
+   * With `causal`: each query also sees at most this many keys, the last ones it may see
+   * (itself and the `window - 1` before it), as in sliding-window attention (Mistral).
+   */
+  window?: number;
 }
 
-/** A causal softmax needs [..., queries, keys] with queries <= keys: otherwise the first queries would see no key. */
-function checkCausal(x: Tensor): void {
+/** Checks the attrs against x [..., queries, keys]; a causal softmax needs queries <= keys (else a query would see no key). */
+function checkMask(x: Tensor, { causal = false, window }: SoftmaxAttrs): void {
+  if (window !== undefined) {
+    if (!causal) throw new RangeError(`softmax: a sliding window needs causal: true`);
+    if (!Number.isInteger(window) || window < 1) throw new RangeError(`softmax: the sliding window must be an integer >= 1, got ${window}`);
+  }
   const rows = x.shape[x.ndim - 2] ?? 1;
-  if (x.ndim === 0 || rows > x.shape[x.ndim - 1]!) {
+  if (causal && (x.ndim === 0 || rows > x.shape[x.ndim - 1]!)) {
     throw new RangeError(`causal softmax over ${formatShape(x.shape)}: needs [..., queries, keys] with queries <= keys (a query before the first key would see nothing)`);
   }
 }
 
 /**
  * softmax(x) along the last axis, with masked entries exactly 0 (a tensor-level kernel shared
- * by rules). One pass per row: max, exp and sum over the keys the query may see.
+ * by rules, which must mask as the forward did: pass the op's attrs). One pass per row: max,
+ * exp and sum over the keys the query may see.
  */
-export function softmaxForward(x: Tensor, causal = false): Tensor {
-  if (causal) checkCausal(x);
+export function softmaxForward(x: Tensor, mask: SoftmaxAttrs = {}): Tensor {
+  checkMask(x, mask);
   const cols = x.shape[x.ndim - 1] ?? 1;
   const rows = x.ndim >= 2 ? x.shape[x.ndim - 2]! : 1;
   const src = T.contiguousData(x);
   const out = T.allocate(x.dtype, src.length);
   for (let r = 0, base = 0; base < src.length; r++, base += cols) {
-    const visible = causal ? (r % rows) + cols - rows + 1 : cols; // keys 0..visible-1
+    const end = mask.causal ? (r % rows) + cols - rows + 1 : cols; // keys first..end-1 are visible
+    const first = mask.window === undefined ? 0 : Math.max(0, end - mask.window);
     let max = -Infinity;
-    for (let j = 0; j < visible; j++) max = Math.max(max, src[base + j]!);
+    for (let j = first; j < end; j++) max = Math.max(max, src[base + j]!);
     let total = 0;
-    for (let j = 0; j < visible; j++) total += out[base + j] = Math.exp(src[base + j]! - max);
-    for (let j = 0; j < visible; j++) out[base + j]! /= total;
+    for (let j = first; j < end; j++) total += out[base + j] = Math.exp(src[base + j]! - max);
+    for (let j = first; j < end; j++) out[base + j]! /= total;
   }
   return new T.Tensor(out, x.shape);
 }
@@ -57,6 +69,6 @@ export function softmaxBackward(p: Tensor, dy: Tensor): Tensor {
 export const softmax = defineOp({
   name: "softmax",
   inputs: ["x"],
-  forward: ({ x }, { causal = false }: SoftmaxAttrs) => softmaxForward(x, causal),
+  forward: ({ x }, attrs: SoftmaxAttrs) => softmaxForward(x, attrs),
   backward: ({ output, grad }) => ({ x: softmaxBackward(output, grad) }),
 });

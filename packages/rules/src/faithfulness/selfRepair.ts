@@ -3,7 +3,9 @@
  * position q of one head of one layer) with weights p = softmax(s), take the two keys with
  * the largest weights, j1 and j2. Masking a set S of keys in that row means
  *
- *   p'_k = 0 for k in S,   p'_k = exp(s_k) / sum over k' not in S (k' <= q) of exp(s_k')   otherwise,
+ *   p'_k = 0 for k in S,   p'_k = exp(s_k) / sum over visible k' not in S of exp(s_k')   otherwise
+ *
+ * (the visible keys are k' <= q, or the last ones up to q under a sliding window),
  *
  * i.e. the softmax over the remaining keys (the same as zeroing their weights and
  * renormalising), in that row only; nothing else is changed, everything downstream
@@ -39,7 +41,7 @@
  */
 import { grad } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
-import { placeKey, placeVars, run, Tags, type CausalLM } from "@gim/transformer";
+import { placeKey, placeVars, run, slidingWindowOf, Tags, type CausalLM } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import type { GradientMethod } from "../explain.js";
 import { componentGraph } from "../components/components.js";
@@ -60,7 +62,7 @@ export interface AttentionRow {
   readonly keys: readonly [number, number];
   /** Their attention weights. */
   readonly weights: readonly [number, number];
-  /** Keys the row sees (query + 1). */
+  /** Keys the row sees (query + 1, or the sliding window). */
   readonly keyCount: number;
 }
 
@@ -107,8 +109,8 @@ export interface SelfRepairOptions {
   readonly batchSize?: number;
 }
 
-/** The attention places of a model: path, layer, and the keys of its scores and pattern places. */
-function attentionPlaces(model: CausalLM): { path: string; layer: number; scores: string; pattern: string }[] {
+/** The attention places of a model: path, layer, sliding window, and the keys of its scores and pattern places. */
+function attentionPlaces(model: CausalLM): { path: string; layer: number; window: number | undefined; scores: string; pattern: string }[] {
   const layers = new Map<string, number>();
   for (const c of componentGraph(model).components) if (c.kind === "head") layers.set(c.path, c.layer);
   return model
@@ -117,23 +119,23 @@ function attentionPlaces(model: CausalLM): { path: string; layer: number; scores
     .map((p) => {
       const layer = layers.get(p.path);
       if (layer === undefined) throw new Error(`attention pattern at "${p.path}" has no attn.z place in the same module: cannot tell its layer`);
-      return { path: p.path, layer, scores: placeKey(p.path, Tags.scores), pattern: placeKey(p.path, Tags.pattern) };
+      return { path: p.path, layer, window: slidingWindowOf(model.config, layer), scores: placeKey(p.path, Tags.scores), pattern: placeKey(p.path, Tags.pattern) };
     });
 }
 
 /**
- * The softmax over keys 0..query of one score row with the keys in `masked` left out, in
- * float64: the new row (zeros at masked and causally hidden keys) and the weight that the
- * unmasked keys held before (1 - P).
+ * The softmax over keys first..query of one score row (`first` > 0 under a sliding window)
+ * with the keys in `masked` left out, in float64: the new row (zeros at masked and hidden
+ * keys) and the weight that the unmasked keys held before (1 - P).
  */
-export function maskedRow(scores: ArrayLike<number>, query: number, masked: readonly number[]): { row: Float64Array; kept: number } {
+export function maskedRow(scores: ArrayLike<number>, query: number, masked: readonly number[], first = 0): { row: Float64Array; kept: number } {
   const n = scores.length;
   let max = -Infinity;
-  for (let k = 0; k <= query; k++) max = Math.max(max, scores[k]!);
+  for (let k = first; k <= query; k++) max = Math.max(max, scores[k]!);
   let all = 0;
   let rest = 0;
   const row = new Float64Array(n);
-  for (let k = 0; k <= query; k++) {
+  for (let k = first; k <= query; k++) {
     const e = Math.exp(scores[k]! - max);
     all += e;
     if (!masked.includes(k)) {
@@ -142,7 +144,7 @@ export function maskedRow(scores: ArrayLike<number>, query: number, masked: read
     }
   }
   if (rest === 0) throw new RangeError(`masking keys ${masked.join(", ")} of query ${query} leaves no weight on any other key`);
-  for (let k = 0; k <= query; k++) row[k]! /= rest;
+  for (let k = first; k <= query; k++) row[k]! /= rest;
   return { row, kept: rest / all };
 }
 
@@ -199,16 +201,18 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
         // From query 2: a row needs a third key, so that masking both keys leaves one.
         // In the last attention layer only the row where f is read can change f.
         if (place.layer === lastLayer && query !== readAt) continue;
+        const first = place.window === undefined ? 0 : Math.max(0, query - place.window + 1); // the first key it sees
+        if (query - first < 2) continue;
         const p = rowOf(pattern, head, query).slice(0, query + 1);
-        const order = p.map((_, k) => k).sort((a, b) => p[b]! - p[a]! || a - b);
+        const order = p.map((_, k) => k).filter((k) => k >= first).sort((a, b) => p[b]! - p[a]! || a - b);
         const [j1, j2] = order as [number, number];
         if (p[j2]! < minWeight) continue;
-        rows.push({ path: place.path, layer: place.layer, head, query, keys: [j1, j2], weights: [p[j1]!, p[j2]!], keyCount: query + 1 });
+        rows.push({ path: place.path, layer: place.layer, head, query, keys: [j1, j2], weights: [p[j1]!, p[j2]!], keyCount: query + 1 - first });
         const s = rowOf(scores, head, query);
         const masks = [[j1], [j2], [j1, j2]];
         const rowKept: number[] = [];
         for (const masked of masks) {
-          const m = maskedRow(s, query, masked);
+          const m = maskedRow(s, query, masked, first);
           rowKept.push(m.kept);
           runs.push(new Map([[place.pattern, [setRowEdit(head, query, m.row)]]]));
         }

@@ -13,7 +13,7 @@ export function softmaxTemperature(temperature: number): Rule {
     throw new RangeError(`the softmax temperature must be a positive number, got ${temperature}`);
   }
   return rule("gim.softmaxTemperature", { op: "softmax", tag: Tags.pattern }, ({ inputs: { x }, attrs, grad }) => {
-    const flatter = softmaxForward(T.div(x, temperature), attrs.causal ?? false);
+    const flatter = softmaxForward(T.div(x, temperature), attrs);
     return { x: softmaxBackward(flatter, grad) };
   });
 }

@@ -11,7 +11,7 @@
 import { add, embedding, gelu, linear, mul, scope, silu, tag, tagged, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { DType, Tensor } from "@gim/tensor";
-import type { LlamaConfig } from "../config.js";
+import { ropeInverseFrequencies, slidingWindowOf, type LlamaConfig } from "../config.js";
 import { applyRope, causalAttention, mergeHeads, rmsNormLayer, ropeTables, splitHeads } from "../layers.js";
 import { CausalLM, type ParamShapes } from "../model.js";
 import { Tags } from "../places.js";
@@ -89,7 +89,7 @@ export class LlamaModel extends CausalLM {
   /** cos and sin tables [T, dh] for the first `length` positions (computed once for the longest length seen). */
   private ropeFor(length: number): { cos: Tensor; sin: Tensor } {
     if (!this.rope || this.rope.cos.shape[0]! < length) {
-      this.rope = ropeTables(Math.max(length, 64), this.config.headDim, this.config.ropeTheta, this.dtype);
+      this.rope = ropeTables(Math.max(length, 64), ropeInverseFrequencies(this.config), this.dtype);
     }
     const { cos, sin } = this.rope;
     return { cos: T.narrow(cos, 0, 0, length), sin: T.narrow(sin, 0, 0, length) };
@@ -98,7 +98,7 @@ export class LlamaModel extends CausalLM {
   protected blocks(embeds: Var): Var {
     const rope = this.ropeFor(embeds.shape[1]!);
     let x = embeds; // [B, T, d]
-    for (let i = 0; i < this.config.numHiddenLayers; i++) x = scope(`model.layers.${i}`, () => this.block(x, `model.layers.${i}`, rope));
+    for (let i = 0; i < this.config.numHiddenLayers; i++) x = scope(`model.layers.${i}`, () => this.block(x, i, rope));
     return x;
   }
 
@@ -119,8 +119,9 @@ export class LlamaModel extends CausalLM {
     });
   }
 
-  private block(x: Var, l: string, rope: { cos: Tensor; sin: Tensor }): Var {
+  private block(x: Var, layer: number, rope: { cos: Tensor; sin: Tensor }): Var {
     const c = this.config;
+    const l = `model.layers.${layer}`;
     const resid = tag(x, Tags.residPre);
     const attnIn = scope("input_layernorm", () => rmsNormLayer(resid, this.param(`${l}.input_layernorm.weight`), c.rmsNormEps));
     const attnOut = scope("self_attn", () => {
@@ -128,7 +129,7 @@ export class LlamaModel extends CausalLM {
       const q = applyRope(splitHeads(this.proj(attnIn, `${a}.q_proj`), c.numAttentionHeads), rope.cos, rope.sin); // [B, H, T, dh]
       const k = applyRope(splitHeads(this.proj(attnIn, `${a}.k_proj`), c.numKeyValueHeads), rope.cos, rope.sin); // [B, Hkv, T, dh]
       const v = splitHeads(this.proj(attnIn, `${a}.v_proj`), c.numKeyValueHeads); // [B, Hkv, T, dh]
-      const z = causalAttention(q, k, v); // [B, H, T, dh]
+      const z = causalAttention(q, k, v, slidingWindowOf(c, layer)); // [B, H, T, dh]
       return tag(this.proj(mergeHeads(z), `${a}.o_proj`), Tags.attnOutput); // [B, T, d]
     });
     const mid = tag(add(resid, attnOut), Tags.residMid);
