@@ -15,8 +15,13 @@ export interface Gpt2Config {
   /** MLP width (`n_inner`; null in the file means 4 * n_embd). */
   readonly nInner: number;
   readonly layerNormEpsilon: number;
-  /** The MLP activation: GPT-2 uses "gelu_new" (tanh approximation). */
-  readonly activation: "gelu_new" | "gelu" | "relu";
+  /**
+   * The MLP activation: GPT-2 uses "gelu_new" (the tanh approximation, which "gelu_pytorch_tanh"
+   * and "gelu_fast" also name); "gelu" is exact.
+   */
+  readonly activation: "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu" | "relu";
+  /** false: the checkpoint has its own `lm_head.weight` (`tie_word_embeddings: false`). Absent: tied to `wte`, as in GPT-2. */
+  readonly tieWordEmbeddings?: false;
 }
 
 /** Llama and its close relatives: `model_type` "llama", "qwen2" (q/k/v biases) or "mistral". */
@@ -188,7 +193,8 @@ function parseGpt2(r: Reader): Gpt2Config {
     nHead,
     nInner: r.int("n_inner", 4 * nEmbd),
     layerNormEpsilon: r.number("layer_norm_epsilon", 1e-5),
-    activation: r.oneOf("activation_function", ["gelu_new", "gelu", "relu"] as const, "gelu_new"),
+    activation: r.oneOf("activation_function", ["gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu"] as const, "gelu_new"),
+    ...(!r.bool("tie_word_embeddings", true) && { tieWordEmbeddings: false as const }),
   };
 }
 

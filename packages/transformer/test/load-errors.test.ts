@@ -37,6 +37,7 @@ describe("loading refuses bad model folders with one line naming the file and th
     ["a missing tensor", () => loadModel(variant("notensor", "gpt2-f32", { tensors: (m) => void m.delete("h.1.mlp.c_fc.bias") })), /model\.safetensors: tensor "h\.1\.mlp\.c_fc\.bias" is missing/],
     ["a tensor of the wrong shape for the config", () => loadModel(variant("shape", "gpt2-f32", { config: (c) => ({ ...c, n_inner: 64 }) })), /model\.safetensors: tensor "h\.0\.mlp\.c_fc\.weight" has shape \[32, 128\], but the config needs \[32, 64\]/],
     ["an untied Llama without lm_head", () => loadModel(variant("nohead", "llama-gqa-sharded", { tensors: (m) => void m.delete("lm_head.weight") })), /tensor "lm_head\.weight" is missing/],
+    ["an untied GPT-2 without lm_head", () => loadModel(variant("gpt2-nohead", "gpt2-f32", { config: (c) => ({ ...c, tie_word_embeddings: false }) })), /tensor "lm_head\.weight" is missing/],
   ];
   it.each(cases)("%s", (_what, load, message) => {
     let error: unknown;
@@ -57,6 +58,32 @@ describe("loading refuses bad model folders with one line naming the file and th
   });
 });
 
+describe("GPT-2 unembedding", () => {
+  it("uses its own lm_head.weight only when tie_word_embeddings is false, as transformers does", () => {
+    // A stored lm_head of twice wte: logits are twice the tied ones when untied, unchanged when tied.
+    const doubled = (m: Map<string, T.Tensor>) => void m.set("lm_head.weight", T.mul(m.get("wte.weight")!, 2));
+    const ids = [5, 17, 3];
+    const tied = loadModel(path.join(fixturesDir, "gpt2-f32")).forward({ ids }).logits.value;
+    const ignored = loadModel(variant("gpt2-head-tied", "gpt2-f32", { tensors: doubled })).forward({ ids }).logits.value;
+    const untied = loadModel(variant("gpt2-head-untied", "gpt2-f32", { config: (c) => ({ ...c, tie_word_embeddings: false }), tensors: doubled })).forward({ ids }).logits.value;
+    expect(Array.from(ignored.data)).toEqual(Array.from(tied.data));
+    Array.from(untied.data).forEach((v, i) => expect(v).toBeCloseTo(2 * tied.data[i]!, 4));
+  });
+});
+
+describe("GPT-2 activation names", () => {
+  it("runs gelu_pytorch_tanh and gelu_fast as gelu_new (the tanh approximation), and gelu exactly", () => {
+    const ids = [5, 17, 3];
+    const logits = (activation: string) =>
+      Array.from(loadModel(variant(`gpt2-act-${activation}`, "gpt2-f32", { config: (c) => ({ ...c, activation_function: activation }) })).forward({ ids }).logits.value.data);
+    const tanh = logits("gelu_new");
+    expect(logits("gelu_pytorch_tanh")).toEqual(tanh);
+    expect(logits("gelu_fast")).toEqual(tanh);
+    expect(logits("gelu")).not.toEqual(tanh);
+    expect(() => logits("quick_gelu")).toThrow('"activation_function" is "quick_gelu"; supported: gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu');
+  });
+});
+
 describe("parseConfig", () => {
   it("fills the Hugging Face defaults", () => {
     const c = parseConfig({ model_type: "llama", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16 });
@@ -65,6 +92,7 @@ describe("parseConfig", () => {
     expect(q).toMatchObject({ qkvBias: true, oBias: false });
     const g = parseConfig({ model_type: "gpt2", vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, n_inner: null });
     expect(g).toMatchObject({ nInner: 32, layerNormEpsilon: 1e-5, activation: "gelu_new" });
+    expect(g).not.toHaveProperty("tieWordEmbeddings");
   });
 
   it("refuses configs it would run wrongly", () => {

@@ -4,7 +4,7 @@
  *
  *   x = wte[ids] + wpe[positions]
  *   for each block h.i:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
- *   logits = ln_f(x) @ wte^T            (the unembedding is tied to the token embedding)
+ *   logits = ln_f(x) @ wte^T            (tied to the token embedding; lm_head.weight if tie_word_embeddings is false)
  *
  * attn: c_attn projects to q, k, v at once; causal softmax attention; c_proj.
  * mlp: c_proj(gelu_new(c_fc(x))). c_attn, c_proj and c_fc are Conv1D layers: y = x @ W + b
@@ -35,6 +35,7 @@ export function gpt2ParamShapes(c: Gpt2Config): ParamShapes {
     shapes.set(`${h}.mlp.c_proj.weight`, [c.nInner, d]).set(`${h}.mlp.c_proj.bias`, [d]);
   }
   shapes.set("ln_f.weight", [d]).set("ln_f.bias", [d]);
+  if (c.tieWordEmbeddings === false) shapes.set("lm_head.weight", [c.vocabSize, d]);
   return shapes;
 }
 
@@ -94,7 +95,8 @@ export class Gpt2Model extends CausalLM {
 
   protected head(x: Var): Var {
     const final = scope("ln_f", () => layerNormLayer(x, this.param("ln_f.weight"), this.param("ln_f.bias"), this.config.layerNormEpsilon));
-    return tagged(Tags.logits, () => linear(final, this.param("wte.weight"))); // [B, P, V]
+    const unembedding = this.config.tieWordEmbeddings === false ? "lm_head.weight" : "wte.weight";
+    return tagged(Tags.logits, () => linear(final, this.param(unembedding))); // [B, P, V]
   }
 
   /** Conv1D `prefix` (e.g. `h.3.attn.c_attn`), recorded under its own name: x @ W + b with W [in, out]. */
