@@ -10,6 +10,7 @@
 import { add, mul, narrow, reshape, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
+import { resolvePosition } from "@gim/transformer";
 
 /** Token ids of one prompt, or of a batch of equal-length prompts. */
 export type Prompts = readonly number[] | readonly (readonly number[])[];
@@ -39,13 +40,12 @@ export interface LogitTerm {
  * that may differ per prompt. Both the logit difference and the target logit are of this kind.
  */
 export function linearMetric(description: string, terms: (prompt: number) => readonly LogitTerm[]): Metric {
-  const resolve = (position: number, length: number) => (position < 0 ? position + length : position);
   return {
     description,
     value(logits, prompt) {
       const length = logits.shape[0]!;
       let total = 0;
-      for (const t of terms(prompt)) total += t.coefficient * logits.get(resolve(t.position, length), t.token);
+      for (const t of terms(prompt)) total += t.coefficient * logits.get(resolvePosition(t.position, length), t.token);
       return total;
     },
     differentiable(logits) {
@@ -53,7 +53,7 @@ export function linearMetric(description: string, terms: (prompt: number) => rea
       let total: Var | undefined;
       for (let b = 0; b < prompts; b++) {
         for (const t of terms(b)) {
-          const p = resolve(t.position, length);
+          const p = resolvePosition(t.position, length);
           const one = narrow(narrow(narrow(logits, { axis: 0, start: b, length: 1 }), { axis: 1, start: p, length: 1 }), { axis: 2, start: t.token, length: 1 });
           const term = mul(reshape(one, { shape: [] }), t.coefficient / prompts);
           total = total === undefined ? term : add(total, term);
@@ -65,7 +65,7 @@ export function linearMetric(description: string, terms: (prompt: number) => rea
     check(prompts, length, vocab) {
       for (let b = 0; b < prompts; b++) {
         for (const t of terms(b)) {
-          const p = resolve(t.position, length);
+          const p = t.position < 0 ? t.position + length : t.position;
           if (!Number.isInteger(t.position) || p < 0 || p >= length) throw new RangeError(`metric ${description}: position ${t.position} is out of range for prompts of ${length} tokens`);
           if (!Number.isInteger(t.token) || t.token < 0 || t.token >= vocab) throw new RangeError(`metric ${description}: token id ${t.token} is outside the vocabulary [0, ${vocab})`);
         }

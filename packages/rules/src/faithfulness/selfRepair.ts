@@ -41,7 +41,7 @@
  */
 import { grad } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
-import { placeKey, placeVars, run, slidingWindowOf, Tags, type CausalLM } from "@gim/transformer";
+import { placeKey, placeVars, resolvePosition, run, slidingWindowOf, Tags, type CausalLM } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import type { GradientMethod } from "../explain.js";
 import { componentGraph } from "../components/components.js";
@@ -191,7 +191,7 @@ export function measureSelfRepair(model: CausalLM, ids: readonly number[], optio
   const runs: PatchedRun[] = [new Map()];
   const kept: number[][] = []; // per row: 1 - P for {j1}, {j2}, {j1, j2}
   const lastLayer = Math.max(...places.map((p) => p.layer));
-  const readAt = position < 0 ? position + ids.length : position;
+  const readAt = resolvePosition(position, ids.length);
   places.forEach((place) => {
     const pattern = forward.cache.require(place.pattern); // [1, H, T, T]
     const scores = forward.cache.require(place.scores);
