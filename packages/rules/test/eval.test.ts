@@ -196,9 +196,13 @@ describe("runEval on a Llama (grouped-query attention, gated MLP)", () => {
     expect(m.architecture).toBe("llama, 3 layers, 4 heads (2 kv), width 32, vocab 100");
   });
 
-  it("scores every head of every layer and measures rows in every layer but the last", () => {
+  it("scores every head of every layer, and splits the measured attention rows consistently", () => {
     expect(m.components!.nodes).toHaveLength(1 + 3 * 4 + 3);
-    expect(m.selfRepair!.rowsMeasured).toBeGreaterThan(0);
-    expect(m.selfRepair!.selfRepairByLayer.length).toBeLessThanOrEqual(3);
+    const s = m.selfRepair!;
+    expect(s.rowsMeasured).toBeGreaterThan(0);
+    expect(s.rowsThatMatter).toBeLessThanOrEqual(s.rowsMeasured);
+    expect(s.selfRepair.rows + s.additive.rows).toBe(s.rowsThatMatter);
+    expect(s.selfRepairByLayer.length).toBeLessThanOrEqual(3);
+    expect(s.selfRepairByLayer.reduce((a, b) => a + b, 0)).toBe(s.selfRepair.rows);
   });
 });
