@@ -209,7 +209,9 @@ function parseLlama(r: Reader, modelType: LlamaConfig["modelType"]): LlamaConfig
   const layers = r.int("num_hidden_layers");
   const rope = parseRope(r);
   const slidingWindows = parseSlidingWindows(r, modelType, layers);
-  const attentionBias = r.bool("attention_bias", false);
+  // Only Llama reads attention_bias and mlp_bias; Qwen2 always has q/k/v biases; Mistral has none.
+  const llama = modelType === "llama";
+  const attentionBias = llama && r.bool("attention_bias", false);
   return {
     modelType,
     vocabSize: r.int("vocab_size"),
@@ -223,9 +225,9 @@ function parseLlama(r: Reader, modelType: LlamaConfig["modelType"]): LlamaConfig
     ropeTheta: rope.theta,
     maxPositionEmbeddings: r.int("max_position_embeddings"),
     tieWordEmbeddings: r.bool("tie_word_embeddings", false),
-    qkvBias: modelType === "qwen2" ? true : attentionBias,
-    oBias: modelType === "qwen2" ? false : attentionBias,
-    mlpBias: r.bool("mlp_bias", false),
+    qkvBias: modelType === "qwen2" || attentionBias,
+    oBias: attentionBias,
+    mlpBias: llama && r.bool("mlp_bias", false),
     hiddenAct: r.oneOf("hidden_act", ["silu", "gelu", "gelu_pytorch_tanh"] as const, "silu"),
     ...(rope.scaling && { ropeScaling: rope.scaling }),
     ...(slidingWindows.some((w) => w !== null) && { slidingWindows }),

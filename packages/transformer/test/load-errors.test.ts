@@ -90,6 +90,11 @@ describe("parseConfig", () => {
     expect(c).toMatchObject({ numKeyValueHeads: 2, headDim: 4, ropeTheta: 10000, rmsNormEps: 1e-6, tieWordEmbeddings: false, qkvBias: false });
     const q = parseConfig({ model_type: "qwen2", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16 });
     expect(q).toMatchObject({ qkvBias: true, oBias: false });
+    // As transformers builds them: only Llama reads attention_bias / mlp_bias.
+    const biases = { attention_bias: true, mlp_bias: true };
+    expect(parseConfig({ model_type: "llama", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16, ...biases })).toMatchObject({ qkvBias: true, oBias: true, mlpBias: true });
+    expect(parseConfig({ model_type: "qwen2", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16, ...biases })).toMatchObject({ qkvBias: true, oBias: false, mlpBias: false });
+    expect(parseConfig({ model_type: "mistral", vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 16, ...biases })).toMatchObject({ qkvBias: false, oBias: false, mlpBias: false });
     const g = parseConfig({ model_type: "gpt2", vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, n_inner: null });
     expect(g).toMatchObject({ nInner: 32, layerNormEpsilon: 1e-5, activation: "gelu_new" });
     expect(g).not.toHaveProperty("tieWordEmbeddings");
