@@ -10,8 +10,8 @@ import type { Tensor } from "@gim/tensor";
 import { patchHead, placeVars, run, type CausalLM } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
 import {
-  componentGraph, componentScores, edgeScores, exactComponentScores, exactEdgeScores, gim, headContributions, listComponents, listEdges, logitDiff,
-  runPatched, targetLogit, type Metric,
+  componentGraph, componentScores, edgeScores, exactComponentScores, exactEdgeScores, gim, graphPlaces, headContributions, listComponents, listEdges, logitDiff,
+  placeGradients, preparePair, runPatched, targetLogit, type Metric,
 } from "../src/index.js";
 import { expectClose, fixtureModel } from "./helpers.js";
 
@@ -102,6 +102,19 @@ describe.each(models)("components of %s", (name) => {
       const derivative = (up - down) / (2 * eps);
       expect(Math.abs(scores.scores[i]! + derivative)).toBeLessThan(2e-8 * Math.max(1, Math.abs(derivative)));
     }
+  });
+
+  it("placeGradients on a prepared pair gives the gradients preparePair takes from its own clean run", () => {
+    const ruleSets = [[], gim()];
+    const withGradients = preparePair(model, clean, corrupted, metric, ruleSets);
+    const without = preparePair(model, clean, corrupted, metric);
+    expect(without.gradients).toBeUndefined();
+    const again = placeGradients(without, ruleSets);
+    expect(withGradients.gradients).toHaveLength(2);
+    for (const [r, g] of again.entries()) {
+      for (const [place, value] of g.byPlace) expect(Array.from(withGradients.gradients![r]!.byPlace.get(place)!.toFlat())).toEqual(Array.from(value.toFlat()));
+    }
+    expect(Array.from(withGradients.cleanCache.require(graphPlaces(withGradients.graph)[0]!).toFlat())).toEqual(Array.from(without.cleanCache.require(graphPlaces(without.graph)[0]!).toFlat()));
   });
 
   it("GIM and plain scores are sum over batch, positions and features of dM/da * (a_clean - a_corrupted), head by head", () => {

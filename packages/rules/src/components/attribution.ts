@@ -11,13 +11,11 @@
  * The gradient dM/da is taken with the given backward rules: `[]` for the plain gradient,
  * `gim()` for GIM. The forward pass is the same either way.
  */
-import { grad, type Rule } from "@gim/autograd";
-import type { Tensor } from "@gim/tensor";
-import { placeVars, run, type CausalLM } from "@gim/transformer";
-import { bindRules } from "../bind.js";
+import type { Rule } from "@gim/autograd";
+import { run, type CausalLM } from "@gim/transformer";
 import type { Component } from "./components.js";
 import type { Metric, Prompts } from "./metric.js";
-import { difference, dotRange, graphPlaces, perHeadDots, preparePair, type PreparedPair } from "./pair.js";
+import { difference, dotRange, graphPlaces, perHeadDots, placeGradientsOf, preparePair, type PlaceGradients, type PreparedPair } from "./pair.js";
 
 /** Scores of every component (in `components` order) and the metrics they explain. */
 export interface ComponentScores {
@@ -38,37 +36,23 @@ export interface ComponentScoreOptions {
   readonly rules?: readonly Rule[];
 }
 
-/** Gradients of the metric at every component place and component input, for one rule set. */
-export interface PlaceGradients {
-  /** dM/da by place key (`h.3.attn:attn.z`, `h.3.ln_1:norm.input`, ...). */
-  readonly byPlace: ReadonlyMap<string, Tensor>;
-}
-
 /**
  * Attribution-patching scores of every component for a clean/corrupted pair (each one
  * sequence, or B sequences of equal length), with plain gradients or the given rules.
  */
 export function componentScores(model: CausalLM, clean: Prompts, corrupted: Prompts, options: ComponentScoreOptions): ComponentScores {
-  const pair = preparePair(model, clean, corrupted, options.metric);
-  const [gradients] = placeGradients(pair, [options.rules ?? []]);
-  return attributionFromGradients(pair, gradients!);
+  const pair = preparePair(model, clean, corrupted, options.metric, [options.rules ?? []]);
+  return attributionFromGradients(pair, pair.gradients![0]!);
 }
 
 /**
- * One recorded clean forward, then one backward per rule set: dM/da at every component place
- * and every component input place (the `norm.input` places, for edges). Rules are bound to
- * the model first (`bindRules`), so a rule that matches none of its places is an error.
+ * dM/da at every component place and every component input place (the `norm.input` places,
+ * for edges), one backward per rule set, for a pair prepared without them: one recorded clean
+ * forward more. (`preparePair(..., gradientRules)` gets them from its own clean run.)
  */
 export function placeGradients(pair: PreparedPair, ruleSets: readonly (readonly Rule[])[]): PlaceGradients[] {
   const keys = graphPlaces(pair.graph);
-  const forward = run(pair.model, { ids: pair.clean as number[][] });
-  const metric = pair.metric.differentiable(forward.logits);
-  const vars = placeVars(metric, keys);
-  const xs = keys.map((k) => vars.get(k)!);
-  return ruleSets.map((rules) => {
-    const grads = grad(metric, xs, { rules: bindRules(pair.model, rules).rules });
-    return { byPlace: new Map(keys.map((k, i) => [k, grads[i]!])) };
-  });
+  return placeGradientsOf(run(pair.model, { ids: pair.clean as number[][] }), pair.model, pair.metric, keys, ruleSets);
 }
 
 /** score(c) = sum dM/da_c * (a_c(clean) - a_c(corrupted)), from gradients at the component places. */

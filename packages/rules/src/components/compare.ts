@@ -7,7 +7,7 @@ import type { CausalLM } from "@gim/transformer";
 import type { GradientMethod } from "../explain.js";
 import { gim } from "../gim.js";
 import { agreementWith, type Agreement, type Ranking } from "./agreement.js";
-import { attributionFromGradients, placeGradients } from "./attribution.js";
+import { attributionFromGradients } from "./attribution.js";
 import { faithfulnessFromPair, type FaithfulnessCurve } from "./circuit.js";
 import type { Component, ComponentInput } from "./components.js";
 import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges, type Edge } from "./edges.js";
@@ -94,7 +94,7 @@ export function compareComponentMethods(model: CausalLM, clean: Prompts, corrupt
     if (names.has(m.name)) throw new RangeError(`method "${m.name}" is given twice`);
     names.add(m.name);
   }
-  const pair = preparePair(model, clean, corrupted, options.metric);
+  const pair = preparePair(model, clean, corrupted, options.metric, methods.map((m) => m.rules));
   const withExact = options.exact ?? true;
   const withEdges = options.edges ?? false;
   const withCircuits = options.faithfulness ?? true;
@@ -102,7 +102,7 @@ export function compareComponentMethods(model: CausalLM, clean: Prompts, corrupt
   const { components } = pair.graph;
   const headsAndMlps = components.map((c, i) => (c.kind === "embed" ? -1 : i)).filter((i) => i >= 0);
 
-  const gradients = placeGradients(pair, methods.map((m) => m.rules));
+  const gradients = pair.gradients!;
   const exactNodes = withExact ? exactFromPair(pair, options.batchSize).scores : undefined;
   const exactEdges = withExact && withEdges ? exactEdgesFromPair(pair, options.batchSize).scores : undefined;
 

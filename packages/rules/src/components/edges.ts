@@ -26,11 +26,10 @@ import * as T from "@gim/tensor";
 import type { Rule } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
-import { placeGradients, type PlaceGradients } from "./attribution.js";
 import type { Component, ComponentInput } from "./components.js";
 import type { Metric, Prompts } from "./metric.js";
 import { headContributions } from "./heads.js";
-import { dotRange, preparePair, type PreparedPair } from "./pair.js";
+import { dotRange, preparePair, type PlaceGradients, type PreparedPair } from "./pair.js";
 import { runPatched, type PatchedRun, type RowEdit } from "./patching.js";
 import { faithfulnessCurve, type CircuitOptions, type FaithfulnessCurve } from "./circuit.js";
 import { componentGraph } from "./components.js";
@@ -71,9 +70,8 @@ export function listEdges(model: CausalLM): readonly Edge[] {
 
 /** Edge attribution patching scores for a clean/corrupted pair, with plain gradients or the given rules. */
 export function edgeScores(model: CausalLM, clean: Prompts, corrupted: Prompts, options: EdgeScoreOptions): EdgeScores {
-  const pair = preparePair(model, clean, corrupted, options.metric);
-  const [gradients] = placeGradients(pair, [options.rules ?? []]);
-  return edgesFromGradients(pair, gradients!);
+  const pair = preparePair(model, clean, corrupted, options.metric, [options.rules ?? []]);
+  return edgesFromGradients(pair, pair.gradients![0]!);
 }
 
 /** Edge scores from gradients at the component inputs: (w_u(clean) - w_u(corrupted)) . dM/dx_v. */

@@ -3,10 +3,18 @@
  * at every component's place and every component input, and the metric of both runs. The
  * scoring functions share it so that the two reference runs happen once.
  */
+import { grad, type Rule } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
-import { run, type ActivationCache, type CausalLM } from "@gim/transformer";
+import { placeVars, run, type ActivationCache, type CausalLM, type RunResult } from "@gim/transformer";
+import { bindRules } from "../bind.js";
 import { componentGraph, type ComponentGraph } from "./components.js";
 import { metricOfRun, promptPair, type Metric, type Prompts } from "./metric.js";
+
+/** Gradients of the metric at every component place and component input, for one rule set. */
+export interface PlaceGradients {
+  /** dM/da by place key (`h.3.attn:attn.z`, `h.3.ln_1:norm.input`, ...). */
+  readonly byPlace: ReadonlyMap<string, Tensor>;
+}
 
 /** A clean/corrupted pair with the activations of both runs. */
 export interface PreparedPair {
@@ -25,6 +33,8 @@ export interface PreparedPair {
   readonly metricClean: number;
   /** The metric of the corrupted run (mean over prompts). */
   readonly metricCorrupted: number;
+  /** dM/da at every place, one per rule set asked for (`preparePair`'s `gradientRules`). */
+  readonly gradients?: readonly PlaceGradients[];
 }
 
 /** Every place a component or a component input reads: the keys to cache. */
@@ -32,15 +42,22 @@ export function graphPlaces(graph: ComponentGraph): string[] {
   return [...new Set([...graph.components.map((c) => c.place), ...graph.inputs.map((i) => i.place)])];
 }
 
-/** Runs the clean and the corrupted prompts once each, checking that they line up and that the metric applies. */
-export function preparePair(model: CausalLM, clean: Prompts, corrupted: Prompts, metric: Metric): PreparedPair {
+/**
+ * Runs the clean and the corrupted prompts once each, checking that they line up and that the
+ * metric applies. With `gradientRules`, the clean run is recorded and differentiated once per
+ * rule set (see {@link placeGradientsOf}), so attribution needs no second clean forward; the
+ * recorded graph is dropped before this returns.
+ */
+export function preparePair(model: CausalLM, clean: Prompts, corrupted: Prompts, metric: Metric, gradientRules?: readonly (readonly Rule[])[]): PreparedPair {
   const rows = promptPair(clean, corrupted);
   metric.check(rows.clean.length, rows.clean[0]!.length, model.vocabSize);
   const graph = componentGraph(model);
   const cache = graphPlaces(graph);
-  const cleanRun = run(model, { ids: rows.clean }, { cache, record: false });
+  const cleanRun = run(model, { ids: rows.clean }, { cache, record: gradientRules !== undefined });
+  const gradients = gradientRules && placeGradientsOf(cleanRun, model, metric, cache, gradientRules);
   const corruptedRun = run(model, { ids: rows.corrupted }, { cache, record: false });
   return {
+    ...(gradients && { gradients }),
     model,
     graph,
     metric,
@@ -51,6 +68,20 @@ export function preparePair(model: CausalLM, clean: Prompts, corrupted: Prompts,
     metricClean: metricOfRun(metric, cleanRun.logits.value),
     metricCorrupted: metricOfRun(metric, corruptedRun.logits.value),
   };
+}
+
+/**
+ * dM/da at the places `keys` of a recorded run, one backward per rule set. Rules are bound to
+ * the model first (`bindRules`), so a rule that matches none of its places is an error.
+ */
+export function placeGradientsOf(recorded: RunResult, model: CausalLM, metric: Metric, keys: readonly string[], ruleSets: readonly (readonly Rule[])[]): PlaceGradients[] {
+  const m = metric.differentiable(recorded.logits);
+  const vars = placeVars(m, keys);
+  const xs = keys.map((k) => vars.get(k)!);
+  return ruleSets.map((rules) => {
+    const grads = grad(m, xs, { rules: bindRules(model, rules).rules });
+    return { byPlace: new Map(keys.map((k, i) => [k, grads[i]!])) };
+  });
 }
 
 /** sum_i a[aOffset + i] * b[bOffset + i] for i < n, in float64. */

@@ -13,7 +13,7 @@
  */
 import type { CausalLM } from "@gim/transformer";
 import { agreementWith, type Agreement, type Ranking } from "../components/agreement.js";
-import { attributionFromGradients, placeGradients } from "../components/attribution.js";
+import { attributionFromGradients } from "../components/attribution.js";
 import { curveFromMetrics, faithfulnessFromPair, type FaithfulnessCurve } from "../components/circuit.js";
 import { componentGraph } from "../components/components.js";
 import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges } from "../components/edges.js";
@@ -133,9 +133,9 @@ export function evaluateComponents(model: CausalLM, pairs: readonly EvalPair[], 
   groups.forEach(([, group], g) => {
     const w = weights[g]!;
     const metric = logitDiff({ answer: group.map((p) => p.answer), wrong: group.map((p) => p.wrong) });
-    const pair = preparePair(model, group.map((p) => p.clean), group.map((p) => p.corrupted), metric);
+    const pair = preparePair(model, group.map((p) => p.clean), group.map((p) => p.corrupted), metric, options.methods.map((m) => m.rules));
     prepared.push(pair);
-    const gradients = placeGradients(pair, options.methods.map((m) => m.rules));
+    const gradients = pair.gradients!;
     options.methods.forEach((_, m) => {
       nodeScores[m] = accumulate(nodeScores[m], attributionFromGradients(pair, gradients[m]!).scores, w);
       edgeScores[m] = accumulate(edgeScores[m], edgesFromGradients(pair, gradients[m]!).scores, w);
