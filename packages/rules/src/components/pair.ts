@@ -57,7 +57,6 @@ export function preparePair(model: CausalLM, clean: Prompts, corrupted: Prompts,
   const gradients = gradientRules && placeGradientsOf(cleanRun, model, metric, cache, gradientRules);
   const corruptedRun = run(model, { ids: rows.corrupted }, { cache, record: false });
   return {
-    ...(gradients && { gradients }),
     model,
     graph,
     metric,
@@ -67,6 +66,7 @@ export function preparePair(model: CausalLM, clean: Prompts, corrupted: Prompts,
     corruptedCache: corruptedRun.cache,
     metricClean: metricOfRun(metric, cleanRun.logits.value),
     metricCorrupted: metricOfRun(metric, corruptedRun.logits.value),
+    ...(gradients && { gradients }),
   };
 }
 

@@ -134,11 +134,11 @@ export function evaluateComponents(model: CausalLM, pairs: readonly EvalPair[], 
     const w = weights[g]!;
     const metric = logitDiff({ answer: group.map((p) => p.answer), wrong: group.map((p) => p.wrong) });
     const pair = preparePair(model, group.map((p) => p.clean), group.map((p) => p.corrupted), metric, options.methods.map((m) => m.rules));
-    prepared.push(pair);
-    const gradients = pair.gradients!;
+    const { gradients, ...activations } = pair;
+    prepared.push(activations); // kept for the circuit curves below; the gradients are not needed there
     options.methods.forEach((_, m) => {
-      nodeScores[m] = accumulate(nodeScores[m], attributionFromGradients(pair, gradients[m]!).scores, w);
-      edgeScores[m] = accumulate(edgeScores[m], edgesFromGradients(pair, gradients[m]!).scores, w);
+      nodeScores[m] = accumulate(nodeScores[m], attributionFromGradients(pair, gradients![m]!).scores, w);
+      edgeScores[m] = accumulate(edgeScores[m], edgesFromGradients(pair, gradients![m]!).scores, w);
     });
     exactNodes = accumulate(exactNodes, exactFromPair(pair, batchSize).scores, w);
     exactEdges = accumulate(exactEdges, exactEdgesFromPair(pair, batchSize).scores, w);
