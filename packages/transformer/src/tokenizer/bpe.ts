@@ -8,6 +8,7 @@
 // tokenizer has no pre-tokenizer, so the whole text is one piece).
 
 import { byteFallbackToken, utf8Encode } from "./bytes.js";
+import { Heap } from "./heap.js";
 
 /** Settings of a BPE model, as in the `model` object of tokenizer.json. */
 export interface BpeModelOptions {
@@ -180,7 +181,7 @@ export class BpeModel {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;
     }
-    const heap = new MinHeap();
+    const heap = new Heap<number>((a, b) => a < b); // lowest key (rank, then position) first
     const pushPair = (position: number) => {
       const right = next[position]!;
       if (right < 0) return;
@@ -208,47 +209,5 @@ export class BpeModel {
     const out: number[] = [];
     for (let i = 0; i >= 0; i = next[i]!) out.push(ids[i]!);
     return out;
-  }
-}
-
-/** A binary min-heap of numbers. */
-class MinHeap {
-  private readonly items: number[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(value: number): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(value);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (items[parent]! <= value) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = value;
-  }
-
-  pop(): number {
-    const items = this.items;
-    const top = items[0]!;
-    const last = items.pop()!;
-    if (items.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= items.length) break;
-        const right = left + 1;
-        const child = right < items.length && items[right]! < items[left]! ? right : left;
-        if (items[child]! >= last) break;
-        items[i] = items[child]!;
-        i = child;
-      }
-      items[i] = last;
-    }
-    return top;
   }
 }

@@ -17,6 +17,7 @@
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BYTE_TO_CHAR, toByteLevel } from "./bytes.js";
 import { GPT2_END_OF_TEXT, gpt2TokenizerJson } from "./gpt2.js";
+import { Heap } from "./heap.js";
 import { gpt2SplitRegex } from "./pre-tokenizers.js";
 import { findMatches } from "./regex.js";
 import type { AddedTokenJson } from "./tokenizer-json.js";
@@ -45,52 +46,11 @@ interface Word {
   count: number;
 }
 
-// Max-heap of [count, left, right], best first: higher count, then smaller left, smaller right.
-class PairHeap {
-  private readonly items: Array<[number, number, number]> = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  private static better(a: [number, number, number], b: [number, number, number]): boolean {
-    if (a[0] !== b[0]) return a[0] > b[0];
-    if (a[1] !== b[1]) return a[1] < b[1];
-    return a[2] < b[2];
-  }
-
-  push(item: [number, number, number]): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!PairHeap.better(item, items[parent]!)) break;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): [number, number, number] {
-    const items = this.items;
-    const top = items[0]!;
-    const last = items.pop()!;
-    if (items.length > 0) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= items.length) break;
-        const right = left + 1;
-        const child = right < items.length && PairHeap.better(items[right]!, items[left]!) ? right : left;
-        if (!PairHeap.better(items[child]!, last)) break;
-        items[i] = items[child]!;
-        i = child;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
+/** Pair heap order: higher count first, then smaller left, then smaller right symbol. */
+function betterPair(a: [number, number, number], b: [number, number, number]): boolean {
+  if (a[0] !== b[0]) return a[0] > b[0];
+  if (a[1] !== b[1]) return a[1] < b[1];
+  return a[2] < b[2];
 }
 
 /**
@@ -140,7 +100,7 @@ export function trainByteLevelBpe(texts: readonly string[], options: TrainBpeOpt
   // Pair statistics.
   const pairCounts = new Map<number, number>();
   const pairWords = new Map<number, Set<number>>();
-  const heap = new PairHeap();
+  const heap = new Heap<[number, number, number]>(betterPair); // [count, left, right]
   const changed = new Set<number>();
   const addWordPairs = (index: number, sign: 1 | -1) => {
     const { symbols, count } = words[index]!;
