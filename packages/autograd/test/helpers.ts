@@ -7,37 +7,14 @@
 import * as T from "@gim/tensor";
 import { Rng, Tensor } from "@gim/tensor";
 import { expect } from "vitest";
+import { allIndices, count, ravel } from "../../tensor/test/arbitraries.js";
+
+export { allIndices, count };
 
 /** A tensor's logical values in row-major order with its shape: the reference representation. */
 export interface Naive {
   readonly shape: readonly number[];
   readonly values: readonly number[];
-}
-
-/** Number of elements of a shape. */
-export function count(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
-
-/** Every multi-index of `shape` in row-major order. */
-export function allIndices(shape: readonly number[]): number[][] {
-  const out: number[][] = [];
-  const walk = (prefix: number[]): void => {
-    if (prefix.length === shape.length) {
-      out.push(prefix);
-      return;
-    }
-    for (let i = 0; i < shape[prefix.length]!; i++) walk([...prefix, i]);
-  };
-  walk([]);
-  return out;
-}
-
-/** Row-major flat index of a multi-index. */
-export function ravel(index: readonly number[], shape: readonly number[]): number {
-  let flat = 0;
-  for (let i = 0; i < shape.length; i++) flat = flat * shape[i]! + index[i]!;
-  return flat;
 }
 
 /** Reads a tensor's logical values one element at a time with `get`. */
