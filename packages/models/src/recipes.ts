@@ -67,6 +67,8 @@ export function inductionTrainingTask(): TrainingTask {
 }
 
 const common = { warmupSteps: 50, weightDecay: 0.01, clipNorm: 1, validationSize: 512, finalSize: 1000 } as const;
+/** The optimisation both IOI models share. */
+const ioiTraining = { seed: 1, maxSteps: 1000, batchSize: 32, lmBatchSize: 8, lmWeight: 0.5, lr: 3e-3, evalEvery: 50, stopAccuracy: 0.99 } as const;
 
 /** The recipes, by model name. */
 export const recipes: Readonly<Record<string, Recipe>> = {
@@ -76,14 +78,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     description: "GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) 2-layer model trained on the IOI-style task",
     task: ioiTrainingTask,
     model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
-    seed: 1,
-    maxSteps: 1000,
-    batchSize: 32,
-    lmBatchSize: 8,
-    lmWeight: 0.5,
-    lr: 3e-3,
-    evalEvery: 50,
-    stopAccuracy: 0.99,
+    ...ioiTraining,
   },
   "ioi-llama": {
     ...common,
@@ -108,14 +103,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
       mlpBias: false,
       hiddenAct: "silu",
     }),
-    seed: 1,
-    maxSteps: 1000,
-    batchSize: 32,
-    lmBatchSize: 8,
-    lmWeight: 0.5,
-    lr: 3e-3,
-    evalEvery: 50,
-    stopAccuracy: 0.99,
+    ...ioiTraining,
   },
   "induction-gpt2": {
     ...common,

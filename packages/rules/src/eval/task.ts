@@ -3,23 +3,13 @@
  * package needs no task generator (`gim eval` builds these from `@gim/models`).
  */
 import type { CausalLM } from "@gim/transformer";
-import type { MethodName } from "../explain.js";
+import { methodNames, type MethodName } from "../explain.js";
 
 /** The token attribution methods of the evaluation: those of `explain`, and a seeded random ranking. */
 export type EvalMethod = MethodName | "random";
 
 /** Every {@link EvalMethod}, in report order: plain gradient × input first, then GIM, its rules alone, the references. */
-export const evalMethods: readonly EvalMethod[] = [
-  "gradient",
-  "gim",
-  "freezeNorm",
-  "softmaxTemperature",
-  "qkvScale",
-  "gateUpScale",
-  "integratedGradients",
-  "occlusion",
-  "random",
-];
+export const evalMethods: readonly EvalMethod[] = ["gradient", "gim", ...methodNames.filter((m) => m !== "gradient" && m !== "gim"), "random"];
 
 /** One held-out example for token attributions. */
 export interface EvalExample {
