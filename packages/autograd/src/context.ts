@@ -6,6 +6,7 @@
  */
 import type { Tensor } from "@gim/tensor";
 import type { NodeInfo } from "./var.js";
+import { InputError } from "@gim/tensor";
 
 /**
  * Called for every op that carries at least one tag, as it runs. It may return a tensor of
@@ -38,7 +39,7 @@ function withState<T>(change: () => () => void, fn: () => T): T {
  */
 export function scope<T>(name: string, fn: () => T): T {
   if (name === "" || name.startsWith(".") || name.endsWith(".")) {
-    throw new RangeError(`scope name '${name}' must be non-empty and must not start or end with '.'`);
+    throw new InputError(`scope name '${name}' must be non-empty and must not start or end with '.'`);
   }
   return withState(() => {
     state.path.push(name);
@@ -53,7 +54,7 @@ export function currentPath(): string {
 
 /** Runs `fn` with `tag` added to the tags of every op it records. */
 export function tagged<T>(tag: string, fn: () => T): T {
-  if (tag === "") throw new RangeError("a tag must be a non-empty string");
+  if (tag === "") throw new InputError("a tag must be a non-empty string");
   return withState(() => {
     state.tags.push(tag);
     return () => void state.tags.pop();

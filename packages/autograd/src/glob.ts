@@ -3,6 +3,7 @@
  * segment, any characters of it), `**` matches any number of segments (including none).
  * `h.*.attn` matches `h.3.attn`; `h.*.attn.**` matches `h.3.attn` and `h.3.attn.c_attn`.
  */
+import { InputError } from "@gim/tensor";
 
 /** A compiled glob: call `test(path)`. */
 export interface PathGlob {
@@ -13,7 +14,7 @@ export interface PathGlob {
 /** Compiles a module path glob (see the top of this file); throws on an empty segment. */
 export function compileGlob(pattern: string): PathGlob {
   const parts = pattern === "" ? [] : pattern.split(".");
-  if (parts.some((p) => p === "")) throw new RangeError(`path glob '${pattern}' has an empty segment`);
+  if (parts.some((p) => p === "")) throw new InputError(`path glob '${pattern}' has an empty segment`);
   const segment = parts.map((p) => (p === "**" ? null : new RegExp(`^${p.split("*").map(escapeRegExp).join("[^.]*")}$`)));
   // Whether parts[i..] match segs[j..]. Memoized: without it, each `**` multiplies the work by
   // the path length (seven of them on a 40-segment path took a second).

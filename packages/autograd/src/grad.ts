@@ -8,7 +8,7 @@
  * gradient is asked for.
  */
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor } from "@gim/tensor";
+import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import type { BackwardContext, Grads, InputNames } from "./op.js";
 import { describeMatch, type Rule } from "./rules.js";
 import { describeNode, graphNodes, Var, type Node } from "./var.js";
@@ -47,9 +47,9 @@ export interface TracedGrads {
 export function grad(y: Var, xs: readonly Var[], options: GradOptions & { trace: true }): TracedGrads;
 export function grad(y: Var, xs: readonly Var[], options?: GradOptions): Tensor[];
 export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Tensor[] | TracedGrads {
-  if (!(y instanceof Var)) throw new TypeError("grad: the output must be a Var");
+  if (!(y instanceof Var)) throw new InputError("grad: the output must be a Var");
   xs.forEach((x, i) => {
-    if (!(x instanceof Var)) throw new TypeError(`grad: input ${i} is not a Var`);
+    if (!(x instanceof Var)) throw new InputError(`grad: input ${i} is not a Var`);
   });
   const rules = options.rules ?? [];
   const seed = seedFor(y, options.seed);
@@ -87,12 +87,12 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
 function seedFor(y: Var, seed: Tensor | undefined): Tensor {
   if (seed === undefined) {
     if (y.value.size !== 1) {
-      throw new RangeError(`grad: the output has shape ${formatShape(y.shape)}; pass { seed } (dL/dy of that shape) for a non-scalar output`);
+      throw new InputError(`grad: the output has shape ${formatShape(y.shape)}; pass { seed } (dL/dy of that shape) for a non-scalar output`);
     }
     return T.ones(y.shape, { dtype: y.dtype });
   }
   if (!T.sameShape(seed.shape, y.shape) || seed.dtype !== y.dtype) {
-    throw new RangeError(`grad: the seed is a ${seed.dtype} tensor of shape ${formatShape(seed.shape)}, the output a ${y.dtype} one of shape ${formatShape(y.shape)}`);
+    throw new InputError(`grad: the seed is a ${seed.dtype} tensor of shape ${formatShape(seed.shape)}, the output a ${y.dtype} one of shape ${formatShape(y.shape)}`);
   }
   return seed;
 }
@@ -129,11 +129,11 @@ function backwardOf(node: Node, g: Tensor, rule: Rule | undefined, leadsToX: Set
     throw new Error(`backward of ${describeNode(node)} (${who}) failed: ${(e as Error).message}`, { cause: e });
   }
   if (result === null || typeof result !== "object") {
-    throw new TypeError(`${who} for ${describeNode(node)} returned ${String(result)} instead of an object of gradients`);
+    throw new InputError(`${who} for ${describeNode(node)} returned ${String(result)} instead of an object of gradients`);
   }
   for (const key of Object.keys(result)) {
     if (!names.includes(key)) {
-      throw new RangeError(`${who} for ${describeNode(node)} returned a gradient for '${key}', which is not an input (inputs: ${names.join(", ")})`);
+      throw new InputError(`${who} for ${describeNode(node)} returned a gradient for '${key}', which is not an input (inputs: ${names.join(", ")})`);
     }
   }
   return names.map((name, i) => {
@@ -141,10 +141,10 @@ function backwardOf(node: Node, g: Tensor, rule: Rule | undefined, leadsToX: Set
     if (gi === undefined || !ctx.needs[name]) return undefined;
     const x = node.inputs[i]!.value;
     if (!(gi instanceof T.Tensor)) {
-      throw new TypeError(`${who} for ${describeNode(node)} returned a non-tensor gradient for input '${name}'`);
+      throw new InputError(`${who} for ${describeNode(node)} returned a non-tensor gradient for input '${name}'`);
     }
     if (!T.sameShape(gi.shape, x.shape) || gi.dtype !== x.dtype) {
-      throw new RangeError(
+      throw new InputError(
         `${who} for ${describeNode(node)} returned a gradient of ${gi.dtype} shape ${formatShape(gi.shape)} for input '${name}' of ${x.dtype} shape ${formatShape(x.shape)}`,
       );
     }

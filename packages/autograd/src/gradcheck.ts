@@ -17,7 +17,7 @@
  * float32 finite differences cannot tell a right backward from a slightly wrong one.
  */
 import * as T from "@gim/tensor";
-import { formatShape, Rng, Tensor } from "@gim/tensor";
+import { formatShape, Rng, Tensor, InputError } from "@gim/tensor";
 import { isRecording, noGrad } from "./context.js";
 import { grad } from "./grad.js";
 import type { Rule } from "./rules.js";
@@ -281,31 +281,31 @@ function checkArguments(
   inputs: readonly Tensor[],
   o: { eps: number; atol: number; rtol: number; maxElements: number; directions: number },
 ): void {
-  if (typeof fn !== "function") throw new TypeError("gradcheck: the first argument must be a function of Vars returning a Var");
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new TypeError("gradcheck: pass a non-empty array of input tensors");
+  if (typeof fn !== "function") throw new InputError("gradcheck: the first argument must be a function of Vars returning a Var");
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new InputError("gradcheck: pass a non-empty array of input tensors");
   inputs.forEach((x, i) => {
     if (!(x instanceof Tensor)) {
-      throw new TypeError(`gradcheck: input ${i} is ${x instanceof Var ? "a Var; pass its tensor (x.value)" : "not a Tensor"}`);
+      throw new InputError(`gradcheck: input ${i} is ${x instanceof Var ? "a Var; pass its tensor (x.value)" : "not a Tensor"}`);
     }
     if (x.dtype !== "float64") {
-      throw new TypeError(
+      throw new InputError(
         `gradcheck: input ${i} (${formatShape(x.shape)}) is ${x.dtype}; gradient checks need float64, because float32 finite differences ` +
           `are dominated by rounding error (about 1e-7 / step) and cannot tell a right gradient from a wrong one. Convert with T.astype(x, "float64")`,
       );
     }
     checkFinite(x, `input ${i}`);
   });
-  if (!(o.eps > 0 && o.eps < 1)) throw new RangeError(`gradcheck: eps must be in (0, 1), got ${o.eps}`);
-  if (!(o.atol >= 0) || !(o.rtol >= 0)) throw new RangeError(`gradcheck: atol and rtol must be >= 0, got ${o.atol} and ${o.rtol}`);
-  if (!Number.isInteger(o.maxElements) || o.maxElements < 1) throw new RangeError(`gradcheck: maxElements must be a positive integer, got ${o.maxElements}`);
-  if (!Number.isInteger(o.directions) || o.directions < 0) throw new RangeError(`gradcheck: directions must be a non-negative integer, got ${o.directions}`);
+  if (!(o.eps > 0 && o.eps < 1)) throw new InputError(`gradcheck: eps must be in (0, 1), got ${o.eps}`);
+  if (!(o.atol >= 0) || !(o.rtol >= 0)) throw new InputError(`gradcheck: atol and rtol must be >= 0, got ${o.atol} and ${o.rtol}`);
+  if (!Number.isInteger(o.maxElements) || o.maxElements < 1) throw new InputError(`gradcheck: maxElements must be a positive integer, got ${o.maxElements}`);
+  if (!Number.isInteger(o.directions) || o.directions < 0) throw new InputError(`gradcheck: directions must be a non-negative integer, got ${o.directions}`);
 }
 
 function callFn(fn: (...xs: Var[]) => Var, xs: Var[]): Var {
   const y = fn(...xs);
-  if (!(y instanceof Var)) throw new TypeError(`gradcheck: fn must return a Var, got ${y === null ? "null" : typeof y}`);
+  if (!(y instanceof Var)) throw new InputError(`gradcheck: fn must return a Var, got ${y === null ? "null" : typeof y}`);
   if (y.dtype !== "float64") {
-    throw new TypeError(`gradcheck: fn returned a ${y.dtype} output of shape ${formatShape(y.shape)}; keep the whole computation in float64 (constants included)`);
+    throw new InputError(`gradcheck: fn returned a ${y.dtype} output of shape ${formatShape(y.shape)}; keep the whole computation in float64 (constants included)`);
   }
   return y;
 }
@@ -314,14 +314,14 @@ function checkFinite(t: Tensor, what: string): void {
   const data = T.contiguousData(t);
   const bad = data.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
-    throw new RangeError(`gradcheck: ${what} has a non-finite value (${data[bad]}) at [${unravel(bad, t.shape).join(", ")}]; check inside the function's domain`);
+    throw new InputError(`gradcheck: ${what} has a non-finite value (${data[bad]}) at [${unravel(bad, t.shape).join(", ")}]; check inside the function's domain`);
   }
 }
 
 function dot(a: Tensor, b: Tensor): number {
   const x = T.contiguousData(a);
   const y = T.contiguousData(b);
-  if (x.length !== y.length) throw new RangeError(`gradcheck: fn returned outputs of different shapes (${x.length} vs ${y.length} elements) for nearby inputs`);
+  if (x.length !== y.length) throw new InputError(`gradcheck: fn returned outputs of different shapes (${x.length} vs ${y.length} elements) for nearby inputs`);
   let s = 0;
   for (let k = 0; k < x.length; k++) s += x[k]! * y[k]!;
   return s;

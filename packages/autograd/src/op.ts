@@ -4,7 +4,7 @@
  * computes the forward and records a node. Backward rules may later replace or post-process
  * the default backward of any node (see `rules.ts`); the definition itself never changes.
  */
-import { formatShape, scalar, Tensor, type DType } from "@gim/tensor";
+import { formatShape, scalar, Tensor, type DType, InputError } from "@gim/tensor";
 import { activeHooks, currentPath, currentTags, isRecording } from "./context.js";
 import { describeNode, Var, type Node, type NodeInfo } from "./var.js";
 
@@ -79,7 +79,7 @@ export function defineOp<const Name extends string, const In extends InputNames,
     const inputs = args.slice(0, def.inputs.length) as VarLike[];
     const attrs = (args[def.inputs.length] ?? {}) as A;
     if (inputs.length !== def.inputs.length || inputs.some((x) => x === undefined)) {
-      throw new TypeError(`${def.name} takes ${def.inputs.length} inputs (${def.inputs.join(", ")}), got ${inputs.filter((x) => x !== undefined).length}`);
+      throw new InputError(`${def.name} takes ${def.inputs.length} inputs (${def.inputs.join(", ")}), got ${inputs.filter((x) => x !== undefined).length}`);
     }
     return applyOp(def, inputs, attrs);
   };
@@ -93,7 +93,7 @@ export function toVar(x: VarLike, dtype: DType): Var {
   if (x instanceof Var) return x;
   if (x instanceof Tensor) return new Var(x);
   if (typeof x === "number") return new Var(scalar(x, { dtype }));
-  throw new TypeError(`expected a Var, a Tensor or a number, got ${describeValue(x)}`);
+  throw new InputError(`expected a Var, a Tensor or a number, got ${describeValue(x)}`);
 }
 
 function describeValue(x: unknown): string {
@@ -150,10 +150,10 @@ function runHooks(site: NodeInfo, output: Tensor): Tensor {
     const replaced = hook(site, value);
     if (replaced === undefined) continue;
     if (!(replaced instanceof Tensor)) {
-      throw new TypeError(`a forward hook at ${describeNode(site)} returned ${describeValue(replaced)} instead of a Tensor`);
+      throw new InputError(`a forward hook at ${describeNode(site)} returned ${describeValue(replaced)} instead of a Tensor`);
     }
     if (replaced.dtype !== value.dtype || replaced.shape.length !== value.shape.length || replaced.shape.some((d, i) => d !== value.shape[i])) {
-      throw new RangeError(
+      throw new InputError(
         `a forward hook at ${describeNode(site)} returned a ${replaced.dtype} tensor of shape ${formatShape(replaced.shape)} for an output of ${value.dtype} shape ${formatShape(value.shape)}`,
       );
     }

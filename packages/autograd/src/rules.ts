@@ -12,6 +12,7 @@ import { compileGlob, type PathGlob } from "./glob.js";
 import type { BackwardContext, Grads, InputNames } from "./op.js";
 import type { OpName, OpInputs, OpAttrs } from "./registry.js";
 import type { NodeInfo } from "./var.js";
+import { InputError } from "@gim/tensor";
 
 /** Which nodes a rule handles. Every given criterion must hold. */
 export interface RuleMatch {
@@ -64,7 +65,7 @@ export function rule<Name extends OpName>(
 export function rule(name: string, match: RuleMatch, backward: RuleBackward, options?: RuleOptions): Rule;
 export function rule(name: string, match: RuleMatch, backward: RuleBackward<InputNames, any>, options: RuleOptions = {}): Rule {
   if (match.op === undefined && match.tag === undefined && match.path === undefined) {
-    throw new RangeError(`rule '${name}' must match by op, tag or path (it would match every node)`);
+    throw new InputError(`rule '${name}' must match by op, tag or path (it would match every node)`);
   }
   const ops = match.op === undefined ? undefined : new Set<string>(typeof match.op === "string" ? [match.op] : match.op);
   const glob: PathGlob | undefined = match.path === undefined ? undefined : compileGlob(match.path);

@@ -2,6 +2,7 @@
  * The `gim` command in-process: parse, dispatch, and turn every error into one line on
  * stderr and an exit code (2: the command line is wrong; 1: running it failed).
  */
+import { FileFormatError, InputError } from "@gim/tensor";
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
 import { componentsCommand } from "./commands/components.js";
 import { evalCommand } from "./commands/eval.js";
@@ -99,7 +100,9 @@ function reportError(error: unknown, io: CliIO): number {
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`gim: ${oneLine(message)}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + "\n");
-  return error instanceof UsageError ? ExitCode.usage : ExitCode.runtime;
+  // The library's InputError is a mistake in what was asked (exit 2), except in a file's content (exit 1).
+  if (error instanceof UsageError || (error instanceof InputError && !(error instanceof FileFormatError))) return ExitCode.usage;
+  return ExitCode.runtime;
 }
 
 /** A message on one line: line breaks become "; ", runs of blanks one space. */

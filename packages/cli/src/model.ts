@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { defaultModel, modelDir as shippedModelDir } from "@gim/models";
-import { loadModel, loadTokenizer, type CausalLM, type Tokenizer } from "@gim/transformer";
+import { InputError } from "@gim/tensor";
+import { loadModel, loadTokenizer, resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**
@@ -79,29 +80,33 @@ export function checkInput(args: ParsedArgs): { ids: number[]; text?: undefined 
 /**
  * The token ids to run: `--ids`, or the one TEXT argument encoded with the tokenizer (with
  * the special tokens its post-processor adds, such as Llama's BOS, unless
- * `--no-special-tokens`).
- * Ids are checked against the model's vocabulary and length limit here, so a bad id is a
- * usage error naming the id and where it came from.
+ * `--no-special-tokens`). The model checks them (vocabulary, length); its error names the
+ * option or the text they came from.
  */
 export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
   const { ids, text } = checkInput(args);
-  let result: number[];
-  let source: string;
   if (ids !== undefined) {
-    result = ids;
-    source = "--ids";
-  } else {
-    // As Hugging Face's tokenizer(text): the model's special tokens (Llama's BOS) are added.
-    result = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text, { addSpecialTokens: !args.flag("no-special-tokens") });
-    if (result.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
-    source = "the text";
+    fromOption("--ids", () => opened.model.checkIds(ids));
+    return ids;
   }
-  const { model } = opened;
-  result.forEach((id, i) => {
-    if (id >= model.vocabSize) throw new UsageError(`token id ${id} (index ${i} of ${source}) is outside the model's vocabulary [0, ${model.vocabSize})`);
-  });
-  if (result.length > model.maxPositions) throw new UsageError(`${source} has ${result.length} tokens; the model accepts at most ${model.maxPositions}`);
-  return result;
+  // As Hugging Face's tokenizer(text): the model's special tokens (Llama's BOS) are added.
+  const encoded = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text, { addSpecialTokens: !args.flag("no-special-tokens") });
+  if (encoded.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
+  fromOption("the text", () => opened.model.checkIds(encoded));
+  return encoded;
+}
+
+/**
+ * Runs a library check on a value the command line gave; its {@link InputError} becomes a
+ * usage error prefixed with where the value came from (`--position: position 8 is out of ...`).
+ */
+export function fromOption<R>(source: string, check: () => R): R {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(`${source}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** The tokenizer, or a usage error saying what it was needed for. */
@@ -110,17 +115,14 @@ export function requireTokenizer(opened: OpenedModel, purpose: string): Tokenize
   return opened.tokenizer;
 }
 
-/** A position (negative counts from the end) resolved against a sequence length, or a usage error. */
-export function resolvePosition(position: number, length: number): number {
-  const p = position < 0 ? position + length : position;
-  if (p < 0 || p >= length) throw new UsageError(`option --position ${position} is out of range for ${length} token${length === 1 ? "" : "s"} (use 0..${length - 1}, or -1..-${length} from the end)`);
-  return p;
+/** `--position` (default -1, the last) resolved against a sequence length. */
+export function positionOf(args: ParsedArgs, length: number): number {
+  return fromOption("--position", () => resolvePosition(args.number("position") ?? -1, length));
 }
 
 /** A token id option (`--target-id`, `--baseline-id`) checked against the vocabulary. */
-export function checkTokenId(option: string, id: number, vocabSize: number): number {
-  if (id >= vocabSize) throw new UsageError(`option --${option} ${id} is outside the model's vocabulary [0, ${vocabSize})`);
-  return id;
+export function checkTokenId(option: string, id: number, model: CausalLM): number {
+  return fromOption(`--${option}`, () => model.checkTokenId(id));
 }
 
 /** How a token reads, for people: the tokenizer's text of it, or `<id>` without a tokenizer. */

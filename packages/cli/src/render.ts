@@ -3,6 +3,7 @@
  * method), aligned tables, and the helpers they need (color detection, visible whitespace,
  * display width). Nothing here computes attributions.
  */
+import { InputError } from "@gim/tensor";
 
 /** How colors are written: 24-bit, the xterm 256-color palette, or not at all. */
 export type ColorMode = "truecolor" | "256" | "none";
@@ -54,7 +55,7 @@ export function xterm256(rgb: Rgb): number {
 /** The color of an index of the xterm 6x6x6 cube (16..231). */
 export function xterm256Rgb(index: number): Rgb {
   const i = index - 16;
-  if (!Number.isInteger(i) || i < 0 || i >= 216) throw new RangeError(`${index} is not an index of the xterm color cube (16..231)`);
+  if (!Number.isInteger(i) || i < 0 || i >= 216) throw new InputError(`${index} is not an index of the xterm color cube (16..231)`);
   return [CUBE_LEVELS[Math.floor(i / 36)]!, CUBE_LEVELS[Math.floor(i / 6) % 6]!, CUBE_LEVELS[i % 6]!];
 }
 

@@ -59,7 +59,7 @@ describe("gim components", () => {
     [["--corrupted-ids", corrupted.join(","), "--method", "ig"], /--method integrated-gradients is not a gradient method/],
     [["--corrupted-ids", corrupted.join(","), "--metric", "kl"], /unknown --metric "kl"/],
     [["--corrupted-ids", corrupted.join(","), "--answer-id", "5", "--wrong-answer-id", "5"], /the answer and the wrong answer are the same token \(id 5\)/],
-    [["--corrupted-ids", "3,7,1,9,200,4,5,8,2,11"], /token id 200 \(index 4 of --corrupted-ids\) is outside the model's vocabulary/],
+    [["--corrupted-ids", "3,7,1,9,200,4,5,8,2,11"], /--corrupted-ids: token id 200 at position 4 is outside the vocabulary/],
     [["--corrupted", "some text"], /has no tokenizer/],
   ])("refuses %j with one line and exit code 2", async (extra, message) => {
     const { code, stdout: out, stderr: err } = await gim(["components", "--model", dir, "--ids", clean.join(","), ...extra]);

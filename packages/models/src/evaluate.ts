@@ -6,6 +6,7 @@
 import { noGrad } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
+import { InputError } from "@gim/tensor";
 
 /** A prompt and the token that should follow it. */
 export interface Scored {
@@ -24,7 +25,7 @@ export interface Evaluation {
 
 /** Scores `examples` (see the top of this file); `batchSize` sequences per forward pass. */
 export function evaluate(model: CausalLM, examples: readonly Scored[], batchSize = 64): Evaluation {
-  if (examples.length === 0) throw new RangeError("evaluate: no examples");
+  if (examples.length === 0) throw new InputError("evaluate: no examples");
   const byLength = new Map<number, Scored[]>();
   for (const e of examples) {
     const group = byLength.get(e.ids.length) ?? [];

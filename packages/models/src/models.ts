@@ -3,6 +3,7 @@
  * module's location so they resolve wherever the package is installed.
  */
 import { fileURLToPath } from "node:url";
+import { InputError } from "@gim/tensor";
 
 /** Names of the shipped models (folders under `models/`). */
 export const shippedModels = ["ioi-gpt2", "ioi-llama", "induction-gpt2"] as const;
@@ -22,7 +23,7 @@ export function modelsRoot(): string {
 /** The folder of a shipped model (config.json, model.safetensors, tokenizer files, training.json, loss.svg). */
 export function modelDir(name: ShippedModel | string = defaultModel): string {
   if (!(shippedModels as readonly string[]).includes(name)) {
-    throw new RangeError(`no shipped model named ${JSON.stringify(name)}; shipped models: ${shippedModels.join(", ")}`);
+    throw new InputError(`no shipped model named ${JSON.stringify(name)}; shipped models: ${shippedModels.join(", ")}`);
   }
   return fileURLToPath(new URL(`../models/${name}`, import.meta.url));
 }

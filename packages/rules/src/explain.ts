@@ -14,6 +14,7 @@ import type { Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
 import { bindRules } from "./bind.js";
 import { gim, gimDefaults, gimOff, type GimOptions } from "./gim.js";
+import { InputError } from "@gim/tensor";
 
 /** The attribution methods `explain` knows. */
 export const methodNames = [
@@ -127,12 +128,12 @@ export function methodRules(method: MethodName, settings: GimOptions = {}): Rule
  * Throws a clear error when none can be found and none was given.
  */
 export function defaultBaseline(tokenizer: TokenizerLike | undefined): number {
-  if (!tokenizer) throw new RangeError("no baseline token: pass a baseline id, or a tokenizer to take the id of \" \" from");
+  if (!tokenizer) throw new InputError("no baseline token: pass a baseline id, or a tokenizer to take the id of \" \" from");
   const space = tokenizer.encode(" ", { addSpecialTokens: false });
   if (space.length > 0) return space[0]!;
   if (tokenizer.padTokenId !== undefined) return tokenizer.padTokenId;
   if (tokenizer.unkTokenId !== undefined) return tokenizer.unkTokenId;
-  throw new RangeError("no baseline token: the tokenizer has no id for \" \" and no pad or unk token; pass a baseline id");
+  throw new InputError("no baseline token: the tokenizer has no id for \" \" and no pad or unk token; pass a baseline id");
 }
 
 /** Explains one prediction with one method. */
@@ -146,7 +147,7 @@ export function explain(model: CausalLM, ids: readonly number[], options: Explai
  */
 export function explainMethods(model: CausalLM, ids: readonly number[], methods: readonly MethodName[], options: ExplainOptions = {}): Explanation[] {
   for (const m of methods) {
-    if (!(methodNames as readonly string[]).includes(m)) throw new RangeError(`unknown method "${m}"; known: ${methodNames.join(", ")}`);
+    if (!(methodNames as readonly string[]).includes(m)) throw new InputError(`unknown method "${m}"; known: ${methodNames.join(", ")}`);
   }
   checkCount("batchSize", options.batchSize);
   checkCount("steps", options.steps);
@@ -186,11 +187,11 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
 
 /** A clear error for an option that must be a positive integer (when given). */
 function checkCount(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new RangeError(`explain: ${name} must be a positive integer, got ${value}`);
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InputError(`explain: ${name} must be a positive integer, got ${value}`);
 }
 
 function checkTokenId(what: string, id: number, vocab: number): void {
-  if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
+  if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InputError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
 }
 
 /** attr[t] = sum_d g[t, d] * (e[t, d] - eb[d]) */

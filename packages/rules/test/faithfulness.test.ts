@@ -202,6 +202,6 @@ describe("on a fixture model", () => {
   it("names bad targets, positions and batch sizes", () => {
     expect(() => targetLogitFunction(model, { target: 96 })).toThrow(/target token id 96 is outside the vocabulary \[0, 96\)/);
     expect(() => targetLogitFunction(model, { target: 1, batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
-    expect(() => targetLogitFunction(model, { target: 1, position: 4 })([[1, 2]])).toThrow(/position 4 is out of range for a sequence of 2 tokens/);
+    expect(() => targetLogitFunction(model, { target: 1, position: 4 })([[1, 2]])).toThrow(/position 4 is out of range for 2 tokens/);
   });
 });

@@ -198,7 +198,7 @@ describe("bad inputs get clear errors", () => {
 
   it("position out of range or not an integer", () => {
     for (const p of [ids.length, -ids.length - 1, 1.5]) {
-      expect(() => explain(model, ids, { baseline: 0, position: p })).toThrow(`position ${p} is out of range for a sequence of ${ids.length} tokens`);
+      expect(() => explain(model, ids, { baseline: 0, position: p })).toThrow(`position ${p} is out of range for ${ids.length} tokens`);
     }
   });
 

@@ -7,6 +7,7 @@ import { allocate, promote, type DType, type Storage } from "./dtype.js";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "./shape.js";
 import { contiguousData, scalar, Tensor } from "./tensor.js";
 import { expand } from "./views.js";
+import { InputError } from "./errors.js";
 
 /** A tensor or a plain number (a 0-d tensor of the other operand's dtype). */
 export type TensorLike = Tensor | number;
@@ -149,7 +150,7 @@ export const erf = (x: Tensor): Tensor => map(x, erfScalar);
 
 /** Limits every element to `[lo, hi]` (either bound may be omitted with `-Infinity`/`Infinity`; NaN stays NaN). */
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
-  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new RangeError(`clamp: bounds [${lo}, ${hi}] are not an interval`);
+  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new InputError(`clamp: bounds [${lo}, ${hi}] are not an interval`);
   return map(x, (v) => (v < lo ? lo : v > hi ? hi : v));
 }
 
@@ -223,7 +224,7 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   try {
     shape = broadcastShapes(broadcastShapes(tc.shape, ta.shape), tb.shape);
   } catch {
-    throw new RangeError(
+    throw new InputError(
       `where: condition ${formatShape(tc.shape)}, values ${formatShape(ta.shape)} and ${formatShape(tb.shape)} cannot be broadcast together`,
     );
   }

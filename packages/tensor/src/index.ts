@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+export * from "./errors.js";
 export * from "./dtype.js";
 export * from "./shape.js";
 export * from "./tensor.js";

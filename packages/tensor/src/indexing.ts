@@ -3,12 +3,13 @@ import { allocate, promote, type DType } from "./dtype.js";
 import { checkShape, contiguousStrides, formatShape, normalizeAxis, sizeOf } from "./shape.js";
 import { contiguousData, Tensor, type FactoryOptions } from "./tensor.js";
 import { narrow } from "./views.js";
+import { InputError } from "./errors.js";
 
 function checkIds(ids: ArrayLike<number>, size: number, what: string): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (!Number.isInteger(id) || id < 0 || id >= size) {
-      throw new RangeError(`${what}: id ${id} at position ${i} is out of range [0, ${size})`);
+      throw new InputError(`${what}: id ${id} at position ${i} is out of range [0, ${size})`);
     }
   }
 }
@@ -70,7 +71,7 @@ export function indexAdd(shape: readonly number[], axis: number, ids: ArrayLike<
   const expected = [...shape];
   expected[ax] = ids.length;
   if (src.ndim !== expected.length || src.shape.some((d, i) => d !== expected[i])) {
-    throw new RangeError(`indexAdd: source of shape ${formatShape(src.shape)} does not match ${formatShape(expected)}`);
+    throw new InputError(`indexAdd: source of shape ${formatShape(src.shape)} does not match ${formatShape(expected)}`);
   }
   const out = allocate(src.dtype, sizeOf(shape));
   const s = contiguousData(src);
@@ -88,12 +89,12 @@ export function indexAdd(shape: readonly number[], axis: number, ids: ArrayLike<
 
 /** Joins tensors along `axis` into a new contiguous tensor; all other dims must agree; float64 wins. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
-  if (xs.length === 0) throw new RangeError("concat needs at least one tensor");
+  if (xs.length === 0) throw new InputError("concat needs at least one tensor");
   const first = xs[0]!;
   const ax = normalizeAxis(axis, first.ndim, first.shape);
   for (const x of xs) {
     if (x.ndim !== first.ndim || x.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
-      throw new RangeError(`concat on axis ${axis}: shapes ${xs.map((t) => formatShape(t.shape)).join(", ")} differ off that axis`);
+      throw new InputError(`concat on axis ${axis}: shapes ${xs.map((t) => formatShape(t.shape)).join(", ")} differ off that axis`);
     }
   }
   const dtype: DType = xs.reduce<DType>((d, x) => promote(d, x.dtype), first.dtype);
@@ -128,16 +129,16 @@ export function split(x: Tensor, sizesOrParts: number | readonly number[], axis 
   let sizes: number[];
   if (typeof sizesOrParts === "number") {
     if (!Number.isInteger(sizesOrParts) || sizesOrParts <= 0 || d % sizesOrParts !== 0) {
-      throw new RangeError(`split: axis ${axis} of size ${d} cannot be split into ${sizesOrParts} equal parts`);
+      throw new InputError(`split: axis ${axis} of size ${d} cannot be split into ${sizesOrParts} equal parts`);
     }
     sizes = new Array<number>(sizesOrParts).fill(d / sizesOrParts);
   } else {
     sizes = [...sizesOrParts];
     if (!sizes.every((n) => Number.isInteger(n) && n >= 0)) {
-      throw new RangeError(`split: sizes [${sizes.join(", ")}] must be non-negative integers`);
+      throw new InputError(`split: sizes [${sizes.join(", ")}] must be non-negative integers`);
     }
     if (sizes.reduce((a, b) => a + b, 0) !== d) {
-      throw new RangeError(`split: sizes [${sizes.join(", ")}] do not add up to ${d}, the size of axis ${axis}`);
+      throw new InputError(`split: sizes [${sizes.join(", ")}] do not add up to ${d}, the size of axis ${axis}`);
     }
   }
   let start = 0;
@@ -174,6 +175,6 @@ export function triu(rows: number, cols = rows, k = 0, options: FactoryOptions =
 
 function checkMaskArgs(name: string, rows: number, cols: number, k: number): void {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || !Number.isInteger(k)) {
-    throw new RangeError(`${name}(${rows}, ${cols}, ${k}): sizes must be non-negative integers and k an integer`);
+    throw new InputError(`${name}(${rows}, ${cols}, ${k}): sizes must be non-negative integers and k an integer`);
   }
 }

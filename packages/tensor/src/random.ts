@@ -5,6 +5,7 @@
 import { allocate } from "./dtype.js";
 import { checkShape, sizeOf, type Shape } from "./shape.js";
 import { Tensor, type FactoryOptions } from "./tensor.js";
+import { InputError } from "./errors.js";
 
 /**
  * A seeded pseudo-random generator (xoshiro128**, 32-bit state words, period 2^128 - 1).
@@ -71,7 +72,7 @@ export class Rng {
 
   /** A uniform integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0) throw new InputError(`Rng.int: n must be a positive integer, got ${n}`);
     return Math.floor(this.uniform() * n);
   }
 
@@ -113,12 +114,12 @@ export function randUniform(shape: Shape, options: RandomOptions & { low?: numbe
   checkShape(shape);
   const { low = 0, high = 1 } = options;
   if (!Number.isFinite(high - low) || !(low < high)) {
-    throw new RangeError(`randUniform: [low, high) = [${low}, ${high}) must be a non-empty interval of finite numbers`);
+    throw new InputError(`randUniform: [low, high) = [${low}, ${high}) must be a non-empty interval of finite numbers`);
   }
   const dtype = options.dtype ?? "float32";
   // The redraw loop below needs at least one float32 in [low, high) to ever finish.
   if (dtype === "float32" && !(smallestFloat32AtLeast(low) < high)) {
-    throw new RangeError(`randUniform: no float32 value lies in [${low}, ${high})`);
+    throw new InputError(`randUniform: no float32 value lies in [${low}, ${high})`);
   }
   const rng = generator(options);
   const data = allocate(dtype, sizeOf(shape));
@@ -146,7 +147,7 @@ export function randNormal(shape: Shape, options: RandomOptions & { mean?: numbe
   checkShape(shape);
   const { mean = 0, std = 1 } = options;
   if (!Number.isFinite(mean) || !Number.isFinite(std) || std < 0) {
-    throw new RangeError(`randNormal: mean ${mean} and std ${std} must be finite, with std >= 0`);
+    throw new InputError(`randNormal: mean ${mean} and std ${std} must be finite, with std >= 0`);
   }
   const rng = generator(options);
   const data = allocate(options.dtype ?? "float32", sizeOf(shape));

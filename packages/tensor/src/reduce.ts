@@ -7,6 +7,7 @@ import { allocate, type Storage } from "./dtype.js";
 import { formatShape, normalizeAxes, sizeOf } from "./shape.js";
 import { contiguousData, Tensor } from "./tensor.js";
 import { permute } from "./views.js";
+import { InputError } from "./errors.js";
 
 /** Options of a reduction. */
 export interface ReduceOptions {
@@ -37,7 +38,7 @@ function reduceRows(x: Tensor, axes: Axes, options: ReduceOptions, row: (data: S
   const outSize = sizeOf(shape);
   const out = allocate(x.dtype, outSize);
   if (length === 0) {
-    if (emptyValue === undefined && outSize > 0) throw new RangeError(`${name} over an empty axis of a tensor of shape ${formatShape(x.shape)}`);
+    if (emptyValue === undefined && outSize > 0) throw new InputError(`${name} over an empty axis of a tensor of shape ${formatShape(x.shape)}`);
     out.fill(emptyValue ?? 0);
   } else {
     for (let r = 0; r < outSize; r++) out[r] = row(rows, base + r * length, length);
@@ -122,7 +123,7 @@ export function argmin(x: Tensor, axis = -1, options: ReduceOptions = {}): Tenso
 
 // argmax over several axes would need a convention for flattening them; only one is allowed.
 function checkOneAxis(axis: number, name: string): number {
-  if (typeof axis !== "number") throw new TypeError(`${name} takes a single axis, got ${String(axis)}`);
+  if (typeof axis !== "number") throw new InputError(`${name} takes a single axis, got ${String(axis)}`);
   return axis;
 }
 

@@ -1,4 +1,5 @@
 /** Shape arithmetic shared by every kernel: sizes, strides, axes and broadcasting. */
+import { InputError } from "./errors.js";
 
 /** The size of each dimension of a tensor, outermost first (`[]` for a scalar). */
 export type Shape = readonly number[];
@@ -30,7 +31,7 @@ export function contiguousStrides(shape: Shape): number[] {
 export function checkShape(shape: Shape, what = "shape"): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new RangeError(`${what} ${formatShape(shape)} has a dimension that is not a non-negative integer`);
+      throw new InputError(`${what} ${formatShape(shape)} has a dimension that is not a non-negative integer`);
     }
   }
 }
@@ -40,7 +41,7 @@ export function normalizeAxis(axis: number, ndim: number, shape?: Shape): number
   const a = axis < 0 ? axis + ndim : axis;
   if (!Number.isInteger(axis) || a < 0 || a >= ndim) {
     const of = shape ? ` of a tensor of shape ${formatShape(shape)}` : ` of a ${ndim}-d tensor`;
-    throw new RangeError(`axis ${axis} is out of range${of}`);
+    throw new InputError(`axis ${axis} is out of range${of}`);
   }
   return a;
 }
@@ -52,7 +53,7 @@ export function normalizeAxes(axes: number | readonly number[] | undefined, shap
   const list = typeof axes === "number" ? [axes] : axes;
   const out = list.map((a) => normalizeAxis(a, ndim, shape));
   if (new Set(out).size !== out.length) {
-    throw new RangeError(`axes [${list.join(", ")}] repeat an axis of a tensor of shape ${formatShape(shape)}`);
+    throw new InputError(`axes [${list.join(", ")}] repeat an axis of a tensor of shape ${formatShape(shape)}`);
   }
   return out.sort((x, y) => x - y);
 }
@@ -65,7 +66,7 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new RangeError(`shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together`);
+      throw new InputError(`shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast together`);
     }
     out[i] = da === 1 ? db : da;
   }
@@ -75,13 +76,13 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
 /** Strides that read a tensor of `shape`/`strides` as if it had the broadcast shape `target` (0 on repeated dims). */
 export function broadcastStrides(shape: Shape, strides: readonly number[], target: Shape): number[] {
   const n = target.length;
-  if (shape.length > n) throw new RangeError(`shape ${formatShape(shape)} cannot be broadcast to ${formatShape(target)}, which has fewer dims`);
+  if (shape.length > n) throw new InputError(`shape ${formatShape(shape)} cannot be broadcast to ${formatShape(target)}, which has fewer dims`);
   const out = new Array<number>(n).fill(0);
   for (let i = 0; i < shape.length; i++) {
     const ti = n - shape.length + i;
     const d = shape[i]!;
     if (d === target[ti]) out[ti] = d === 1 ? 0 : strides[i]!;
-    else if (d !== 1) throw new RangeError(`shape ${formatShape(shape)} cannot be broadcast to ${formatShape(target)}`);
+    else if (d !== 1) throw new InputError(`shape ${formatShape(shape)} cannot be broadcast to ${formatShape(target)}`);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
 import { checkShape, contiguousStrides, formatShape, sizeOf, type Shape } from "./shape.js";
+import { InputError } from "./errors.js";
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | NestedArray[];
@@ -30,10 +31,10 @@ export class Tensor {
     checkShape(shape);
     const st = strides ?? contiguousStrides(shape);
     if (st.length !== shape.length) {
-      throw new RangeError(`strides [${st.join(", ")}] do not match shape ${formatShape(shape)}`);
+      throw new InputError(`strides [${st.join(", ")}] do not match shape ${formatShape(shape)}`);
     }
     if (!st.every(Number.isInteger) || !Number.isInteger(offset)) {
-      throw new RangeError(`a view of shape ${formatShape(shape)} needs integer strides and offset, got strides [${st.join(", ")}], offset ${offset}`);
+      throw new InputError(`a view of shape ${formatShape(shape)} needs integer strides and offset, got strides [${st.join(", ")}], offset ${offset}`);
     }
     // The lowest and highest storage index the view can touch must lie inside `data`.
     if (sizeOf(shape) > 0) {
@@ -45,7 +46,7 @@ export class Tensor {
         else hi += span;
       }
       if (lo < 0 || hi >= data.length) {
-        throw new RangeError(
+        throw new InputError(
           `a view of shape ${formatShape(shape)}, strides [${st.join(", ")}], offset ${offset} reaches outside its storage of ${data.length} elements`,
         );
       }
@@ -86,14 +87,14 @@ export class Tensor {
   /** Storage index of a multi-index (negative indices count from the end). */
   indexOf(index: readonly number[]): number {
     if (index.length !== this.ndim) {
-      throw new RangeError(`index [${index.join(", ")}] has ${index.length} entries for a tensor of shape ${formatShape(this.shape)}`);
+      throw new InputError(`index [${index.join(", ")}] has ${index.length} entries for a tensor of shape ${formatShape(this.shape)}`);
     }
     let pos = this.offset;
     for (let i = 0; i < index.length; i++) {
       const d = this.shape[i]!;
       const k = index[i]! < 0 ? index[i]! + d : index[i]!;
       if (!Number.isInteger(k) || k < 0 || k >= d) {
-        throw new RangeError(`index [${index.join(", ")}] is out of range for a tensor of shape ${formatShape(this.shape)}`);
+        throw new InputError(`index [${index.join(", ")}] is out of range for a tensor of shape ${formatShape(this.shape)}`);
       }
       pos += k * this.strides[i]!;
     }
@@ -112,7 +113,7 @@ export class Tensor {
 
   /** The single value of a tensor with one element. */
   item(): number {
-    if (this.size !== 1) throw new RangeError(`item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
+    if (this.size !== 1) throw new InputError(`item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
     return this.data[this.offset]!;
   }
 
@@ -218,7 +219,7 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: Factory
     const flat: ArrayLike<number> =
       typeof values === "number" ? [values] : Array.isArray(values) ? tensor(values, { dtype }).data : (values as ArrayLike<number>);
     if (sizeOf(options.shape) !== flat.length) {
-      throw new RangeError(`${flat.length} values do not fill shape ${formatShape(options.shape)}`);
+      throw new InputError(`${flat.length} values do not fill shape ${formatShape(options.shape)}`);
     }
     const data = allocate(dtype, flat.length);
     data.set(flat);
@@ -235,12 +236,12 @@ export function tensor(values: NestedArray | ArrayLike<number>, options: Factory
   let pos = 0;
   const fill = (v: NestedArray, axis: number): void => {
     if (axis === shape.length) {
-      if (typeof v !== "number") throw new TypeError(`nested array is ragged: expected a number at depth ${axis}`);
+      if (typeof v !== "number") throw new InputError(`nested array is ragged: expected a number at depth ${axis}`);
       data[pos++] = v;
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[axis]) {
-      throw new TypeError(`nested array is ragged: expected ${shape[axis]} entries at depth ${axis}`);
+      throw new InputError(`nested array is ragged: expected ${shape[axis]} entries at depth ${axis}`);
     }
     for (const x of v) fill(x, axis + 1);
   };
@@ -295,9 +296,9 @@ export function onesLike(t: Tensor): Tensor {
 export function arange(start: number, stop?: number, step = 1, options: FactoryOptions = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
   if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step)) {
-    throw new RangeError(`arange(${start}, ${stop}, ${step}): bounds and step must be finite numbers`);
+    throw new InputError(`arange(${start}, ${stop}, ${step}): bounds and step must be finite numbers`);
   }
-  if (step === 0) throw new RangeError("arange: step must not be 0");
+  if (step === 0) throw new InputError("arange: step must not be 0");
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocate(options.dtype ?? "float32", n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;

@@ -5,6 +5,7 @@
  */
 import { broadcastStrides, checkShape, contiguousStrides, formatShape, normalizeAxis, sizeOf, type Shape } from "./shape.js";
 import { contiguousData, Tensor } from "./tensor.js";
+import { InputError } from "./errors.js";
 
 /** `t` itself if its elements are already row-major without gaps (at any offset), else a contiguous copy. */
 export function contiguous(t: Tensor): Tensor {
@@ -15,16 +16,16 @@ export function contiguous(t: Tensor): Tensor {
 function resolveShape(size: number, target: Shape, from: Shape): number[] {
   const out = [...target];
   const unknown = out.indexOf(-1);
-  if (unknown !== out.lastIndexOf(-1)) throw new RangeError(`reshape to ${formatShape(target)}: only one dimension may be -1`);
+  if (unknown !== out.lastIndexOf(-1)) throw new InputError(`reshape to ${formatShape(target)}: only one dimension may be -1`);
   if (unknown >= 0) {
     const known = sizeOf(out.filter((_, i) => i !== unknown));
     if (known === 0 || size % known !== 0) {
-      throw new RangeError(`cannot reshape a tensor of shape ${formatShape(from)} to ${formatShape(target)}`);
+      throw new InputError(`cannot reshape a tensor of shape ${formatShape(from)} to ${formatShape(target)}`);
     }
     out[unknown] = size / known;
   }
   checkShape(out, "reshape target");
-  if (sizeOf(out) !== size) throw new RangeError(`cannot reshape a tensor of shape ${formatShape(from)} (${size} elements) to ${formatShape(target)}`);
+  if (sizeOf(out) !== size) throw new InputError(`cannot reshape a tensor of shape ${formatShape(from)} (${size} elements) to ${formatShape(target)}`);
   return out;
 }
 
@@ -86,7 +87,7 @@ export function reshape(t: Tensor, shape: Shape, options: { copy?: boolean } = {
   const strides = viewStrides(t, target);
   if (strides) return new Tensor(t.data, target, strides, t.offset);
   if (options.copy) return new Tensor(contiguousData(t), target);
-  throw new RangeError(
+  throw new InputError(
     `cannot view a tensor of shape ${formatShape(t.shape)} with strides [${t.strides.join(", ")}] as ${formatShape(target)} without a copy; call contiguous() first or pass { copy: true }`,
   );
 }
@@ -96,7 +97,7 @@ export function permute(t: Tensor, axes: readonly number[]): Tensor {
   const n = t.ndim;
   const norm = axes.map((a) => normalizeAxis(a, n, t.shape));
   if (norm.length !== n || new Set(norm).size !== n) {
-    throw new RangeError(`permute: [${axes.join(", ")}] is not a permutation of the ${n} axes of a tensor of shape ${formatShape(t.shape)}`);
+    throw new InputError(`permute: [${axes.join(", ")}] is not a permutation of the ${n} axes of a tensor of shape ${formatShape(t.shape)}`);
   }
   return new Tensor(t.data, norm.map((a) => t.shape[a]!), norm.map((a) => t.strides[a]!), t.offset);
 }
@@ -118,7 +119,7 @@ export function narrow(t: Tensor, axis: number, start: number, length: number): 
   const d = t.shape[ax]!;
   const s = start < 0 ? start + d : start;
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > d) {
-    throw new RangeError(`narrow(axis ${axis}, start ${start}, length ${length}) is out of range for a tensor of shape ${formatShape(t.shape)}`);
+    throw new InputError(`narrow(axis ${axis}, start ${start}, length ${length}) is out of range for a tensor of shape ${formatShape(t.shape)}`);
   }
   const shape = [...t.shape];
   shape[ax] = length;
@@ -131,9 +132,9 @@ export function narrow(t: Tensor, axis: number, start: number, length: number): 
  */
 export function slice(t: Tensor, axis: number, start?: number, stop?: number, step = 1): Tensor {
   const ax = normalizeAxis(axis, t.ndim, t.shape);
-  if (!Number.isInteger(step) || step === 0) throw new RangeError(`slice: step must be a non-zero integer, got ${step}`);
+  if (!Number.isInteger(step) || step === 0) throw new InputError(`slice: step must be a non-zero integer, got ${step}`);
   if ((start !== undefined && !Number.isInteger(start)) || (stop !== undefined && !Number.isInteger(stop))) {
-    throw new RangeError(`slice: bounds must be integers, got start ${start}, stop ${stop}`);
+    throw new InputError(`slice: bounds must be integers, got start ${start}, stop ${stop}`);
   }
   const d = t.shape[ax]!;
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
@@ -164,7 +165,7 @@ export function select(t: Tensor, axis: number, index: number): Tensor {
   const d = t.shape[ax]!;
   const i = index < 0 ? index + d : index;
   if (!Number.isInteger(i) || i < 0 || i >= d) {
-    throw new RangeError(`select: index ${index} is out of range for axis ${axis} of a tensor of shape ${formatShape(t.shape)}`);
+    throw new InputError(`select: index ${index} is out of range for axis ${axis} of a tensor of shape ${formatShape(t.shape)}`);
   }
   return new Tensor(
     t.data,
@@ -177,7 +178,7 @@ export function select(t: Tensor, axis: number, index: number): Tensor {
 /** Broadcasts `t` to `shape` by repeating size-1 dims with stride 0 (no copy). */
 export function expand(t: Tensor, shape: Shape): Tensor {
   if (shape.length < t.ndim) {
-    throw new RangeError(`cannot expand a tensor of shape ${formatShape(t.shape)} to fewer dims ${formatShape(shape)}`);
+    throw new InputError(`cannot expand a tensor of shape ${formatShape(t.shape)} to fewer dims ${formatShape(shape)}`);
   }
   checkShape(shape, "expand target");
   return new Tensor(t.data, shape, broadcastStrides(t.shape, t.strides, shape), t.offset);
@@ -200,6 +201,6 @@ export function squeeze(t: Tensor, axis?: number): Tensor {
     return new Tensor(t.data, keep.map((i) => t.shape[i]!), keep.map((i) => t.strides[i]!), t.offset);
   }
   const ax = normalizeAxis(axis, t.ndim, t.shape);
-  if (t.shape[ax] !== 1) throw new RangeError(`squeeze: axis ${axis} of a tensor of shape ${formatShape(t.shape)} does not have size 1`);
+  if (t.shape[ax] !== 1) throw new InputError(`squeeze: axis ${axis} of a tensor of shape ${formatShape(t.shape)} does not have size 1`);
   return select(t, ax, 0);
 }

@@ -3,6 +3,8 @@
  * bad config fails with one line naming the key instead of deep inside a forward pass.
  */
 
+import { FileFormatError } from "@gim/tensor";
+
 /** GPT-2 (`model_type: "gpt2"`). */
 export interface Gpt2Config {
   readonly modelType: "gpt2";
@@ -83,7 +85,7 @@ export type ModelConfig = Gpt2Config | LlamaConfig;
 export const supportedModelTypes = ["gpt2", "llama", "qwen2", "mistral"] as const;
 
 /** A config error: one line, naming the source and the key. */
-export class ConfigError extends Error {
+export class ConfigError extends FileFormatError {
   override name = "ConfigError";
 }
 
@@ -98,7 +100,7 @@ class Reader {
   ) {}
 
   fail(message: string): never {
-    throw new ConfigError(`${this.source}: ${message}`);
+    throw new ConfigError(this.source, message);
   }
 
   has(key: string): boolean {
@@ -167,7 +169,7 @@ class Reader {
  * Unknown `model_type`s, missing required keys and inconsistent shapes are refused.
  */
 export function parseConfig(json: unknown, source = "config.json"): ModelConfig {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError(`${source}: the config must be a JSON object`);
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError(source, "the config must be a JSON object");
   const r = new Reader(json as Json, source);
   const type = (json as Json)["model_type"];
   if (typeof type !== "string") r.fail(`missing required key "model_type"`);

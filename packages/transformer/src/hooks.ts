@@ -6,7 +6,7 @@
  */
 import { graphNodes, noGrad, withForwardHook, type NodeInfo, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor } from "@gim/tensor";
+import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { resolvePosition, type CausalLM, type ForwardResult, type ModelInput } from "./model.js";
 import { placeKey } from "./places.js";
 
@@ -35,7 +35,7 @@ export class ActivationCache extends Map<string, Tensor> {
   /** The activation at `key`, or a clear error. */
   require(key: string): Tensor {
     const t = super.get(key);
-    if (!t) throw new RangeError(`no cached activation "${key}"; cached: ${[...this.keys()].slice(0, 8).join(", ")}${this.size > 8 ? ", ..." : ""}`);
+    if (!t) throw new InputError(`no cached activation "${key}"; cached: ${[...this.keys()].slice(0, 8).join(", ")}${this.size > 8 ? ", ..." : ""}`);
     return t;
   }
 }
@@ -52,7 +52,7 @@ export function checkPlaceKeys(model: CausalLM, keys: readonly string[]): void {
     if (known.has(key)) continue;
     const [path = "", tag = ""] = key.split(":");
     const near = [...known].filter((k) => k.startsWith(`${path}:`) || k.endsWith(`:${tag}`)).slice(0, 6);
-    throw new RangeError(`"${key}" is not a place of this ${model.config.modelType} model${near.length ? `; places nearby: ${near.join(", ")}` : " (keys look like h.0.attn:attn.z)"}`);
+    throw new InputError(`"${key}" is not a place of this ${model.config.modelType} model${near.length ? `; places nearby: ${near.join(", ")}` : " (keys look like h.0.attn:attn.z)"}`);
   }
 }
 
@@ -60,7 +60,7 @@ export function checkPlaceKeys(model: CausalLM, keys: readonly string[]): void {
 export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}): RunResult {
   const patches = new Map<string, Patch>();
   for (const p of options.patches ?? []) {
-    if (patches.has(p.place)) throw new RangeError(`two patches for place "${p.place}"`);
+    if (patches.has(p.place)) throw new InputError(`two patches for place "${p.place}"`);
     patches.set(p.place, p);
   }
   const cacheKeys = options.cache === true ? undefined : new Set(options.cache ?? []);
@@ -77,7 +77,7 @@ export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}
         value = typeof patch.value === "function" ? patch.value(value) : patch.value;
         if (!(value instanceof T.Tensor) || !T.sameShape(value.shape, output.shape)) {
           const got = value instanceof T.Tensor ? formatShape(value.shape) : String(value);
-          throw new RangeError(`patch for "${key}" gives ${got}, but the activation there has shape ${formatShape(output.shape)}`);
+          throw new InputError(`patch for "${key}" gives ${got}, but the activation there has shape ${formatShape(output.shape)}`);
         }
         if (value.dtype !== output.dtype) value = T.astype(value, output.dtype);
       }
@@ -104,7 +104,7 @@ export function placeVars(output: Var, keys: readonly string[]): Map<string, Var
     }
   }
   for (const key of keys) {
-    if (!found.has(key)) throw new RangeError(`place "${key}" is not on the graph of this output`);
+    if (!found.has(key)) throw new InputError(`place "${key}" is not on the graph of this output`);
   }
   return found;
 }
@@ -129,10 +129,10 @@ export function patchHead(place: string, head: number, source: Tensor, positions
     place,
     value: (current) => {
       if (!T.sameShape(current.shape, source.shape)) {
-        throw new RangeError(`patchHead at "${place}": source shape ${formatShape(source.shape)} differs from ${formatShape(current.shape)}`);
+        throw new InputError(`patchHead at "${place}": source shape ${formatShape(source.shape)} differs from ${formatShape(current.shape)}`);
       }
       const heads = current.shape[1]!;
-      if (!Number.isInteger(head) || head < 0 || head >= heads) throw new RangeError(`patchHead at "${place}": head ${head} is out of range [0, ${heads})`);
+      if (!Number.isInteger(head) || head < 0 || head >= heads) throw new InputError(`patchHead at "${place}": head ${head} is out of range [0, ${heads})`);
       return mixAlong(current, source, [1, head], positions);
     },
   };
@@ -144,7 +144,7 @@ export function patchPositions(place: string, positions: readonly number[], sour
     place,
     value: (current) => {
       if (!T.sameShape(current.shape, source.shape)) {
-        throw new RangeError(`patchPositions at "${place}": source shape ${formatShape(source.shape)} differs from ${formatShape(current.shape)}`);
+        throw new InputError(`patchPositions at "${place}": source shape ${formatShape(source.shape)} differs from ${formatShape(current.shape)}`);
       }
       return mixAlong(current, source, undefined, positions, 1);
     },

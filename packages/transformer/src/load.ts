@@ -28,13 +28,13 @@ export function readConfig(dir: string): ModelConfig {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? (fs.existsSync(dir) ? "no config.json in the model folder" : "the model folder does not exist") : (e as Error).message;
-    throw new ConfigError(`${file}: ${why}`);
+    throw new ConfigError(file, why);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(file, `not valid JSON (${(e as Error).message})`);
   }
   return parseConfig(json, file);
 }

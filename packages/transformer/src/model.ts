@@ -4,7 +4,7 @@
  */
 import { grad, graphNodes, indexSelect, narrow, reshape, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import { formatShape, type DType, type Tensor } from "@gim/tensor";
+import { formatShape, type DType, type Tensor, InputError } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
 import { placeKey, type Place } from "./places.js";
 
@@ -68,7 +68,7 @@ export abstract class CausalLM {
   /** A parameter by checkpoint name. */
   param(name: string): Var {
     const p = this.params.get(name);
-    if (!p) throw new RangeError(`${this.config.modelType} model has no parameter "${name}"`);
+    if (!p) throw new InputError(`${this.config.modelType} model has no parameter "${name}"`);
     return p;
   }
 
@@ -86,20 +86,19 @@ export abstract class CausalLM {
       const d = this.hiddenSize;
       embeds = reshape(flat, { shape: batched ? [rows.length, rows[0]!.length, d] : [rows[0]!.length, d] });
     } else {
-      if (!(input.embeds instanceof Var || input.embeds instanceof T.Tensor)) throw new TypeError("the model input needs { ids } or { embeds } (a Var or Tensor)");
+      if (!(input.embeds instanceof Var || input.embeds instanceof T.Tensor)) throw new InputError("the model input needs { ids } or { embeds } (a Var or Tensor)");
       embeds = input.embeds instanceof Var ? input.embeds : variable(input.embeds);
       this.checkEmbeds(embeds);
     }
     const batched = embeds.ndim === 3;
     const seqLen = embeds.shape[embeds.ndim - 2]!;
-    if (options.positions?.length === 0) throw new RangeError("forward: positions is empty; omit it for logits at every position");
+    if (options.positions?.length === 0) throw new InputError("forward: positions is empty; omit it for logits at every position");
     const kept = options.positions?.map((p) => resolvePosition(p, seqLen));
     let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, d]
     if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]
     const logits3 = this.head(hidden); // [B, P, V]
     const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
     const batchSize = logits3.shape[0]!;
-    const vocab = this.vocabSize;
     return {
       logits,
       embeds,
@@ -107,9 +106,9 @@ export abstract class CausalLM {
       logit: (position, tokenId, batch = 0) => {
         const p = resolvePosition(position, seqLen);
         const row = kept ? kept.indexOf(p) : p;
-        if (row < 0) throw new RangeError(`position ${position} has no logits: the forward computed them only at positions [${kept!.join(", ")}]`);
-        if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId >= vocab) throw new RangeError(`token id ${tokenId} is outside the vocabulary [0, ${vocab})`);
-        if (!Number.isInteger(batch) || batch < 0 || batch >= batchSize) throw new RangeError(`batch index ${batch} is out of range for a batch of ${batchSize}`);
+        if (row < 0) throw new InputError(`position ${position} has no logits: the forward computed them only at positions [${kept!.join(", ")}]`);
+        this.checkTokenId(tokenId);
+        if (!Number.isInteger(batch) || batch < 0 || batch >= batchSize) throw new InputError(`batch index ${batch} is out of range for a batch of ${batchSize}`);
         const one = narrow(narrow(narrow(logits3, { axis: 0, start: batch, length: 1 }), { axis: 1, start: row, length: 1 }), { axis: 2, start: tokenId, length: 1 });
         return reshape(one, { shape: [] });
       },
@@ -139,21 +138,31 @@ export abstract class CausalLM {
     return grad(out.logit(position, tokenId), [e])[0]!;
   }
 
-  private checkIds(ids: readonly number[] | readonly (readonly number[])[]): (readonly number[])[] {
-    if (!Array.isArray(ids)) throw new TypeError(`token ids must be an array of integers (or of arrays, for a batch), got ${typeof ids}`);
-    if (ids.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
+  /** Checks one token id against the vocabulary: an {@link InputError} naming it (as `role`) if it is not in [0, vocab). */
+  checkTokenId(id: number, role = "token id"): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new InputError(`${role} ${id} is outside the vocabulary [0, ${this.vocabSize})`);
+    return id;
+  }
+
+  /**
+   * Checks the ids `forward` would run (one sequence, or a batch of equal-length ones): integers
+   * in [0, vocab), non-empty, at most `maxPositions` long. Returns them as rows.
+   */
+  checkIds(ids: readonly number[] | readonly (readonly number[])[]): (readonly number[])[] {
+    if (!Array.isArray(ids)) throw new InputError(`token ids must be an array of integers (or of arrays, for a batch), got ${typeof ids}`);
+    if (ids.length === 0) throw new InputError("the input has no tokens (an empty sequence)");
     const rows = (Array.isArray(ids[0]) ? ids : [ids]) as (readonly number[])[];
     const len = rows[0]!.length;
     rows.forEach((row, b) => {
-      if (!Array.isArray(row)) throw new TypeError(`sequence ${b} of the batch is not an array of token ids`);
-      if (row.length === 0) throw new RangeError("the input has no tokens (an empty sequence)");
-      if (row.length !== len) throw new RangeError(`sequences of a batch must have equal lengths; sequence ${b} has ${row.length} tokens, sequence 0 has ${len}`);
+      if (!Array.isArray(row)) throw new InputError(`sequence ${b} of the batch is not an array of token ids`);
+      if (row.length === 0) throw new InputError("the input has no tokens (an empty sequence)");
+      if (row.length !== len) throw new InputError(`sequences of a batch must have equal lengths; sequence ${b} has ${row.length} tokens, sequence 0 has ${len}`);
       if (row.length > this.maxPositions) {
-        throw new RangeError(`the sequence has ${row.length} tokens; this model accepts at most ${this.maxPositions}`);
+        throw new InputError(`the sequence has ${row.length} tokens; this model accepts at most ${this.maxPositions}`);
       }
       row.forEach((id, t) => {
         if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-          throw new RangeError(`token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
+          throw new InputError(`token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
         }
       });
     });
@@ -163,19 +172,22 @@ export abstract class CausalLM {
   private checkEmbeds(e: Var): void {
     const d = this.hiddenSize;
     if ((e.ndim !== 2 && e.ndim !== 3) || e.shape[e.ndim - 1] !== d) {
-      throw new RangeError(`input embeddings must be [T, ${d}] or [B, T, ${d}], got ${formatShape(e.shape)}`);
+      throw new InputError(`input embeddings must be [T, ${d}] or [B, T, ${d}], got ${formatShape(e.shape)}`);
     }
     const len = e.shape[e.ndim - 2]!;
-    if (len === 0) throw new RangeError("the input has no tokens (an empty sequence)");
-    if (len > this.maxPositions) throw new RangeError(`the sequence has ${len} tokens; this model accepts at most ${this.maxPositions}`);
-    if (e.dtype !== this.dtype) throw new RangeError(`input embeddings are ${e.dtype} but the model is ${this.dtype}`);
+    if (len === 0) throw new InputError("the input has no tokens (an empty sequence)");
+    if (len > this.maxPositions) throw new InputError(`the sequence has ${len} tokens; this model accepts at most ${this.maxPositions}`);
+    if (e.dtype !== this.dtype) throw new InputError(`input embeddings are ${e.dtype} but the model is ${this.dtype}`);
   }
 }
 
 /** A position (negative counts from the end) as an index in `[0, length)`, or a one-line error. */
 export function resolvePosition(position: number, length: number): number {
   const p = position < 0 ? position + length : position;
-  if (!Number.isInteger(position) || p < 0 || p >= length) throw new RangeError(`position ${position} is out of range for a sequence of ${length} tokens`);
+  if (!Number.isInteger(position) || p < 0 || p >= length) {
+    const tokens = length === 1 ? "1 token" : `${length} tokens`;
+    throw new InputError(`position ${position} is out of range for ${tokens} (use 0..${length - 1}, or -1..-${length} from the end)`);
+  }
   return p;
 }
 
@@ -187,9 +199,9 @@ function toPlace(node: Node): Place {
 function checkParamShapes(params: Map<string, Tensor>, shapes: ParamShapes, source: string): void {
   for (const [name, shape] of shapes) {
     const t = params.get(name);
-    if (!t) throw new RangeError(`${source}: tensor "${name}" is missing`);
+    if (!t) throw new InputError(`${source}: tensor "${name}" is missing`);
     if (!T.sameShape(t.shape, shape)) {
-      throw new RangeError(`${source}: tensor "${name}" has shape ${formatShape(t.shape)}, but the config needs ${formatShape(shape)}`);
+      throw new InputError(`${source}: tensor "${name}" has shape ${formatShape(t.shape)}, but the config needs ${formatShape(shape)}`);
     }
   }
 }

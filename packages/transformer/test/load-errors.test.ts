@@ -197,11 +197,34 @@ describe("inputs are refused clearly", () => {
     expect(() => model.forward({ ids: [[1, 2], [3]] })).toThrow(/equal lengths; sequence 1 has 1 tokens, sequence 0 has 2/);
     expect(() => model.forward({ embeds: T.zeros([3, 31]) })).toThrow(/input embeddings must be \[T, 32\] or \[B, T, 32\], got \[3, 31\]/);
     expect(() => model.forward({ embeds: T.zeros([3, 32], { dtype: "float64" }) })).toThrow(/input embeddings are float64 but the model is float32/);
-    expect(() => model.forward({ ids: [1, 2] }).logit(5, 0)).toThrow(/position 5 is out of range for a sequence of 2 tokens/);
+    expect(() => model.forward({ ids: [1, 2] }).logit(5, 0)).toThrow(/position 5 is out of range for 2 tokens/);
   });
 
   it("inputs that are neither ids nor embeddings (from untyped callers)", () => {
     expect(() => model.forward({ ids: "1 2" as never })).toThrow(/token ids must be an array of integers .*got string/);
     expect(() => model.forward({} as never)).toThrow(/the model input needs \{ ids \} or \{ embeds \}/);
+  });
+});
+
+describe("every file error is a FileFormatError naming the file", () => {
+  it("config, safetensors and tokenizer errors", async () => {
+    const { TokenizerError, SafetensorsError, parseSafetensors, parseTokenizerJson } = await import("../src/index.js");
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const config = thrown(() => parseConfig({ model_type: "gpt2", n_layer: -1 }, "cfg.json"));
+    const weights = thrown(() => parseSafetensors(new Uint8Array(3), "w.safetensors"));
+    const tokenizer = thrown(() => parseTokenizerJson("{", "tok.json"));
+    for (const [e, type, file] of [[config, ConfigError, "cfg.json"], [weights, SafetensorsError, "w.safetensors"], [tokenizer, TokenizerError, "tok.json"]] as const) {
+      expect(e).toBeInstanceOf(type);
+      expect(e).toBeInstanceOf(T.FileFormatError);
+      expect(e).toBeInstanceOf(T.InputError);
+      expect((e as T.FileFormatError).file).toBe(file);
+    }
   });
 });

@@ -2,6 +2,7 @@
 import * as T from "@gim/tensor";
 import { applyOp, type OpDef, type VarLike } from "../op.js";
 import type { Var } from "../var.js";
+import { InputError } from "@gim/tensor";
 
 export interface ConcatAttrs {
   axis: number;
@@ -31,7 +32,7 @@ function concatDef(n: number): OpDef<"concat", readonly string[], ConcatAttrs> {
 
 /** Joins vars along `axis` (all other dims must agree). */
 export function concat(xs: readonly VarLike[], attrs: ConcatAttrs = { axis: 0 }): Var {
-  if (xs.length === 0) throw new RangeError("concat needs at least one input");
+  if (xs.length === 0) throw new InputError("concat needs at least one input");
   return applyOp(concatDef(xs.length), xs, attrs);
 }
 concat.def = concatDef(2);

@@ -5,7 +5,7 @@
 //                     dw = sum over rows of dy * (x - mean x) / s,  db = sum over rows of dy
 // Passing s in, rather than computing it inside, is what lets a rule freeze it.
 import * as T from "@gim/tensor";
-import { formatShape } from "@gim/tensor";
+import { formatShape, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
 import { sumToShape } from "./_broadcast.js";
 
@@ -15,7 +15,7 @@ export const layerNorm = defineOp({
   forward: ({ x, scale, weight, bias }) => {
     const d = x.shape[x.ndim - 1];
     if (scale.shape[scale.ndim - 1] !== 1 || weight.ndim !== 1 || weight.shape[0] !== d || bias.ndim !== 1 || bias.shape[0] !== d) {
-      throw new RangeError(
+      throw new InputError(
         `layerNorm: x ${formatShape(x.shape)} needs scale [..., 1], weight [${d}] and bias [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}, ${formatShape(bias.shape)}`,
       );
     }

@@ -2,7 +2,7 @@
 //   dx = dy @ W,  dW = dy^T @ x  (with the leading dims of x and dy flattened into rows)
 // Add a bias with `add`; GPT-2's Conv1D ([in, out] weights) is `linear(x, transpose(W))`.
 import * as T from "@gim/tensor";
-import { formatShape } from "@gim/tensor";
+import { formatShape, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
 
 export const linear = defineOp({
@@ -10,7 +10,7 @@ export const linear = defineOp({
   inputs: ["x", "weight"],
   forward: ({ x, weight }) => {
     if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
-      throw new RangeError(`linear: input of shape ${formatShape(x.shape)} does not fit a weight of shape ${formatShape(weight.shape)} ([out, in])`);
+      throw new InputError(`linear: input of shape ${formatShape(x.shape)} does not fit a weight of shape ${formatShape(weight.shape)} ([out, in])`);
     }
     return T.matmul(x, T.transpose(weight));
   },

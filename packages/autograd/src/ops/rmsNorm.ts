@@ -3,7 +3,7 @@
 //   dx = dy * w / r        (r held fixed; rms's own backward adds the rest)
 //   dr = -sum(dy * w * x) / r^2,   dw = sum over rows of dy * x / r
 import * as T from "@gim/tensor";
-import { formatShape } from "@gim/tensor";
+import { formatShape, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
 import { sumToShape } from "./_broadcast.js";
 
@@ -13,7 +13,7 @@ export const rmsNorm = defineOp({
   forward: ({ x, scale, weight }) => {
     const d = x.shape[x.ndim - 1];
     if (scale.shape[scale.ndim - 1] !== 1 || weight.ndim !== 1 || weight.shape[0] !== d) {
-      throw new RangeError(`rmsNorm: x ${formatShape(x.shape)} needs scale [..., 1] and weight [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}`);
+      throw new InputError(`rmsNorm: x ${formatShape(x.shape)} needs scale [..., 1] and weight [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}`);
     }
     return T.mul(T.div(x, scale), weight);
   },

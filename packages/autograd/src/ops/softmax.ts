@@ -3,7 +3,7 @@
 //   y = exp(x - max x) / sum exp(x - max x)     over the visible keys (masked entries: y = 0)
 //   dx = y * (dy - sum(dy * y))                 (masked entries: dx = 0, since y = 0 there)
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor } from "@gim/tensor";
+import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
 
 export interface SoftmaxAttrs {
@@ -19,12 +19,12 @@ export interface SoftmaxAttrs {
 /** Checks the attrs against x [..., queries, keys]; a causal softmax needs queries <= keys (else a query would see no key). */
 function checkMask(x: Tensor, { causal = false, window }: SoftmaxAttrs): void {
   if (window !== undefined) {
-    if (!causal) throw new RangeError(`softmax: a sliding window needs causal: true`);
-    if (!Number.isInteger(window) || window < 1) throw new RangeError(`softmax: the sliding window must be an integer >= 1, got ${window}`);
+    if (!causal) throw new InputError(`softmax: a sliding window needs causal: true`);
+    if (!Number.isInteger(window) || window < 1) throw new InputError(`softmax: the sliding window must be an integer >= 1, got ${window}`);
   }
   const rows = x.shape[x.ndim - 2] ?? 1;
   if (causal && (x.ndim === 0 || rows > x.shape[x.ndim - 1]!)) {
-    throw new RangeError(`causal softmax over ${formatShape(x.shape)}: needs [..., queries, keys] with queries <= keys (a query before the first key would see nothing)`);
+    throw new InputError(`causal softmax over ${formatShape(x.shape)}: needs [..., queries, keys] with queries <= keys (a query before the first key would see nothing)`);
   }
 }
 
@@ -53,7 +53,7 @@ export function softmaxForward(x: Tensor, mask: SoftmaxAttrs = {}): Tensor {
 
 /** The softmax VJP at probabilities p: dx = p * (dy - sum(dy * p)), one pass per row. */
 export function softmaxBackward(p: Tensor, dy: Tensor): Tensor {
-  if (!T.sameShape(p.shape, dy.shape)) throw new RangeError(`softmax backward: probabilities ${formatShape(p.shape)} and gradient ${formatShape(dy.shape)} differ in shape`);
+  if (!T.sameShape(p.shape, dy.shape)) throw new InputError(`softmax backward: probabilities ${formatShape(p.shape)} and gradient ${formatShape(dy.shape)} differ in shape`);
   const cols = p.shape[p.ndim - 1] ?? 1;
   const pv = T.contiguousData(p);
   const g = T.contiguousData(dy);

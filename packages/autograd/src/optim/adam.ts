@@ -17,6 +17,7 @@
 import type { Tensor } from "@gim/tensor";
 import type { Var } from "../var.js";
 import { checkNonNegative, checkParams, copyArrays, loadArrays, readGrads } from "./params.js";
+import { InputError } from "@gim/tensor";
 
 /** Settings of {@link Adam}. */
 export interface AdamOptions {
@@ -71,7 +72,7 @@ export class Adam {
     this.learningRate = checkNonNegative(options.lr ?? 1e-3, "lr", "Adam");
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
     for (const [name, b] of [["beta1", beta1], ["beta2", beta2]] as const) {
-      if (!(b >= 0 && b < 1)) throw new RangeError(`Adam: ${name} must be in [0, 1), got ${b}`);
+      if (!(b >= 0 && b < 1)) throw new InputError(`Adam: ${name} must be in [0, 1), got ${b}`);
     }
     this.beta1 = beta1;
     this.beta2 = beta2;
@@ -136,7 +137,7 @@ export class Adam {
 
   /** Restores a state from `stateDict()` (copied, checked against the parameters). */
   loadStateDict(state: AdamState): void {
-    if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`Adam.loadStateDict: step must be a non-negative integer, got ${state.step}`);
+    if (!Number.isInteger(state.step) || state.step < 0) throw new InputError(`Adam.loadStateDict: step must be a non-negative integer, got ${state.step}`);
     const empty = state.m.length === 0 && state.v.length === 0;
     this.m = empty ? [] : loadArrays(state.m, this.params, "Adam", "m");
     this.v = empty ? [] : loadArrays(state.v, this.params, "Adam", "v");

@@ -10,7 +10,7 @@
  * forward after each step (which training does anyway).
  */
 import * as T from "@gim/tensor";
-import { formatShape, Tensor } from "@gim/tensor";
+import { formatShape, Tensor, InputError } from "@gim/tensor";
 import { Var } from "../var.js";
 
 /** How an optimizer names a parameter in errors: `parameter 2 ('h.0.attn.c_attn.weight', [4, 12])`. */
@@ -23,22 +23,22 @@ export function describeParam(p: Var, i: number): string {
  * element has its own storage slot to write), no Var twice and no two sharing storage.
  */
 export function checkParams(params: readonly Var[], who: string): void {
-  if (!Array.isArray(params) || params.length === 0) throw new TypeError(`${who}: pass a non-empty array of parameter Vars`);
+  if (!Array.isArray(params) || params.length === 0) throw new InputError(`${who}: pass a non-empty array of parameter Vars`);
   params.forEach((p, i) => {
-    if (!(p instanceof Var)) throw new TypeError(`${who}: parameter ${i} is not a Var`);
+    if (!(p instanceof Var)) throw new InputError(`${who}: parameter ${i} is not a Var`);
     if (p.node !== null) {
-      throw new TypeError(`${who}: ${describeParam(p, i)} is the result of ${p.node.op}, not a leaf; optimize the leaf Vars (variable(...)) it was computed from`);
+      throw new InputError(`${who}: ${describeParam(p, i)} is the result of ${p.node.op}, not a leaf; optimize the leaf Vars (variable(...)) it was computed from`);
     }
     if (!p.value.isContiguous()) {
-      throw new RangeError(`${who}: ${describeParam(p, i)} is a non-contiguous view (strides [${p.value.strides.join(", ")}]); give the optimizer its own contiguous tensor (T.clone)`);
+      throw new InputError(`${who}: ${describeParam(p, i)} is a non-contiguous view (strides [${p.value.strides.join(", ")}]); give the optimizer its own contiguous tensor (T.clone)`);
     }
   });
   for (let i = 0; i < params.length; i++) {
     for (let j = 0; j < i; j++) {
       const [a, b] = [params[i]!.value, params[j]!.value];
-      if (params[i] === params[j]) throw new RangeError(`${who}: ${describeParam(params[i]!, i)} is also parameter ${j}`);
+      if (params[i] === params[j]) throw new InputError(`${who}: ${describeParam(params[i]!, i)} is also parameter ${j}`);
       if (a.data === b.data && a.offset < b.offset + b.size && b.offset < a.offset + a.size) {
-        throw new RangeError(`${who}: ${describeParam(params[i]!, i)} and ${describeParam(params[j]!, j)} share storage; each would be updated twice`);
+        throw new InputError(`${who}: ${describeParam(params[i]!, i)} and ${describeParam(params[j]!, j)} share storage; each would be updated twice`);
       }
     }
   }
@@ -50,18 +50,18 @@ export function checkParams(params: readonly Var[], who: string): void {
  */
 export function readGrads(params: readonly Var[], grads: readonly Tensor[], who: string): ArrayLike<number>[] {
   if (!Array.isArray(grads) || grads.length !== params.length) {
-    throw new RangeError(`${who}.step: got ${Array.isArray(grads) ? grads.length : "no array of"} gradients for ${params.length} parameters`);
+    throw new InputError(`${who}.step: got ${Array.isArray(grads) ? grads.length : "no array of"} gradients for ${params.length} parameters`);
   }
   return grads.map((g, i) => {
     const p = params[i]!;
-    if (!(g instanceof Tensor)) throw new TypeError(`${who}.step: the gradient of ${describeParam(p, i)} is not a Tensor`);
+    if (!(g instanceof Tensor)) throw new InputError(`${who}.step: the gradient of ${describeParam(p, i)} is not a Tensor`);
     if (!T.sameShape(g.shape, p.shape)) {
-      throw new RangeError(`${who}.step: the gradient of ${describeParam(p, i)} has shape ${formatShape(g.shape)}`);
+      throw new InputError(`${who}.step: the gradient of ${describeParam(p, i)} has shape ${formatShape(g.shape)}`);
     }
     const values = T.contiguousData(g);
     for (let k = 0; k < values.length; k++) {
       if (!Number.isFinite(values[k]!)) {
-        throw new RangeError(`${who}.step: the gradient of ${describeParam(p, i)} is ${values[k]} at flat index ${k}; no parameter was changed`);
+        throw new InputError(`${who}.step: the gradient of ${describeParam(p, i)} is ${values[k]} at flat index ${k}; no parameter was changed`);
       }
     }
     return values;
@@ -70,7 +70,7 @@ export function readGrads(params: readonly Var[], grads: readonly Tensor[], who:
 
 /** Checks a learning rate (or other non-negative hyperparameter). */
 export function checkNonNegative(value: number, what: string, who: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new RangeError(`${who}: ${what} must be a finite number >= 0, got ${value}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new InputError(`${who}: ${what} must be a finite number >= 0, got ${value}`);
   return value;
 }
 
@@ -82,11 +82,11 @@ export function copyArrays(arrays: readonly Float64Array[]): Float64Array[] {
 /** Checks that state arrays fit the parameters (one per parameter, of its size) and copies them. */
 export function loadArrays(arrays: readonly Float64Array[], params: readonly Var[], who: string, what: string): Float64Array[] {
   if (!Array.isArray(arrays) || arrays.length !== params.length) {
-    throw new RangeError(`${who}.loadStateDict: ${what} has ${Array.isArray(arrays) ? arrays.length : "no"} entries for ${params.length} parameters`);
+    throw new InputError(`${who}.loadStateDict: ${what} has ${Array.isArray(arrays) ? arrays.length : "no"} entries for ${params.length} parameters`);
   }
   return arrays.map((a, i) => {
     if (!(a instanceof Float64Array) || a.length !== params[i]!.value.size) {
-      throw new RangeError(`${who}.loadStateDict: ${what}[${i}] does not fit ${describeParam(params[i]!, i)}`);
+      throw new InputError(`${who}.loadStateDict: ${what}[${i}] does not fit ${describeParam(params[i]!, i)}`);
     }
     return a.slice();
   });

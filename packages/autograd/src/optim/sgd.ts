@@ -12,6 +12,7 @@
 import type { Tensor } from "@gim/tensor";
 import type { Var } from "../var.js";
 import { checkNonNegative, checkParams, copyArrays, loadArrays, readGrads } from "./params.js";
+import { InputError } from "@gim/tensor";
 
 /** Settings of {@link SGD}. */
 export interface SgdOptions {
@@ -59,7 +60,7 @@ export class SGD {
     this.params = [...params];
     this.learningRate = checkNonNegative(options.lr, "lr", "SGD");
     this.momentum = checkNonNegative(options.momentum ?? 0, "momentum", "SGD");
-    if (this.momentum >= 1) throw new RangeError(`SGD: momentum must be < 1, got ${this.momentum}`);
+    if (this.momentum >= 1) throw new InputError(`SGD: momentum must be < 1, got ${this.momentum}`);
     this.weightDecay = checkNonNegative(options.weightDecay ?? 0, "weightDecay", "SGD");
   }
 
@@ -114,7 +115,7 @@ export class SGD {
 
   /** Restores a state from `stateDict()` (copied, checked against the parameters). */
   loadStateDict(state: SgdState): void {
-    if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`SGD.loadStateDict: step must be a non-negative integer, got ${state.step}`);
+    if (!Number.isInteger(state.step) || state.step < 0) throw new InputError(`SGD.loadStateDict: step must be a non-negative integer, got ${state.step}`);
     this.buffers = state.momentum.length === 0 ? [] : loadArrays(state.momentum, this.params, "SGD", "momentum");
     this.steps = state.step;
   }

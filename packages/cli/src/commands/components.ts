@@ -12,7 +12,7 @@ import {
 import * as T from "@gim/tensor";
 import { parseArgs, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
 import { formatNumber, renderTable, type Column } from "../render.js";
 import { describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
@@ -82,9 +82,7 @@ function checkCorrupted(args: ParsedArgs): void {
 function corruptedIds(args: ParsedArgs, opened: OpenedModel): number[] {
   const ids = args.ids("corrupted-ids");
   if (ids !== undefined) {
-    ids.forEach((id, i) => {
-      if (id >= opened.model.vocabSize) throw new UsageError(`token id ${id} (index ${i} of --corrupted-ids) is outside the model's vocabulary [0, ${opened.model.vocabSize})`);
-    });
+    fromOption("--corrupted-ids", () => opened.model.checkIds(ids));
     return ids;
   }
   // The same input path as the clean TEXT (tokenizer, special tokens, checks).
@@ -97,12 +95,12 @@ function answerId(args: ParsedArgs, opened: OpenedModel, name: "answer" | "wrong
   const id = args.number(`${name}-id`);
   const text = args.string(name);
   if (id !== undefined && text !== undefined) throw new UsageError(`give either --${name} or --${name}-id, not both`);
-  if (id !== undefined) return checkTokenId(`${name}-id`, id, opened.model.vocabSize);
+  if (id !== undefined) return checkTokenId(`${name}-id`, id, opened.model);
   if (text === undefined) return undefined;
   if (text === "") throw new UsageError(`option --${name} needs a token, got an empty string`);
   const ids = requireTokenizer(opened, `to encode --${name}; pass --${name}-id instead`).encode(text);
   if (ids.length !== 1) throw new UsageError(`--${name} ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Mary")`);
-  return checkTokenId(name, ids[0]!, opened.model.vocabSize);
+  return checkTokenId(name, ids[0]!, opened.model);
 }
 
 /** The argmax of one run's logits at `position`. */
@@ -126,7 +124,7 @@ export const componentsCommand: Command = {
     if (clean.length !== corrupted.length) {
       throw new UsageError(`the clean prompt has ${clean.length} tokens but the corrupted one ${corrupted.length}: activations are compared position by position, so both need the same number of tokens`);
     }
-    const position = resolvePosition(args.number("position") ?? -1, clean.length);
+    const position = positionOf(args, clean.length);
     const answer = answerId(args, opened, "answer") ?? argmaxAt(opened, clean, position);
     let metric: Metric;
     let wrong: number | undefined;

@@ -5,7 +5,7 @@
 import { defaultBaseline, explainMethods, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, inputIds, modelDir, openModel, requireTokenizer, resolvePosition, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -103,26 +103,21 @@ function targetId(args: ParsedArgs, opened: OpenedModel): number | undefined {
   const id = args.number("target-id");
   const text = args.string("target");
   if (id !== undefined && text !== undefined) throw new UsageError("give either --target or --target-id, not both");
-  if (id !== undefined) return checkTokenId("target-id", id, opened.model.vocabSize);
+  if (id !== undefined) return checkTokenId("target-id", id, opened.model);
   if (text === undefined) return undefined;
   if (text === "") throw new UsageError("option --target needs a token, got an empty string");
   const ids = requireTokenizer(opened, "to encode --target; pass --target-id instead").encode(text);
   if (ids.length !== 1) {
     throw new UsageError(`--target ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
   }
-  return checkTokenId("target", ids[0]!, opened.model.vocabSize);
+  return checkTokenId("target", ids[0]!, opened.model);
 }
 
 function baselineId(args: ParsedArgs, opened: OpenedModel): number {
   const id = args.number("baseline-id");
-  if (id !== undefined) return checkTokenId("baseline-id", id, opened.model.vocabSize);
+  if (id !== undefined) return checkTokenId("baseline-id", id, opened.model);
   if (!opened.tokenizer) throw new UsageError(`no baseline token: ${opened.dir} has no tokenizer to find the id of " " with; pass --baseline-id N`);
-  try {
-    return checkTokenId("baseline-id", defaultBaseline(opened.tokenizer), opened.model.vocabSize);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`no baseline token: the tokenizer has no id for " " and no pad or unk token; pass --baseline-id N`);
-  }
+  return fromOption("no --baseline-id given", () => opened.model.checkTokenId(defaultBaseline(opened.tokenizer), "the baseline token id"));
 }
 
 /** One explanation as the JSON object `--json` prints. */
@@ -148,7 +143,7 @@ export const explainCommand: Command = {
     const dir = modelDir(args, io.cwd);
     const opened = await openModel(dir);
     const ids = inputIds(args, opened);
-    const position = resolvePosition(args.number("position") ?? -1, ids.length);
+    const position = positionOf(args, ids.length);
     const target = targetId(args, opened);
     const baseline = baselineId(args, opened);
     const steps = args.number("steps");

@@ -5,7 +5,7 @@
 import { noGrad } from "@gim/autograd";
 import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, inputIds, modelDir, openModel, resolvePosition, tokenText } from "../model.js";
+import { checkInput, inputIds, modelDir, openModel, positionOf, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
 import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -35,7 +35,7 @@ export const logitsCommand: Command = {
     const dir = modelDir(args, io.cwd);
     const opened = await openModel(dir);
     const ids = inputIds(args, opened);
-    const position = resolvePosition(args.number("position") ?? -1, ids.length);
+    const position = positionOf(args, ids.length);
     const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position] }).logits.value.toFlat())); // [1, V]: only this position's row
     if (args.flag("json")) {
       io.stdout.write(JSON.stringify({ logits }) + "\n");

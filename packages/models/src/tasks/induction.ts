@@ -9,7 +9,7 @@
  * after the earlier occurrence of the current token and copies it. The evidence tokens are the
  * earlier occurrence (position s) and the token after it (position s + 1).
  */
-import { Rng } from "@gim/tensor";
+import { Rng, InputError } from "@gim/tensor";
 import { singleTokenId, type TaskTokenizer } from "./ioi.js";
 
 /** The symbols: 30 letters, each a single token with a leading space in the shipped tokenizer. */
@@ -50,10 +50,10 @@ export function inductionText(symbols: readonly string[]): string {
 export function inductionSequences(count: number, seed: number, options: InductionOptions = {}): InductionSequence[] {
   const length = options.length ?? 24;
   const maxRepeat = options.maxRepeat ?? 3;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`the number of induction sequences must be a non-negative integer, got ${count}`);
-  if (!Number.isInteger(maxRepeat) || maxRepeat < 1) throw new RangeError(`maxRepeat must be a positive integer, got ${maxRepeat}`);
+  if (!Number.isInteger(count) || count < 0) throw new InputError(`the number of induction sequences must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(maxRepeat) || maxRepeat < 1) throw new InputError(`maxRepeat must be a positive integer, got ${maxRepeat}`);
   if (!Number.isInteger(length) || length < 2 * maxRepeat + 2 || length - 1 >= INDUCTION_SYMBOLS.length) {
-    throw new RangeError(`induction sequence length must be an integer from ${2 * maxRepeat + 2} to ${INDUCTION_SYMBOLS.length}, got ${length}`);
+    throw new InputError(`induction sequence length must be an integer from ${2 * maxRepeat + 2} to ${INDUCTION_SYMBOLS.length}, got ${length}`);
   }
   const rng = new Rng(seed);
   const out: InductionSequence[] = [];
@@ -161,8 +161,8 @@ export function inductionRuleTable(): readonly (readonly number[])[] {
  * the induction rule: it never copies from context.
  */
 export function ruleSequences(count: number, seed: number, length = 24): string[][] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`the number of rule sequences must be a non-negative integer, got ${count}`);
-  if (!Number.isInteger(length) || length < 3) throw new RangeError(`rule sequence length must be an integer >= 3, got ${length}`);
+  if (!Number.isInteger(count) || count < 0) throw new InputError(`the number of rule sequences must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(length) || length < 3) throw new InputError(`rule sequence length must be an integer >= 3, got ${length}`);
   const table = inductionRuleTable();
   const n = INDUCTION_SYMBOLS.length;
   const rng = new Rng(seed);

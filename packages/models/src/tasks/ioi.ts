@@ -11,7 +11,7 @@
  * Everything is generated from seeded code: the word lists, the templates, the split of names
  * and name pairs into training and held-out parts, and the examples themselves.
  */
-import { Rng } from "@gim/tensor";
+import { Rng, InputError } from "@gim/tensor";
 
 /**
  * The names. Every one is a single token (with its leading space) in the shipped tokenizers.
@@ -229,8 +229,8 @@ const SPLITS: readonly IoiSplit[] = ["train", "heldout", "heldoutNames"];
  * object, and the names the corruptions use. The same seed gives the same prompts.
  */
 export function ioiPrompts(split: IoiSplit, count: number, seed: number): IoiPrompt[] {
-  if (!SPLITS.includes(split)) throw new RangeError(`unknown IOI split ${JSON.stringify(split)}; use one of ${SPLITS.join(", ")}`);
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`the number of IOI prompts must be a non-negative integer, got ${count}`);
+  if (!SPLITS.includes(split)) throw new InputError(`unknown IOI split ${JSON.stringify(split)}; use one of ${SPLITS.join(", ")}`);
+  if (!Number.isInteger(count) || count < 0) throw new InputError(`the number of IOI prompts must be a non-negative integer, got ${count}`);
   const rng = new Rng(seed);
   const templates = ioiTemplates(split);
   const pairs = pairsOf(split);
@@ -381,7 +381,7 @@ export const NAME_SENTENCE_TEMPLATES: readonly string[] = [
 
 /** `count` plain sentences (see {@link NAME_SENTENCE_TEMPLATES}); names drawn from every name, seeded. */
 export function nameSentences(count: number, seed: number): string[] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`the number of sentences must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0) throw new InputError(`the number of sentences must be a non-negative integer, got ${count}`);
   const rng = new Rng(seed);
   const out: string[] = [];
   for (let n = 0; n < count; n++) {

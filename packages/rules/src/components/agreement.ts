@@ -2,6 +2,7 @@
  * How well one set of scores agrees with another (a method's with exact patching's):
  * Spearman rank correlation and top-k overlap, and the orderings circuits are built from.
  */
+import { InputError } from "@gim/tensor";
 
 /** How components are ordered: by signed score (largest first) or by |score| (largest first). */
 export type Ranking = "signed" | "absolute";
@@ -13,7 +14,7 @@ export type Ranking = "signed" | "absolute";
 export function rankOrder(scores: readonly number[], ranking: Ranking): number[] {
   const key = ranking === "absolute" ? (i: number) => Math.abs(scores[i]!) : (i: number) => scores[i]!;
   scores.forEach((s, i) => {
-    if (Number.isNaN(s)) throw new RangeError(`score ${i} is NaN: cannot rank`);
+    if (Number.isNaN(s)) throw new InputError(`score ${i} is NaN: cannot rank`);
   });
   return scores.map((_, i) => i).sort((a, b) => key(b) - key(a) || a - b);
 }
@@ -34,7 +35,7 @@ export function averageRanks(values: readonly number[]): number[] {
 
 /** Pearson correlation of two equal-length lists; NaN when either is constant (or shorter than 2). */
 export function pearson(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new RangeError(`correlation needs lists of one length, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length) throw new InputError(`correlation needs lists of one length, got ${a.length} and ${b.length}`);
   const n = a.length;
   if (n < 2) return Number.NaN;
   const ma = a.reduce((s, x) => s + x, 0) / n;
@@ -58,8 +59,8 @@ export function pearson(a: readonly number[], b: readonly number[]): number {
  * mean rank). NaN when either list is constant, e.g. all scores 0.
  */
 export function spearman(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new RangeError(`spearman needs lists of one length, got ${a.length} and ${b.length}`);
-  for (const x of [...a, ...b]) if (Number.isNaN(x)) throw new RangeError("spearman: a score is NaN");
+  if (a.length !== b.length) throw new InputError(`spearman needs lists of one length, got ${a.length} and ${b.length}`);
+  for (const x of [...a, ...b]) if (Number.isNaN(x)) throw new InputError("spearman: a score is NaN");
   return pearson(averageRanks(a), averageRanks(b));
 }
 
@@ -68,8 +69,8 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
  * (default |score|: a component that matters in either direction). k is clamped to the length.
  */
 export function topKOverlap(a: readonly number[], b: readonly number[], k: number, ranking: Ranking = "absolute"): number {
-  if (a.length !== b.length) throw new RangeError(`topKOverlap needs lists of one length, got ${a.length} and ${b.length}`);
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`topKOverlap: k must be a positive integer, got ${k}`);
+  if (a.length !== b.length) throw new InputError(`topKOverlap needs lists of one length, got ${a.length} and ${b.length}`);
+  if (!Number.isInteger(k) || k < 1) throw new InputError(`topKOverlap: k must be a positive integer, got ${k}`);
   const kk = Math.min(k, a.length);
   const top = new Set(rankOrder(a, ranking).slice(0, kk));
   return rankOrder(b, ranking).slice(0, kk).filter((i) => top.has(i)).length / kk;

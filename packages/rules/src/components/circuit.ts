@@ -27,6 +27,7 @@ import { rankOrder, type Ranking } from "./agreement.js";
 import type { Metric, Prompts } from "./metric.js";
 import { preparePair, type PreparedPair } from "./pair.js";
 import { corruptRun, runPatched, type PatchedRun } from "./patching.js";
+import { InputError } from "@gim/tensor";
 
 /** MIB's circuit sizes, as fractions of the scored items. */
 export const mibFractions: readonly number[] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
@@ -92,7 +93,7 @@ export function circuitFaithfulness(model: CausalLM, clean: Prompts, corrupted: 
 /** {@link circuitFaithfulness} for a prepared pair. */
 export function faithfulnessFromPair(pair: PreparedPair, scores: readonly number[], options: Omit<CircuitOptions, "metric"> = {}): FaithfulnessCurve {
   const components = pair.graph.components;
-  if (scores.length !== components.length) throw new RangeError(`circuit: ${scores.length} scores given for ${components.length} components`);
+  if (scores.length !== components.length) throw new InputError(`circuit: ${scores.length} scores given for ${components.length} components`);
   return faithfulnessCurve(pair, scores, options, (kept) => corruptRun(pair, removedOf(components, kept)));
 }
 
@@ -126,7 +127,7 @@ export function faithfulnessCurve(
   const order = rankOrder(ranking === "signed" ? scores.map((s) => s * direction) : scores, ranking);
   const mibKs = mibFractions.map((p) => Math.floor(p * total));
   for (const k of options.ks ?? []) {
-    if (!Number.isInteger(k) || k < 0 || k > total) throw new RangeError(`circuit size ${k} is out of range [0, ${total}]`);
+    if (!Number.isInteger(k) || k < 0 || k > total) throw new InputError(`circuit size ${k} is out of range [0, ${total}]`);
   }
   const ks = [...new Set([0, total, ...mibKs, ...(options.ks ?? defaultKs(total))])].sort((a, b) => a - b);
   const runs = ks.map((k) => runFor(order.slice(0, k)));
@@ -164,7 +165,7 @@ export function curveFromMetrics(
 
 /** Trapezoid rule: sum over i of (x[i+1] - x[i]) * (y[i] + y[i+1]) / 2. */
 export function trapezoid(xs: readonly number[], ys: readonly number[]): number {
-  if (xs.length !== ys.length) throw new RangeError(`trapezoid: ${xs.length} x values but ${ys.length} y values`);
+  if (xs.length !== ys.length) throw new InputError(`trapezoid: ${xs.length} x values but ${ys.length} y values`);
   let area = 0;
   for (let i = 0; i + 1 < xs.length; i++) area += (xs[i + 1]! - xs[i]!) * (ys[i]! + ys[i + 1]!) / 2;
   return area;

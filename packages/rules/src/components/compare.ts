@@ -14,6 +14,7 @@ import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listE
 import { exactFromPair } from "./exact.js";
 import type { Metric, Prompts } from "./metric.js";
 import { preparePair } from "./pair.js";
+import { InputError } from "@gim/tensor";
 
 /** The two methods compared by default: GIM (`gim()`) and the plain gradient (`[]`). */
 export function defaultComponentMethods(): GradientMethod[] {
@@ -88,10 +89,10 @@ export interface ComponentReport {
  */
 export function compareComponentMethods(model: CausalLM, clean: Prompts, corrupted: Prompts, options: CompareOptions): ComponentReport {
   const methods = options.methods ?? defaultComponentMethods();
-  if (methods.length === 0 && options.exact === false) throw new RangeError("nothing to compute: no methods and no exact patching");
+  if (methods.length === 0 && options.exact === false) throw new InputError("nothing to compute: no methods and no exact patching");
   const names = new Set<string>();
   for (const m of methods) {
-    if (names.has(m.name)) throw new RangeError(`method "${m.name}" is given twice`);
+    if (names.has(m.name)) throw new InputError(`method "${m.name}" is given twice`);
     names.add(m.name);
   }
   const pair = preparePair(model, clean, corrupted, options.metric, methods.map((m) => m.rules));

@@ -33,6 +33,7 @@ import { dotRange, preparePair, type PlaceGradients, type PreparedPair } from ".
 import { runPatched, type PatchedRun, type RowEdit } from "./patching.js";
 import { faithfulnessCurve, type CircuitOptions, type FaithfulnessCurve } from "./circuit.js";
 import { componentGraph } from "./components.js";
+import { InputError } from "@gim/tensor";
 
 /** An edge from a component's write to a sublayer's (or the logits') input. */
 export interface Edge {
@@ -131,7 +132,7 @@ export function edgeCircuitFaithfulness(model: CausalLM, clean: Prompts, corrupt
 /** {@link edgeCircuitFaithfulness} for a prepared pair. */
 export function edgeFaithfulnessFromPair(pair: PreparedPair, scores: readonly number[], options: Omit<CircuitOptions, "metric"> = {}): FaithfulnessCurve {
   const edges = listEdges(pair.model);
-  if (scores.length !== edges.length) throw new RangeError(`edge circuit: ${scores.length} scores given for ${edges.length} edges`);
+  if (scores.length !== edges.length) throw new InputError(`edge circuit: ${scores.length} scores given for ${edges.length} edges`);
   const { components, inputs } = pair.graph;
   const corruptedWrites = components.map((c) => writeOf(pair.model, c, pair.corruptedCache.require(c.place)));
   const record = [...new Set(components.map((c) => c.place))];

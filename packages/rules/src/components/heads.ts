@@ -8,7 +8,7 @@
  * `o_proj.weight` [d, H*dh], transposed. Edges out of a head carry its contribution z_h @ W_h.
  */
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor } from "@gim/tensor";
+import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { Tags, type CausalLM } from "@gim/transformer";
 
 /** One attention sublayer's output projection, split by head. */
@@ -41,7 +41,7 @@ export function headProjection(model: CausalLM, attnPath: string): HeadProjectio
     perHead = T.contiguous(T.permute(T.reshape(w, [d, heads, width / heads]), [1, 2, 0])); // [H, dh, d]
     bias = model.params.get(`${attnPath}.o_proj.bias`)?.value;
   } else {
-    throw new RangeError(`no output projection for the attention at "${attnPath}": expected a parameter ${attnPath}.c_proj.weight (GPT-2) or ${attnPath}.o_proj.weight (Llama)`);
+    throw new InputError(`no output projection for the attention at "${attnPath}": expected a parameter ${attnPath}.c_proj.weight (GPT-2) or ${attnPath}.o_proj.weight (Llama)`);
   }
   return { perHead, bias }; // not cached: it must follow weights that training updates in place
 }
@@ -55,7 +55,7 @@ export function headContributions(model: CausalLM, attnPath: string, z: Tensor):
   const { perHead } = headProjection(model, attnPath);
   const [heads, dh] = perHead.shape as [number, number, number];
   if (z.ndim !== 4 || z.shape[1] !== heads || z.shape[3] !== dh) {
-    throw new RangeError(`headContributions at "${attnPath}": z has shape ${formatShape(z.shape)}, expected [B, ${heads}, T, ${dh}]`);
+    throw new InputError(`headContributions at "${attnPath}": z has shape ${formatShape(z.shape)}, expected [B, ${heads}, T, ${dh}]`);
   }
   return T.matmul(z, T.astype(perHead, z.dtype)); // [B, H, T, dh] @ [H, dh, d] -> [B, H, T, d]
 }
@@ -63,10 +63,10 @@ export function headContributions(model: CausalLM, attnPath: string, z: Tensor):
 /** The number of heads of the attention at `attnPath`, from its z place; checks it divides the projection width. */
 function headsOf(model: CausalLM, attnPath: string, width: number): number {
   const place = model.places().find((p) => p.path === attnPath && p.tags.includes(Tags.z));
-  if (!place) throw new RangeError(`"${attnPath}" has no attn.z place: it is not an attention sublayer of this model`);
+  if (!place) throw new InputError(`"${attnPath}" has no attn.z place: it is not an attention sublayer of this model`);
   const heads = place.shape[1]!;
   if (width % heads !== 0 || width / heads !== place.shape[3]) {
-    throw new RangeError(`the output projection of "${attnPath}" is ${width} wide, which is not ${heads} heads of ${place.shape[3]}`);
+    throw new InputError(`the output projection of "${attnPath}" is ${width} wide, which is not ${heads} heads of ${place.shape[3]}`);
   }
   return heads;
 }

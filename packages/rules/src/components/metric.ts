@@ -11,6 +11,7 @@ import { add, mul, narrow, reshape, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import { resolvePosition } from "@gim/transformer";
+import { InputError } from "@gim/tensor";
 
 /** Token ids of one prompt, or of a batch of equal-length prompts. */
 export type Prompts = readonly number[] | readonly (readonly number[])[];
@@ -59,15 +60,15 @@ export function linearMetric(description: string, terms: (prompt: number) => rea
           total = total === undefined ? term : add(total, term);
         }
       }
-      if (total === undefined) throw new RangeError(`metric ${description} has no terms`);
+      if (total === undefined) throw new InputError(`metric ${description} has no terms`);
       return total;
     },
     check(prompts, length, vocab) {
       for (let b = 0; b < prompts; b++) {
         for (const t of terms(b)) {
           const p = t.position < 0 ? t.position + length : t.position;
-          if (!Number.isInteger(t.position) || p < 0 || p >= length) throw new RangeError(`metric ${description}: position ${t.position} is out of range for prompts of ${length} tokens`);
-          if (!Number.isInteger(t.token) || t.token < 0 || t.token >= vocab) throw new RangeError(`metric ${description}: token id ${t.token} is outside the vocabulary [0, ${vocab})`);
+          if (!Number.isInteger(t.position) || p < 0 || p >= length) throw new InputError(`metric ${description}: position ${t.position} is out of range for prompts of ${length} tokens`);
+          if (!Number.isInteger(t.token) || t.token < 0 || t.token >= vocab) throw new InputError(`metric ${description}: token id ${t.token} is outside the vocabulary [0, ${vocab})`);
         }
       }
     },
@@ -122,11 +123,11 @@ export function metricOfRun(metric: Metric, logits: Tensor, firstRow = 0, prompt
 
 /** Prompts as rows of ids, checked: non-empty, equal lengths. */
 export function promptRows(prompts: Prompts, what: string): number[][] {
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new RangeError(`the ${what} prompts are empty`);
+  if (!Array.isArray(prompts) || prompts.length === 0) throw new InputError(`the ${what} prompts are empty`);
   const rows = (Array.isArray(prompts[0]) ? prompts : [prompts]) as (readonly number[])[];
   rows.forEach((row, b) => {
-    if (!Array.isArray(row) || row.length === 0) throw new RangeError(`${what} prompt ${b} has no tokens`);
-    if (row.length !== rows[0]!.length) throw new RangeError(`${what} prompts must have equal lengths; prompt ${b} has ${row.length} tokens, prompt 0 has ${rows[0]!.length}`);
+    if (!Array.isArray(row) || row.length === 0) throw new InputError(`${what} prompt ${b} has no tokens`);
+    if (row.length !== rows[0]!.length) throw new InputError(`${what} prompts must have equal lengths; prompt ${b} has ${row.length} tokens, prompt 0 has ${rows[0]!.length}`);
   });
   return rows.map((r) => [...r]);
 }
@@ -135,19 +136,19 @@ export function promptRows(prompts: Prompts, what: string): number[][] {
 export function promptPair(clean: Prompts, corrupted: Prompts): { clean: number[][]; corrupted: number[][] } {
   const c = promptRows(clean, "clean");
   const x = promptRows(corrupted, "corrupted");
-  if (c.length !== x.length) throw new RangeError(`there are ${c.length} clean prompts but ${x.length} corrupted ones; each clean prompt needs its corrupted twin`);
+  if (c.length !== x.length) throw new InputError(`there are ${c.length} clean prompts but ${x.length} corrupted ones; each clean prompt needs its corrupted twin`);
   if (c[0]!.length !== x[0]!.length) {
-    throw new RangeError(`clean prompts have ${c[0]!.length} tokens but corrupted ones ${x[0]!.length}: activations are compared position by position, so both must have the same length`);
+    throw new InputError(`clean prompts have ${c[0]!.length} tokens but corrupted ones ${x[0]!.length}: activations are compared position by position, so both must have the same length`);
   }
   return { clean: c, corrupted: x };
 }
 
 function perPrompt(ids: number | readonly number[], what: string): (prompt: number) => number {
   if (typeof ids === "number") return () => ids;
-  if (!Array.isArray(ids) || ids.length === 0) throw new RangeError(`the ${what} token ids are empty`);
+  if (!Array.isArray(ids) || ids.length === 0) throw new InputError(`the ${what} token ids are empty`);
   return (b) => {
     const id = ids[b];
-    if (id === undefined) throw new RangeError(`there is no ${what} token id for prompt ${b} (${ids.length} given)`);
+    if (id === undefined) throw new InputError(`there is no ${what} token id for prompt ${b} (${ids.length} given)`);
     return id;
   };
 }
@@ -158,7 +159,7 @@ function withCount(metric: Metric, lists: readonly (number | readonly number[])[
     ...metric,
     check(prompts, length, vocab) {
       for (const l of lists) {
-        if (typeof l !== "number" && l.length !== prompts) throw new RangeError(`metric ${metric.description}: ${l.length} token ids given for ${prompts} prompts`);
+        if (typeof l !== "number" && l.length !== prompts) throw new InputError(`metric ${metric.description}: ${l.length} token ids given for ${prompts} prompts`);
       }
       metric.check(prompts, length, vocab);
     },

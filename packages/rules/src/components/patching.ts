@@ -8,7 +8,7 @@
  * runs.
  */
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor } from "@gim/tensor";
+import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { run, type CausalLM, type Patch } from "@gim/transformer";
 import type { Component } from "./components.js";
 import { metricOfRun, type Metric } from "./metric.js";
@@ -38,7 +38,7 @@ export interface RunPatchedOptions {
  */
 export function runPatched(model: CausalLM, prompts: readonly (readonly number[])[], runs: readonly PatchedRun[], metric: Metric, options: RunPatchedOptions = {}): number[] {
   const batchSize = options.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
   const perPrompt = prompts.length;
   const perPass = Math.max(1, Math.floor(batchSize / perPrompt)); // runs per forward pass
   const recorded = new Set(options.record ?? []);
@@ -60,7 +60,7 @@ export function runPatched(model: CausalLM, prompts: readonly (readonly number[]
             rows = T.clone(rows); // edits may write into it; never into the forward's own tensor
             for (const edit of edits) {
               const next = edit(rows, seen[c]!);
-              if (!T.sameShape(next.shape, rows.shape)) throw new RangeError(`an edit at "${place}" returned shape ${formatShape(next.shape)}, expected ${formatShape(rows.shape)}`);
+              if (!T.sameShape(next.shape, rows.shape)) throw new InputError(`an edit at "${place}" returned shape ${formatShape(next.shape)}, expected ${formatShape(rows.shape)}`);
               rows = next.isContiguous() && next.offset === 0 ? next : T.clone(next);
             }
             out ??= T.clone(current);

@@ -22,6 +22,7 @@ import { logitDiff } from "../components/metric.js";
 import { preparePair, type PreparedPair } from "../components/pair.js";
 import type { GradientMethod } from "../explain.js";
 import type { EvalPair } from "./task.js";
+import { InputError } from "@gim/tensor";
 
 /** A faithfulness curve over the whole pair set. */
 export interface CurveSummary {
@@ -112,10 +113,10 @@ function combineCurves(curves: readonly FaithfulnessCurve[], weights: readonly n
  * and edge patching, and evaluates the circuits of every ranking (methods and exact).
  */
 export function evaluateComponents(model: CausalLM, pairs: readonly EvalPair[], options: ComponentEvalOptions): ComponentEvalResult {
-  if (pairs.length === 0) throw new RangeError("component evaluation needs at least one clean/corrupted pair");
+  if (pairs.length === 0) throw new InputError("component evaluation needs at least one clean/corrupted pair");
   const byLength = new Map<number, EvalPair[]>();
   pairs.forEach((p, i) => {
-    if (p.clean.length !== p.corrupted.length) throw new RangeError(`pair ${i}: the clean prompt has ${p.clean.length} tokens, the corrupted one ${p.corrupted.length}`);
+    if (p.clean.length !== p.corrupted.length) throw new InputError(`pair ${i}: the clean prompt has ${p.clean.length} tokens, the corrupted one ${p.corrupted.length}`);
     const group = byLength.get(p.clean.length) ?? [];
     group.push(p);
     byLength.set(p.clean.length, group);

@@ -11,6 +11,7 @@ import { evaluateComponents, type ComponentEvalResult } from "./components.js";
 import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepair.js";
 import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
 import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokens.js";
+import { InputError } from "@gim/tensor";
 
 /** Where the evaluation is (for a progress display). */
 export interface EvalProgress {
@@ -98,15 +99,15 @@ export function describeArchitecture(model: CausalLM): string {
 /** Runs the evaluation of every task (see the top of this file). */
 export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): EvalResults {
   const methods = options.methods ?? evalMethods;
-  if (methods.length === 0) throw new RangeError("runEval: no methods to evaluate");
-  if (tasks.length === 0) throw new RangeError("runEval: no models to evaluate");
+  if (methods.length === 0) throw new InputError("runEval: no methods to evaluate");
+  if (tasks.length === 0) throw new InputError("runEval: no models to evaluate");
   const seed = options.seed ?? 0;
   const igSteps = options.igSteps ?? 32;
   const withComponents = options.components ?? true;
   const withSelfRepair = options.selfRepair ?? true;
   for (const t of tasks) {
-    if (t.examples.length === 0) throw new RangeError(`${t.name}: no held-out examples`);
-    if (withComponents && t.pairs.length === 0) throw new RangeError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
+    if (t.examples.length === 0) throw new InputError(`${t.name}: no held-out examples`);
+    if (withComponents && t.pairs.length === 0) throw new InputError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
   }
   const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0), 0);
   let done = 0;

@@ -5,6 +5,7 @@
  * first and last tokens are never the top token; evidence at those positions cannot be hit,
  * and {@link evidenceHitRate} counts the examples where no evidence is rankable.
  */
+import { InputError } from "@gim/tensor";
 
 /** Whether the top (first) position of `order` is in `evidence`; false for an empty ranking. */
 export function topIsEvidence(order: readonly number[], evidence: readonly number[]): boolean {
@@ -30,7 +31,7 @@ export interface HitRate {
  */
 export function evidenceHitRate(orders: readonly (readonly number[])[], evidence: readonly (readonly number[])[], lengths: readonly number[]): HitRate {
   if (orders.length !== evidence.length || orders.length !== lengths.length) {
-    throw new RangeError(`evidenceHitRate needs one ranking, one evidence list and one length per example; got ${orders.length}, ${evidence.length} and ${lengths.length}`);
+    throw new InputError(`evidenceHitRate needs one ranking, one evidence list and one length per example; got ${orders.length}, ${evidence.length} and ${lengths.length}`);
   }
   let hits = 0;
   let unreachable = 0;

@@ -19,6 +19,7 @@
 import { noGrad } from "@gim/autograd";
 import type { CausalLM } from "@gim/transformer";
 import { rankablePositions } from "./ranking.js";
+import { InputError } from "@gim/tensor";
 
 /** The masking ratios of sufficiency. */
 export const sufficiencyRatios: readonly number[] = [0.5, 0.8, 0.9, 0.95, 0.99];
@@ -30,7 +31,7 @@ export const comprehensivenessMaxSteps = 50;
 export function maskPositions(ids: readonly number[], positions: readonly number[], baseline: number): number[] {
   const out = [...ids];
   for (const p of positions) {
-    if (!Number.isInteger(p) || p < 0 || p >= ids.length) throw new RangeError(`mask position ${p} is out of range for a sequence of ${ids.length} tokens`);
+    if (!Number.isInteger(p) || p < 0 || p >= ids.length) throw new InputError(`mask position ${p} is out of range for a sequence of ${ids.length} tokens`);
     out[p] = baseline;
   }
   return out;
@@ -67,9 +68,9 @@ export interface TargetLogitFunctionOptions {
 /** f(x) = logit[target] at `position`, run in batches without recording a graph. */
 export function targetLogitFunction(model: CausalLM, options: TargetLogitFunctionOptions): LogitFunction {
   const batchSize = options.batchSize ?? 64;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(options.target) || options.target < 0 || options.target >= model.vocabSize) {
-    throw new RangeError(`target token id ${options.target} is outside the vocabulary [0, ${model.vocabSize})`);
+    throw new InputError(`target token id ${options.target} is outside the vocabulary [0, ${model.vocabSize})`);
   }
   return (sequences) =>
     noGrad(() => {
@@ -116,11 +117,11 @@ export interface TokenFaithfulnessOptions {
 /** Checks that `order` ranks every rankable position of a sequence of `length` tokens exactly once. */
 export function checkRanking(order: readonly number[], length: number, label = "ranking"): void {
   const expected = rankablePositions(length);
-  if (order.length !== expected.length) throw new RangeError(`${label} has ${order.length} positions; a sequence of ${length} tokens has ${expected.length} rankable ones (1..${length - 2})`);
+  if (order.length !== expected.length) throw new InputError(`${label} has ${order.length} positions; a sequence of ${length} tokens has ${expected.length} rankable ones (1..${length - 2})`);
   const seen = new Set<number>();
   for (const p of order) {
-    if (!Number.isInteger(p) || p < 1 || p > length - 2) throw new RangeError(`${label} holds position ${p}, which is not rankable (1..${length - 2}: the first and last tokens are excluded)`);
-    if (seen.has(p)) throw new RangeError(`${label} holds position ${p} twice`);
+    if (!Number.isInteger(p) || p < 1 || p > length - 2) throw new InputError(`${label} holds position ${p}, which is not rankable (1..${length - 2}: the first and last tokens are excluded)`);
+    if (seen.has(p)) throw new InputError(`${label} holds position ${p} twice`);
     seen.add(p);
   }
 }
@@ -133,9 +134,9 @@ export function checkRanking(order: readonly number[], length: number, label = "
  */
 export function tokenFaithfulness(ids: readonly number[], orders: readonly (readonly number[])[], f: LogitFunction, options: TokenFaithfulnessOptions): TokenFaithfulness[] {
   const maxSteps = options.maxSteps ?? comprehensivenessMaxSteps;
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}`);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new InputError(`maxSteps must be a positive integer, got ${maxSteps}`);
   const ratios = options.ratios ?? sufficiencyRatios;
-  for (const r of ratios) if (!(r >= 0 && r <= 1)) throw new RangeError(`sufficiency ratio ${r} is not in [0, 1]`);
+  for (const r of ratios) if (!(r >= 0 && r <= 1)) throw new InputError(`sufficiency ratio ${r} is not in [0, 1]`);
   orders.forEach((o, i) => checkRanking(o, ids.length, `ranking ${i}`));
   const plans = orders.map((order) => ({
     comprehensiveness: comprehensivenessMasks(ids, order, options.baseline, maxSteps),
@@ -157,7 +158,7 @@ export function tokenFaithfulness(ids: readonly number[], orders: readonly (read
   const xSlot = slot(ids);
   const slots = plans.map((p) => ({ comprehensiveness: p.comprehensiveness.map(slot), sufficiency: p.sufficiency.map(slot) }));
   const values = f(unique);
-  if (values.length !== unique.length) throw new RangeError(`the logit function returned ${values.length} values for ${unique.length} sequences`);
+  if (values.length !== unique.length) throw new InputError(`the logit function returned ${values.length} values for ${unique.length} sequences`);
   const fx = values[xSlot]!;
   const defined = Number.isFinite(fx) && fx > 0;
   const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((s, v) => s + v, 0) / xs.length);

@@ -4,11 +4,11 @@
  * first token is often a sink the model relies on whatever the input; the last one is where
  * the prediction is read, so masking it changes the question rather than the evidence.
  */
-import { Rng } from "@gim/tensor";
+import { Rng, InputError } from "@gim/tensor";
 
 /** The positions a ranking covers for a sequence of `length` tokens: 1 .. length - 2 (none when length < 3). */
 export function rankablePositions(length: number): number[] {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`sequence length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0) throw new InputError(`sequence length must be a non-negative integer, got ${length}`);
   return Array.from({ length: Math.max(0, length - 2) }, (_, i) => i + 1);
 }
 
@@ -19,7 +19,7 @@ export function rankablePositions(length: number): number[] {
  */
 export function rankTokens(attributions: readonly number[]): number[] {
   attributions.forEach((a, t) => {
-    if (Number.isNaN(a)) throw new RangeError(`attribution of token ${t} is NaN: cannot rank`);
+    if (Number.isNaN(a)) throw new InputError(`attribution of token ${t} is NaN: cannot rank`);
   });
   return rankablePositions(attributions.length).sort((a, b) => attributions[b]! - attributions[a]! || a - b);
 }

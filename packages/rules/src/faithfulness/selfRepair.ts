@@ -47,6 +47,7 @@ import type { GradientMethod } from "../explain.js";
 import { componentGraph } from "../components/components.js";
 import { targetLogit } from "../components/metric.js";
 import { runPatched, type PatchedRun, type RowEdit } from "../components/patching.js";
+import { InputError } from "@gim/tensor";
 
 /** One attention row and its two heaviest keys. */
 export interface AttentionRow {
@@ -143,7 +144,7 @@ export function maskedRow(scores: ArrayLike<number>, query: number, masked: read
       rest += e;
     }
   }
-  if (rest === 0) throw new RangeError(`masking keys ${masked.join(", ")} of query ${query} leaves no weight on any other key`);
+  if (rest === 0) throw new InputError(`masking keys ${masked.join(", ")} of query ${query} leaves no weight on any other key`);
   for (let k = first; k <= query; k++) row[k]! /= rest;
   return { row, kept: rest / all };
 }
@@ -152,7 +153,7 @@ export function maskedRow(scores: ArrayLike<number>, query: number, masked: read
 function setRowEdit(head: number, query: number, row: Float64Array): RowEdit {
   return (rows) => {
     const [, heads, steps, keys] = rows.shape as [number, number, number, number];
-    if (head >= heads || query >= steps || row.length !== keys) throw new RangeError(`pattern row (head ${head}, query ${query}) does not fit a pattern of shape [1, ${heads}, ${steps}, ${keys}]`);
+    if (head >= heads || query >= steps || row.length !== keys) throw new InputError(`pattern row (head ${head}, query ${query}) does not fit a pattern of shape [1, ${heads}, ${steps}, ${keys}]`);
     rows.data.set(row, (head * steps + query) * keys);
     return rows;
   };
@@ -177,10 +178,10 @@ function rankOf(values: readonly number[], i: number): number {
  */
 export function measureSelfRepair(model: CausalLM, ids: readonly number[], options: SelfRepairOptions): SelfRepairRow[] {
   const minWeight = options.minWeight ?? 0.2;
-  if (!(minWeight >= 0 && minWeight <= 0.5)) throw new RangeError(`minWeight must be in [0, 0.5] (the second-heaviest of the weights), got ${minWeight}`);
+  if (!(minWeight >= 0 && minWeight <= 0.5)) throw new InputError(`minWeight must be in [0, 0.5] (the second-heaviest of the weights), got ${minWeight}`);
   const position = options.position ?? -1;
   const places = attentionPlaces(model);
-  if (places.length === 0) throw new RangeError(`the ${model.config.modelType} model has no attention pattern places`);
+  if (places.length === 0) throw new InputError(`the ${model.config.modelType} model has no attention pattern places`);
   const forward = run(model, { ids: [[...ids]] }, { cache: places.flatMap((p) => [p.scores, p.pattern]) });
   const L = forward.logit(position, options.target);
   const scoreVars = placeVars(L, places.map((p) => p.scores));

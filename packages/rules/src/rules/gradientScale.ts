@@ -8,6 +8,7 @@
 // scales the gradient passing back through that node.
 import { scaleGrad, type Rule } from "@gim/autograd";
 import { Tags } from "@gim/transformer";
+import { InputError } from "@gim/tensor";
 
 /** Which multiplied operand a scale applies to, and the tag of its place. */
 export const scaledPlaces = {
@@ -23,6 +24,6 @@ export type ScaledPlace = keyof typeof scaledPlaces;
 
 /** Multiplies the gradient through one kind of operand (`"q"`, `"k"`, `"v"`, `"gate"`, `"up"`) by `factor`. */
 export function gradientScale(place: ScaledPlace, factor: number): Rule {
-  if (!Number.isFinite(factor)) throw new RangeError(`the ${place} gradient scale must be a finite number, got ${factor}`);
+  if (!Number.isFinite(factor)) throw new InputError(`the ${place} gradient scale must be a finite number, got ${factor}`);
   return scaleGrad(`gim.${place}Scale`, factor, { op: "identity", tag: scaledPlaces[place] });
 }

@@ -6,11 +6,12 @@
 import { rule, softmaxBackward, softmaxForward, type Rule } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { Tags } from "@gim/transformer";
+import { InputError } from "@gim/tensor";
 
 /** GIM's TSG: the attention softmax's backward evaluated at softmax(scores / temperature). */
 export function softmaxTemperature(temperature: number): Rule {
   if (!Number.isFinite(temperature) || temperature <= 0) {
-    throw new RangeError(`the softmax temperature must be a positive number, got ${temperature}`);
+    throw new InputError(`the softmax temperature must be a positive number, got ${temperature}`);
   }
   return rule("gim.softmaxTemperature", { op: "softmax", tag: Tags.pattern }, ({ inputs: { x }, attrs, grad }) => {
     const flatter = softmaxForward(T.div(x, temperature), attrs);

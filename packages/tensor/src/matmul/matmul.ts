@@ -6,6 +6,7 @@
  */
 import { allocate, promote } from "../dtype.js";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "../shape.js";
+import { InputError } from "../errors.js";
 import { astype, Tensor } from "../tensor.js";
 import { unsqueeze } from "../views.js";
 import { cpuBackend } from "./cpu.js";
@@ -50,7 +51,7 @@ export interface MatmulOptions {
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new RangeError(`matmul needs tensors with at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    throw new InputError(`matmul needs tensors with at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
   const dtype = promote(a.dtype, b.dtype);
   // Mixed dtypes compute in the wider one.
@@ -61,7 +62,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const [m, k] = A.shape.slice(-2) as [number, number];
   const [k2, n] = B.shape.slice(-2) as [number, number];
   if (k !== k2) {
-    throw new RangeError(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${k} != ${k2})`);
+    throw new InputError(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${k} != ${k2})`);
   }
   const batchShape = broadcastShapes(A.shape.slice(0, -2), B.shape.slice(0, -2));
   const batchA = broadcastStrides(A.shape.slice(0, -2), A.strides.slice(0, -2), batchShape);

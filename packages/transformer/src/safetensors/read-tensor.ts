@@ -7,7 +7,7 @@
  * memory it is a view, when aligned). Other dtypes are read in chunks of at most
  * {@link CHUNK_BYTES} into one scratch buffer and converted into the output.
  */
-import { Tensor, allocate, sizeOf, type DType, type Storage } from "@gim/tensor";
+import { Tensor, allocate, sizeOf, type DType, type Storage, InputError } from "@gim/tensor";
 import { LITTLE_ENDIAN_HOST, swapByteOrder } from "./byte-order.js";
 import { decodeBfloat16Array, decodeFloat16Array, isLoadableDType, itemSize, type SafetensorsDType } from "./dtypes.js";
 import { SafetensorsError } from "./error.js";
@@ -37,7 +37,7 @@ export interface ReadOptions {
 /** Reads the tensor `entry` describes from `source` as a `dtype` tensor. */
 export function readTensor(source: ByteSource, entry: SafetensorsEntry, dtype: DType): Tensor {
   if (dtype !== "float32" && dtype !== "float64") {
-    throw new TypeError(`read(): dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
+    throw new InputError(`read(): dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
   }
   if (!isLoadableDType(entry.dtype)) {
     throw new SafetensorsError(entry.file, `tensor ${JSON.stringify(entry.name)} has dtype ${entry.dtype}, which cannot be loaded as float`);

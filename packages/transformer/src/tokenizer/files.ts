@@ -19,6 +19,7 @@ import { gpt2Tokenizer, isGpt2Compatible, parseMergesTxt, parseVocabJson, toGpt2
 import { parseTokenizerJson, readAddedToken, serializeTokenizerJson, type AddedTokenJson } from "./tokenizer-json.js";
 import { BpeTokenizer, type SpecialTokenRoles } from "./tokenizer.js";
 import type { Tokenizer } from "./types.js";
+import { TokenizerError } from "./error.js";
 
 /** The texts of the tokenizer files of a checkpoint folder, by file name. */
 export interface TokenizerFiles {
@@ -53,7 +54,7 @@ function readJsonFile(files: TokenizerFiles, name: keyof TokenizerFiles, folder:
   if (text === undefined) return undefined;
   const source = `${folder}/${name}`;
   const value = parseJson(text, source);
-  if (!isObject(value)) throw new Error(`${source}: expected a JSON object`);
+  if (!isObject(value)) throw new TokenizerError(source, `expected a JSON object`);
   return value;
 }
 
@@ -64,14 +65,14 @@ function tokenName(obj: JsonObject | undefined, key: string, source: string): st
   const value = obj[key];
   if (value === null || typeof value === "string") return value;
   if (isObject(value) && typeof value["content"] === "string") return value["content"];
-  throw new Error(`${source}: ${key} must be a string, an object with "content", or null`);
+  throw new TokenizerError(source, `${key} must be a string, an object with "content", or null`);
 }
 
 function configId(config: JsonObject | undefined, key: string, source: string): number | null | undefined {
   if (config === undefined || !(key in config)) return undefined;
   const value = Array.isArray(config[key]) ? (config[key] as unknown[])[0] : config[key];
   if (value === null || value === undefined) return null;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new Error(`${source}: ${key} must be a non-negative integer (or a list of them), got ${JSON.stringify(config[key])}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new TokenizerError(source, `${key} must be a non-negative integer (or a list of them), got ${JSON.stringify(config[key])}`);
   return value;
 }
 
@@ -96,7 +97,7 @@ export function tokenizerFromFiles(files: TokenizerFiles, folder = "tokenizer fo
   if (isObject(decoderEntries)) {
     for (const [id, entry] of Object.entries(decoderEntries)) {
       const source = `${folder}/tokenizer_config.json`;
-      if (!/^\d+$/.test(id)) throw new Error(`${source}: added_tokens_decoder key ${JSON.stringify(id)} is not an id`);
+      if (!/^\d+$/.test(id)) throw new TokenizerError(source, `added_tokens_decoder key ${JSON.stringify(id)} is not an id`);
       configAdded.push(readAddedToken(entry, source, `added_tokens_decoder[${id}]`, Number(id)));
     }
   }
@@ -117,7 +118,7 @@ export function tokenizerFromFiles(files: TokenizerFiles, folder = "tokenizer fo
   } else {
     const has = (name: keyof TokenizerFiles) => files[name] !== undefined;
     const detail = has("vocab.json") ? " (vocab.json without merges.txt)" : has("merges.txt") ? " (merges.txt without vocab.json)" : "";
-    throw new Error(`${folder}: no tokenizer files: expected tokenizer.json, or vocab.json + merges.txt${detail}`);
+    throw new TokenizerError(folder, `no tokenizer files: expected tokenizer.json, or vocab.json + merges.txt${detail}`);
   }
   return tokenizer;
 }
@@ -153,22 +154,22 @@ export async function loadTokenizer(folder: string): Promise<BpeTokenizer> {
   try {
     isFolder = (await fs.stat(folder)).isDirectory();
   } catch {
-    throw new Error(`${folder}: tokenizer folder not found`);
+    throw new TokenizerError(folder, `tokenizer folder not found`);
   }
-  if (!isFolder) throw new Error(`${folder}: not a folder (expected a checkpoint folder with tokenizer files)`);
+  if (!isFolder) throw new TokenizerError(folder, `not a folder (expected a checkpoint folder with tokenizer files)`);
   const files: TokenizerFiles = {};
   for (const name of TOKENIZER_FILE_NAMES) {
     try {
       files[name] = await fs.readFile(`${folder}/${name}`, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`${folder}/${name}: cannot read (${(error as Error).message})`);
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new TokenizerError(`${folder}/${name}`, `cannot read (${(error as Error).message})`);
     }
   }
   return tokenizerFromFiles(files, folder);
 }
 
 function asBpeTokenizer(tokenizer: Tokenizer, caller: string): BpeTokenizer {
-  if (!(tokenizer instanceof BpeTokenizer)) throw new Error(`${caller}: expected a BpeTokenizer (from loadTokenizer, loadGpt2Tokenizer or trainByteLevelBpe)`);
+  if (!(tokenizer instanceof BpeTokenizer)) throw new TokenizerError(caller, `expected a BpeTokenizer (from loadTokenizer, loadGpt2Tokenizer or trainByteLevelBpe)`);
   return tokenizer;
 }
 

@@ -6,6 +6,7 @@
 import { asIndex, asObject, parseJson } from "./json.js";
 import { readAddedToken, type AddedTokenJson, type TokenizerJson } from "./tokenizer-json.js";
 import { BpeTokenizer, type SpecialTokenRoles } from "./tokenizer.js";
+import { TokenizerError } from "./error.js";
 
 /** GPT-2's end-of-text token. */
 export const GPT2_END_OF_TEXT = "<|endoftext|>";
@@ -31,7 +32,7 @@ export function parseMergesTxt(text: string, source = "merges.txt"): Array<[stri
     if (line === "" || (index === 0 && line.startsWith("#version"))) return;
     const parts = line.split(" ");
     if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-      throw new Error(`${source}: line ${index + 1} must be two tokens separated by one space, got ${JSON.stringify(line)}`);
+      throw new TokenizerError(source, `line ${index + 1} must be two tokens separated by one space, got ${JSON.stringify(line)}`);
     }
     merges.push([parts[0]!, parts[1]!]);
   });
@@ -152,7 +153,7 @@ export function isGpt2Compatible(json: TokenizerJson): boolean {
 export function toGpt2Files(tokenizer: BpeTokenizer): { vocabJson: string; mergesTxt: string } {
   const { json } = tokenizer;
   if (!isGpt2Compatible(json)) {
-    throw new Error(`${tokenizer.source}: not a GPT-2 style byte-level BPE (ByteLevel pre-tokenizer and decoder, no normalizer), so it cannot be written as vocab.json + merges.txt; write tokenizer.json instead`);
+    throw new TokenizerError(tokenizer.source, `not a GPT-2 style byte-level BPE (ByteLevel pre-tokenizer and decoder, no normalizer), so it cannot be written as vocab.json + merges.txt; write tokenizer.json instead`);
   }
   const entries = new Map(json.model.vocab);
   for (const token of json.addedTokens) entries.set(token.content, token.id);

@@ -3,6 +3,7 @@
 // folders. No dependencies; works in Node and (except the folder functions) in browsers.
 export type { Tokenizer, EncodeOptions, DecodeOptions } from "./types.js";
 export type { AddedToken } from "./added-tokens.js";
+export { TokenizerError } from "./error.js";
 export { BpeTokenizer, type BpeTokenizerOptions, type SpecialTokenRoles } from "./tokenizer.js";
 export { BpeModel, type BpeModelOptions } from "./bpe.js";
 export { parseTokenizerJson, serializeTokenizerJson, type TokenizerJson, type BpeModelJson, type AddedTokenJson } from "./tokenizer-json.js";

@@ -1,5 +1,6 @@
 // Small checked accessors for JSON read from tokenizer files. Every failure names the file
 // (`source`) and the path of the offending value, on one line.
+import { TokenizerError } from "./error.js";
 
 /** A parsed JSON object. */
 export type JsonObject = { [key: string]: unknown };
@@ -9,7 +10,7 @@ export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new Error(`${source}: malformed JSON (${(error as Error).message})`);
+    throw new TokenizerError(source, `malformed JSON (${(error as Error).message})`);
   }
 }
 
@@ -20,26 +21,26 @@ export function isObject(value: unknown): value is JsonObject {
 
 /** `value` as an object, or an error naming `where`. */
 export function asObject(value: unknown, source: string, where: string): JsonObject {
-  if (!isObject(value)) throw new Error(`${source}: ${where} must be an object, got ${describe(value)}`);
+  if (!isObject(value)) throw new TokenizerError(source, `${where} must be an object, got ${describe(value)}`);
   return value;
 }
 
 /** `value` as an array, or an error naming `where`. */
 export function asArray(value: unknown, source: string, where: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${source}: ${where} must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new TokenizerError(source, `${where} must be an array, got ${describe(value)}`);
   return value;
 }
 
 /** `value` as a string, or an error naming `where`. */
 export function asString(value: unknown, source: string, where: string): string {
-  if (typeof value !== "string") throw new Error(`${source}: ${where} must be a string, got ${describe(value)}`);
+  if (typeof value !== "string") throw new TokenizerError(source, `${where} must be a string, got ${describe(value)}`);
   return value;
 }
 
 /** `value` as a non-negative integer, or an error naming `where`. */
 export function asIndex(value: unknown, source: string, where: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new Error(`${source}: ${where} must be a non-negative integer, got ${describe(value)}`);
+    throw new TokenizerError(source, `${where} must be a non-negative integer, got ${describe(value)}`);
   }
   return value;
 }
@@ -54,7 +55,7 @@ export function optionalString(obj: JsonObject, key: string, source: string, whe
 export function optionalBoolean(obj: JsonObject, key: string, fallback: boolean, source: string, where: string): boolean {
   const value = obj[key];
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== "boolean") throw new Error(`${source}: ${where}.${key} must be a boolean, got ${describe(value)}`);
+  if (typeof value !== "boolean") throw new TokenizerError(source, `${where}.${key} must be a boolean, got ${describe(value)}`);
   return value;
 }
 
@@ -70,8 +71,8 @@ export function componentType(obj: JsonObject, source: string, where: string): s
 }
 
 /** A one-line error for a component type we do not implement. */
-export function unsupported(source: string, kind: string, type: string): Error {
-  return new Error(`${source}: unsupported ${kind} type ${JSON.stringify(type)}`);
+export function unsupported(source: string, kind: string, type: string): TokenizerError {
+  return new TokenizerError(source, `unsupported ${kind} type ${JSON.stringify(type)}`);
 }
 
 function describe(value: unknown): string {

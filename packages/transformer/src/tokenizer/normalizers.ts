@@ -3,6 +3,7 @@
 
 import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject } from "./json.js";
 import { findMatches, translateRegex } from "./regex.js";
+import { TokenizerError } from "./error.js";
 
 /** A text-to-text normalization step. */
 export type Normalizer = (text: string) => string;
@@ -12,7 +13,7 @@ export function buildPattern(spec: unknown, source: string, where: string): RegE
   const obj = asObject(spec, source, where);
   if (typeof obj["String"] === "string") return obj["String"];
   if (typeof obj["Regex"] === "string") return translateRegex(obj["Regex"], source);
-  throw new Error(`${source}: ${where} must be {"String": ...} or {"Regex": ...}`);
+  throw new TokenizerError(source, `${where} must be {"String": ...} or {"Regex": ...}`);
 }
 
 /** Replaces every match of `pattern` in `text` with `content` (no `$` substitutions). */

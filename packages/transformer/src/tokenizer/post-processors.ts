@@ -3,6 +3,7 @@
 // (`{ addSpecialTokens: true }`); see Tokenizer.encode.
 
 import { asArray, asIndex, asObject, asString, componentType, isObject, unsupported } from "./json.js";
+import { TokenizerError } from "./error.js";
 
 /** Adds special tokens around the ids of a single sequence. */
 export type PostProcessor = (ids: number[]) => number[];
@@ -23,18 +24,18 @@ export function buildPostProcessor(spec: unknown, source: string, where = "post_
         const entry = asObject(item, source, at);
         if (isObject(entry["Sequence"])) {
           const id = asString(entry["Sequence"]["id"], source, `${at}.Sequence.id`);
-          if (id !== "A") throw new Error(`${source}: ${at} uses sequence ${JSON.stringify(id)}; a single-sequence template can only use "A"`);
+          if (id !== "A") throw new TokenizerError(source, `${at} uses sequence ${JSON.stringify(id)}; a single-sequence template can only use "A"`);
           return "A";
         }
         if (isObject(entry["SpecialToken"])) {
           const name = asString(entry["SpecialToken"]["id"], source, `${at}.SpecialToken.id`);
           const special = specials[name];
-          if (!isObject(special)) throw new Error(`${source}: ${at} uses special token ${JSON.stringify(name)}, which is not in ${where}.special_tokens`);
+          if (!isObject(special)) throw new TokenizerError(source, `${at} uses special token ${JSON.stringify(name)}, which is not in ${where}.special_tokens`);
           return asArray(special["ids"], source, `${where}.special_tokens.${name}.ids`).map((id, k) =>
             asIndex(id, source, `${where}.special_tokens.${name}.ids[${k}]`),
           );
         }
-        throw new Error(`${source}: ${at} must be {"Sequence": ...} or {"SpecialToken": ...}`);
+        throw new TokenizerError(source, `${at} must be {"Sequence": ...} or {"SpecialToken": ...}`);
       });
       return (ids) => parts.flatMap((part) => (part === "A" ? ids : part));
     }

@@ -6,6 +6,7 @@ import { toByteLevel } from "./bytes.js";
 import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject } from "./json.js";
 import { buildPattern } from "./normalizers.js";
 import { findMatches, GPT2_SPLIT_PATTERN, translateRegex, type MatchRange } from "./regex.js";
+import { TokenizerError } from "./error.js";
 
 /** A piece of text on its way to the model. */
 export interface Piece {
@@ -120,7 +121,7 @@ export function readPrependScheme(obj: JsonObject, source: string, where: string
   let scheme: PrependScheme = "always";
   if (raw !== undefined && raw !== null) {
     if (raw !== "always" && raw !== "first" && raw !== "never") {
-      throw new Error(`${source}: ${where}.prepend_scheme must be "always", "first" or "never", got ${JSON.stringify(raw)}`);
+      throw new TokenizerError(source, `${where}.prepend_scheme must be "always", "first" or "never", got ${JSON.stringify(raw)}`);
     }
     scheme = raw;
   }
@@ -131,7 +132,7 @@ export function readPrependScheme(obj: JsonObject, source: string, where: string
 /** Reads Metaspace's one-character `replacement`. */
 export function readReplacement(obj: JsonObject, source: string, where: string): string {
   const replacement = asString(obj["replacement"], source, `${where}.replacement`);
-  if ([...replacement].length !== 1) throw new Error(`${source}: ${where}.replacement must be one character, got ${JSON.stringify(replacement)}`);
+  if ([...replacement].length !== 1) throw new TokenizerError(source, `${where}.replacement must be one character, got ${JSON.stringify(replacement)}`);
   return replacement;
 }
 
@@ -167,7 +168,7 @@ export function buildPreTokenizer(spec: unknown, source: string, where = "pre_to
       const pattern = buildPattern(obj["pattern"], source, `${where}.pattern`);
       const behavior = asString(obj["behavior"], source, `${where}.behavior`);
       if (!SPLIT_BEHAVIORS.includes(behavior as SplitBehavior)) {
-        throw new Error(`${source}: ${where}.behavior must be one of ${SPLIT_BEHAVIORS.join(", ")}, got ${JSON.stringify(behavior)}`);
+        throw new TokenizerError(source, `${where}.behavior must be one of ${SPLIT_BEHAVIORS.join(", ")}, got ${JSON.stringify(behavior)}`);
       }
       const invert = optionalBoolean(obj, "invert", false, source, where);
       return (pieces) => splitPieces(pieces, pattern, behavior as SplitBehavior, invert);

@@ -12,6 +12,7 @@
 //
 // Constructs we cannot translate faithfully (possessive quantifiers, atomic groups, `\b`,
 // `\A`, letters in a character class inside `(?i:...)`, ...) give an error naming them.
+import { TokenizerError } from "./error.js";
 
 /** GPT-2's pre-tokenizer pattern (also the `ByteLevel` pre-tokenizer's with `use_regex`). */
 export const GPT2_SPLIT_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -55,7 +56,7 @@ const isLetter = (char: string): boolean => /\p{L}/u.test(char);
  */
 export function translateRegex(pattern: string, source: string): RegExp {
   const fail = (what: string): never => {
-    throw new Error(`${source}: unsupported regex construct ${what} in pattern ${JSON.stringify(pattern)}`);
+    throw new TokenizerError(source, `unsupported regex construct ${what} in pattern ${JSON.stringify(pattern)}`);
   };
   const chars = [...pattern];
   let out = "";
@@ -242,7 +243,7 @@ export function translateRegex(pattern: string, source: string): RegExp {
   try {
     return new RegExp(out, "gu");
   } catch (error) {
-    throw new Error(`${source}: cannot compile pattern ${JSON.stringify(pattern)} (${(error as Error).message})`);
+    throw new TokenizerError(source, `cannot compile pattern ${JSON.stringify(pattern)} (${(error as Error).message})`);
   }
 }
 

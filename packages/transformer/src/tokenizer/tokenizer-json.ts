@@ -27,6 +27,7 @@ import {
   unsupported,
   type JsonObject,
 } from "./json.js";
+import { TokenizerError } from "./error.js";
 
 /** The `model` of a BPE tokenizer.json, with merges as pairs and the vocabulary as a map. */
 export interface BpeModelJson {
@@ -107,11 +108,11 @@ function readModel(value: unknown, source: string): BpeModelJson {
   const merges = asArray(model["merges"] ?? [], source, "model.merges").map((merge, i): [string, string] => {
     if (typeof merge === "string") {
       const parts = merge.split(" ");
-      if (parts.length !== 2) throw new Error(`${source}: model.merges[${i}] must be two tokens separated by one space, got ${JSON.stringify(merge)}`);
+      if (parts.length !== 2) throw new TokenizerError(source, `model.merges[${i}] must be two tokens separated by one space, got ${JSON.stringify(merge)}`);
       return [parts[0]!, parts[1]!];
     }
     const pair = asArray(merge, source, `model.merges[${i}]`);
-    if (pair.length !== 2) throw new Error(`${source}: model.merges[${i}] must have two tokens, got ${pair.length}`);
+    if (pair.length !== 2) throw new TokenizerError(source, `model.merges[${i}] must have two tokens, got ${pair.length}`);
     return [asString(pair[0], source, `model.merges[${i}][0]`), asString(pair[1], source, `model.merges[${i}][1]`)];
   });
   const where = "model";
@@ -150,7 +151,7 @@ export function readAddedToken(value: unknown, source: string, where: string, id
  */
 export function parseTokenizerJson(text: string | unknown, source = "tokenizer.json"): TokenizerJson {
   const root = asObject(typeof text === "string" ? parseJson(text, source) : text, source, "the file");
-  if (!isObject(root["model"])) throw new Error(`${source}: missing "model" object`);
+  if (!isObject(root["model"])) throw new TokenizerError(source, `missing "model" object`);
   const addedTokens = asArray(root["added_tokens"] ?? [], source, "added_tokens").map((entry, i) =>
     readAddedToken(entry, source, `added_tokens[${i}]`),
   );

@@ -14,6 +14,7 @@ import { buildPostProcessor, type PostProcessor } from "./post-processors.js";
 import { buildPreTokenizer, type PreTokenizer } from "./pre-tokenizers.js";
 import type { TokenizerJson } from "./tokenizer-json.js";
 import type { DecodeOptions, EncodeOptions, Tokenizer } from "./types.js";
+import { TokenizerError } from "./error.js";
 
 /**
  * Special tokens by role. A string names a token (it must be in the vocabulary or an added
@@ -96,15 +97,15 @@ export class BpeTokenizer implements Tokenizer {
     for (const token of added) {
       const other = this.addedById.get(token.id);
       if (other !== undefined && other.content !== token.content) {
-        throw new Error(`${source}: added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(token.content)} both have id ${token.id}`);
+        throw new TokenizerError(source, `added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(token.content)} both have id ${token.id}`);
       }
       const inVocab = this.model.tokenToId(token.content);
       if (inVocab !== undefined && inVocab !== token.id) {
-        throw new Error(`${source}: added token ${JSON.stringify(token.content)} has id ${token.id} but id ${inVocab} in the vocabulary`);
+        throw new TokenizerError(source, `added token ${JSON.stringify(token.content)} has id ${token.id} but id ${inVocab} in the vocabulary`);
       }
       const vocabToken = this.model.idToToken(token.id);
       if (vocabToken !== undefined && vocabToken !== token.content) {
-        throw new Error(`${source}: added token ${JSON.stringify(token.content)} has id ${token.id}, which the vocabulary gives to ${JSON.stringify(vocabToken)}`);
+        throw new TokenizerError(source, `added token ${JSON.stringify(token.content)} has id ${token.id}, which the vocabulary gives to ${JSON.stringify(vocabToken)}`);
       }
       this.addedById.set(token.id, token);
       this.addedByContent.set(token.content, token);
@@ -125,12 +126,12 @@ export class BpeTokenizer implements Tokenizer {
       if (value === null || value === undefined) return undefined;
       if (typeof value === "number") {
         if (!Number.isInteger(value) || value < 0 || value >= this.vocabSize) {
-          throw new Error(`${source}: ${role} token id ${value} is outside the vocabulary (size ${this.vocabSize})`);
+          throw new TokenizerError(source, `${role} token id ${value} is outside the vocabulary (size ${this.vocabSize})`);
         }
         return value;
       }
       const id = this.tokenToId(value);
-      if (id === undefined) throw new Error(`${source}: ${role} token ${JSON.stringify(value)} is not in the vocabulary`);
+      if (id === undefined) throw new TokenizerError(source, `${role} token ${JSON.stringify(value)} is not in the vocabulary`);
       return id;
     };
     this.bosTokenId = resolve("bos", roles.bos);
@@ -145,7 +146,7 @@ export class BpeTokenizer implements Tokenizer {
    * are replaced by U+FFFD first.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    if (typeof text !== "string") throw new Error(`${this.source}: encode expects a string, got ${typeof text}`);
+    if (typeof text !== "string") throw new TokenizerError(this.source, `encode expects a string, got ${typeof text}`);
     const parseSpecial = options.parseSpecialTokens ?? true;
     const ids: number[] = [];
     const encodePlain = (segment: Segment) => {
@@ -198,7 +199,7 @@ export class BpeTokenizer implements Tokenizer {
   private tokenOf(id: number, caller: string): string {
     const token = Number.isInteger(id) ? this.idToToken(id) : undefined;
     if (token === undefined) {
-      throw new Error(`${this.source}: ${caller}: id ${String(id)} is not in the vocabulary (size ${this.vocabSize})`);
+      throw new TokenizerError(this.source, `${caller}: id ${String(id)} is not in the vocabulary (size ${this.vocabSize})`);
     }
     return token;
   }

@@ -22,6 +22,7 @@ import { gpt2SplitRegex } from "./pre-tokenizers.js";
 import { findMatches } from "./regex.js";
 import type { AddedTokenJson } from "./tokenizer-json.js";
 import { BpeTokenizer } from "./tokenizer.js";
+import { InputError } from "@gim/tensor";
 
 /** Options of {@link trainByteLevelBpe}. */
 export interface TrainBpeOptions {
@@ -63,17 +64,17 @@ export function trainByteLevelBpe(texts: readonly string[], options: TrainBpeOpt
   const specialTokens = options.specialTokens ?? [];
   const minFrequency = options.minFrequency ?? 2;
   const { vocabSize } = options;
-  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) throw new Error("trainByteLevelBpe: texts must be an array of strings");
+  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) throw new InputError("trainByteLevelBpe: texts must be an array of strings");
   if (new Set(specialTokens).size !== specialTokens.length || specialTokens.some((t) => typeof t !== "string" || t === "")) {
-    throw new Error(`trainByteLevelBpe: specialTokens must be distinct non-empty strings, got ${JSON.stringify(specialTokens)}`);
+    throw new InputError(`trainByteLevelBpe: specialTokens must be distinct non-empty strings, got ${JSON.stringify(specialTokens)}`);
   }
   if (!Number.isInteger(vocabSize) || vocabSize < 256 + specialTokens.length || vocabSize >= PAIR_SHIFT) {
-    throw new Error(`trainByteLevelBpe: vocabSize must be an integer from ${256 + specialTokens.length} (256 bytes + special tokens) to ${PAIR_SHIFT - 1}, got ${vocabSize}`);
+    throw new InputError(`trainByteLevelBpe: vocabSize must be an integer from ${256 + specialTokens.length} (256 bytes + special tokens) to ${PAIR_SHIFT - 1}, got ${vocabSize}`);
   }
-  if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new Error(`trainByteLevelBpe: minFrequency must be a positive integer, got ${minFrequency}`);
+  if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new InputError(`trainByteLevelBpe: minFrequency must be a positive integer, got ${minFrequency}`);
   for (const [role, token] of [["bosToken", options.bosToken], ["eosToken", options.eosToken], ["padToken", options.padToken]] as const) {
     if (token !== undefined && !specialTokens.includes(token)) {
-      throw new Error(`trainByteLevelBpe: ${role} ${JSON.stringify(token)} is not one of specialTokens`);
+      throw new InputError(`trainByteLevelBpe: ${role} ${JSON.stringify(token)} is not one of specialTokens`);
     }
   }
 
@@ -167,7 +168,7 @@ export function trainByteLevelBpe(texts: readonly string[], options: TrainBpeOpt
   const addedTokens: AddedTokenJson[] = [];
   for (const content of specialTokens) {
     if (vocab.has(content)) {
-      throw new Error(`trainByteLevelBpe: special token ${JSON.stringify(content)} is also a learned token; choose another special token`);
+      throw new InputError(`trainByteLevelBpe: special token ${JSON.stringify(content)} is also a learned token; choose another special token`);
     }
     const id = vocab.size;
     vocab.set(content, id);
