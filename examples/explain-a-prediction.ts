@@ -5,9 +5,9 @@
  *   npx tsx examples/explain-a-prediction.ts
  */
 import { grad, variable } from "@gim/autograd";
-import { modelDir } from "@gim/models";
+import { modelDir } from "@gim/models/node";
 import { bindRules, explain, gim, gradientTimesDelta } from "@gim/rules";
-import { loadModel, loadTokenizer } from "@gim/transformer";
+import { loadModel, loadTokenizer } from "@gim/transformer/node";
 import { pathToFileURL } from "node:url";
 
 export interface ExplainedPrediction {

@@ -6,7 +6,8 @@
  */
 import { grad, stopGrad, variable } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import { loadModel, run, Tags, type CausalLM } from "@gim/transformer";
+import { run, Tags, type CausalLM } from "@gim/transformer";
+import { loadModel } from "@gim/transformer/node";
 import { bindRules, explain } from "@gim/rules";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";

@@ -12,7 +12,8 @@
  * backward differs.
  */
 import { stopGrad, type Rule } from "@gim/autograd";
-import { Tags, loadModel, type CausalLM } from "@gim/transformer";
+import { Tags, type CausalLM } from "@gim/transformer";
+import { loadModel } from "@gim/transformer/node";
 import { bindRules, explainMethods, formatTrace, type Explanation } from "@gim/rules";
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";

@@ -124,7 +124,7 @@ export function applyOp<A>(def: OpDef<string, InputNames, A>, inputs: readonly V
     // Kernels name themselves ("matmul: shapes ..."); the node's description already says the op.
     const message = String((e as Error)?.message ?? e);
     const own = message.startsWith(`${def.name}: `) ? message.slice(def.name.length + 2) : message;
-    throw new (e instanceof RangeError ? RangeError : Error)(`${describeNode(site)}: ${own}`, { cause: e });
+    throw new (e instanceof InputError ? InputError : Error)(`${describeNode(site)}: ${own}`, { cause: e });
   }
   const patched = site.tags.length > 0 ? runHooks(site, output) : output;
   if (patched !== output) return new Var(patched, null, `${describeNode(site)} (patched)`);

@@ -4,9 +4,11 @@
  */
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
-import { defaultModel, modelDir as shippedModelDir } from "@gim/models";
+import { defaultModel } from "@gim/models";
+import { modelDir as shippedModelDir } from "@gim/models/node";
 import { InputError } from "@gim/tensor";
-import { loadModel, loadTokenizer, resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
+import { resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
+import { loadModel, loadTokenizer } from "@gim/transformer/node";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { compareComponentMethods, exactComponentScores, listComponents, logitDiff } from "@gim/rules";
-import { loadModel } from "@gim/transformer";
+import { loadModel } from "@gim/transformer/node";
 import { describe, expect, it } from "vitest";
 import { gim, modelsDir } from "./helpers.js";
 

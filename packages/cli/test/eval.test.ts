@@ -7,9 +7,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ioiTokenizer, modelDir, recipes, shippedModels, toHfConfig } from "@gim/models";
+import { ioiTokenizer, recipes, shippedModels, toHfConfig } from "@gim/models";
+import { modelDir } from "@gim/models/node";
 import { discussionMarkers } from "@gim/rules";
-import { Gpt2Model, saveTokenizer, writeSafetensors } from "@gim/transformer";
+import { Gpt2Model } from "@gim/transformer";
+import { saveTokenizer, writeSafetensors } from "@gim/transformer/node";
 import { afterAll, describe, expect, it } from "vitest";
 import { EvalProgressBar } from "../src/commands/eval.js";
 import { gim } from "./helpers.js";

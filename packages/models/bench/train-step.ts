@@ -5,7 +5,8 @@
  *   npx tsx packages/models/bench/train-step.ts [steps]      (default 10 steps after 2 warm-up steps)
  */
 import { Adam, crossEntropy, grad, indexSelect, reshape } from "@gim/autograd";
-import { initialModel, recipes } from "../src/index.js";
+import { recipes } from "../src/index.js";
+import { initialModel } from "../src/node/index.js";
 
 const steps = Number(process.argv[2] ?? 10);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -7,7 +7,7 @@ import type { BpeTokenizer } from "@gim/transformer";
 import { inductionExamples, inductionText, ruleSequences, type InductionOptions } from "./tasks/induction.js";
 import { ioiExamples, nameSentences } from "./tasks/ioi.js";
 import { inductionTokenizer, ioiTokenizer } from "./tokenizers.js";
-import type { Recipe, SupervisedSequence, TrainingTask } from "./train.js";
+import type { Recipe, SupervisedSequence, TrainingTask } from "./training.js";
 
 /** The IOI task: answers at the last position, plus plain sentences with a language-model loss on every next token. */
 export function ioiTrainingTask(): TrainingTask {

@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadModel, loadTokenizer, readConfig } from "@gim/transformer";
+import { loadModel, loadTokenizer, readConfig } from "@gim/transformer/node";
 import { describe, expect, it } from "vitest";
-import {
-  defaultModel, evaluate, FINAL_SEED, inductionExamples, INDUCTION_OPTIONS, INDUCTION_SYMBOLS, ioiExamples, IOI_NAMES, modelDir, shippedModels, VALIDATION_SEED,
-  type Scored, type TrainingReport,
-} from "../src/index.js";
+import { defaultModel, evaluate, FINAL_SEED, inductionExamples, INDUCTION_OPTIONS, INDUCTION_SYMBOLS, ioiExamples, IOI_NAMES, shippedModels, VALIDATION_SEED, type Scored, type TrainingReport } from "../src/index.js";
+import { modelDir } from "../src/node/index.js";
 
 // A seed used neither for validation nor for the figures in training.json, so these samples are fresh.
 const FRESH_SEED = 424242;

@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as T from "@gim/tensor";
-import { loadModel, loadTokenizer, parseConfig, type CausalLM } from "@gim/transformer";
+import { parseConfig, type CausalLM } from "@gim/transformer";
+import { loadModel, loadTokenizer } from "@gim/transformer/node";
 import { describe, expect, it } from "vitest";
-import {
-  evaluate, initialModel, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, trainRecipe, reportSvg, writeModelFolder, type Recipe,
-} from "../src/index.js";
+import { evaluate, inductionTrainingTask, ioiTrainingTask, ProgressBar, recipes, toHfConfig, type Recipe } from "../src/index.js";
+import { initialModel, trainRecipe, reportSvg, writeModelFolder } from "../src/node/index.js";
 
 // A tiny recipe: one layer, width 16, so a few steps take a second or two.
 const tiny: Recipe = {

@@ -1,6 +1,6 @@
 import { grad, variable } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import { loadModel } from "@gim/transformer";
+import { loadModel } from "@gim/transformer/node";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fixtureCases, fixturesDir, readGolden, relativeError, type GimResult } from "../../transformer/test/golden.js";

@@ -5,7 +5,8 @@
  */
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
-import { loadModel, type CausalLM } from "@gim/transformer";
+import { type CausalLM } from "@gim/transformer";
+import { loadModel } from "@gim/transformer/node";
 import * as path from "node:path";
 import { expect } from "vitest";
 import { fixturesDir, readGolden, type Golden } from "../../transformer/test/golden.js";

@@ -17,7 +17,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openSafetensors, parseSafetensors, writeSafetensors, type RawTensorData, type SafetensorsWriteDType } from "../src/safetensors/index.js";
+import { parseSafetensors, type RawTensorData, type SafetensorsWriteDType } from "../src/safetensors/index.js";
+import { openSafetensors, writeSafetensors } from "../src/node/index.js";
 
 const MB = 1024 * 1024;
 

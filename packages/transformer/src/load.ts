@@ -1,34 +1,42 @@
 /**
  * Loading a Hugging Face model folder: `config.json` plus `model.safetensors` (or a sharded
- * `model.safetensors.index.json` and its shards). Tensors are read one at a time straight
- * into the model's own storage, so a checkpoint is never held twice in memory.
+ * `model.safetensors.index.json` and its shards), from any {@link ModelFolder} (on disk with
+ * `loadModel` from `@gim/transformer/node`, or in memory with {@link memoryFolder}). Tensors
+ * are read one at a time straight into the model's own storage, so a checkpoint is never held
+ * twice in memory.
  */
-import * as fs from "node:fs";
-import * as nodePath from "node:path";
 import type { DType, Tensor } from "@gim/tensor";
-import { formatShape, sameShape } from "@gim/tensor";
+import { FileFormatError, formatShape, sameShape } from "@gim/tensor";
 import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
+import { readText, type ModelFolder } from "./folder.js";
 import type { CausalLM, ParamShapes } from "./model.js";
 import { Gpt2Model, gpt2ParamShapes } from "./models/gpt2.js";
 import { LlamaModel, llamaParamShapes } from "./models/llama.js";
-import { openSafetensorsFolder, SafetensorsError, type SafetensorsReader } from "./safetensors/index.js";
+import { SafetensorsError } from "./safetensors/error.js";
+import type { SafetensorsReader } from "./safetensors/reader.js";
+import { openCheckpoint } from "./safetensors/sharded.js";
 
-/** Options of {@link loadModel}. */
+/** The config file of a model folder. */
+export const CONFIG_FILE_NAME = "config.json";
+
+// Real configs are a few kB; anything near this is not a config.
+const MAX_CONFIG_BYTES = 10_000_000;
+
+/** Options of `loadModel`. */
 export interface LoadOptions {
   /** Element type of the model's weights (default float32; float64 for precise gradient checks). */
   dtype?: DType;
 }
 
 /** Reads and checks `config.json` of a model folder. */
-export function readConfig(dir: string): ModelConfig {
-  const file = nodePath.join(dir, "config.json");
+export function readConfigFrom(folder: ModelFolder): ModelConfig {
+  const file = folder.pathOf(CONFIG_FILE_NAME);
+  if (!folder.has(CONFIG_FILE_NAME)) throw new ConfigError(file, "no config.json in the model folder");
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readText(folder, CONFIG_FILE_NAME, MAX_CONFIG_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? (fs.existsSync(dir) ? "no config.json in the model folder" : "the model folder does not exist") : (e as Error).message;
-    throw new ConfigError(file, why);
+    throw new ConfigError(file, e instanceof FileFormatError ? e.problem : (e as Error).message);
   }
   let json: unknown;
   try {
@@ -60,13 +68,14 @@ function storedName(reader: SafetensorsReader, config: ModelConfig, name: string
 }
 
 /**
- * Loads a Hugging Face model folder. Refuses, with one line naming the file and the problem:
+ * Loads a Hugging Face model folder (in Node, `loadModel(dir)` from `@gim/transformer/node`
+ * reads one from disk). Refuses, with one line naming the file and the problem:
  * a missing or malformed config, an unknown `model_type`, a tensor the model needs that is
  * missing or has the wrong shape for the config, and every kind of malformed safetensors file.
  */
-export function loadModel(dir: string, options: LoadOptions = {}): CausalLM {
-  const config = readConfig(dir);
-  const reader = openSafetensorsFolder(dir);
+export function loadModelFrom(folder: ModelFolder, options: LoadOptions = {}): CausalLM {
+  const config = readConfigFrom(folder);
+  const reader = openCheckpoint(folder);
   try {
     const weights = new Map<string, Tensor>();
     for (const [name, shape] of paramShapes(config)) {

@@ -2,7 +2,8 @@ import { grad, variable } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadModel, meanAblation, patchHead, patchPositions, placeVars, run, zeroAblation } from "../src/index.js";
+import { meanAblation, patchHead, patchPositions, placeVars, run, zeroAblation } from "../src/index.js";
+import { loadModel } from "../src/node/index.js";
 import { fixturesDir, readGolden } from "./golden.js";
 
 const maxDiff = (a: T.Tensor, b: T.Tensor) => T.max(T.abs(T.sub(a, b))).item();

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, loadModel, openSafetensorsFolder, parseConfig, ropeInverseFrequencies, slidingWindowOf, writeSafetensors, type LlamaConfig } from "../src/index.js";
+import { ConfigError, parseConfig, ropeInverseFrequencies, slidingWindowOf, type LlamaConfig } from "../src/index.js";
+import { loadModel, openSafetensorsFolder, writeSafetensors } from "../src/node/index.js";
 import { fixturesDir } from "./golden.js";
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gim-load-"));

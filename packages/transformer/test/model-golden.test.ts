@@ -2,7 +2,7 @@ import { grad, variable } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../src/index.js";
+import { loadModel } from "../src/node/index.js";
 import { fixtureCases, fixturesDir, readGolden, relativeError } from "./golden.js";
 
 describe.each(fixtureCases)("%s matches the torch reference", (name) => {

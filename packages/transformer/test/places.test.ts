@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { noGrad, scope, tagged, withForwardHook } from "@gim/autograd";
 import { describe, expect, it } from "vitest";
-import { loadModel, Tags } from "../src/index.js";
+import { Tags } from "../src/index.js";
+import { loadModel } from "../src/node/index.js";
 import { fixturesDir } from "./golden.js";
 
 const blockTags = [Tags.residPre, Tags.normInput, Tags.normScale, Tags.normOutput, Tags.q, Tags.k, Tags.v, Tags.scores, Tags.pattern, Tags.z, Tags.attnOutput, Tags.residMid, Tags.mlpInput, Tags.mlpHidden, Tags.mlpOutput, Tags.residPost];

@@ -12,12 +12,12 @@ import { tensor } from "@gim/tensor";
 import {
   DTYPE_BITS,
   SafetensorsError,
-  openSafetensors,
   parseSafetensors,
   serializeSafetensors,
   type RawTensorData,
   type SafetensorsReader,
 } from "../src/safetensors/index.js";
+import { openSafetensors } from "../src/node/index.js";
 
 const FILE = "fuzz.safetensors";
 

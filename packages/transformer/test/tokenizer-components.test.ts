@@ -5,13 +5,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import {
-  BpeTokenizer,
-  loadTokenizer,
-  parseTokenizerJson,
-  translateRegex,
-  type BpeTokenizerOptions,
-} from "../src/tokenizer/index.js";
+import { BpeTokenizer, parseTokenizerJson, translateRegex, type BpeTokenizerOptions } from "../src/tokenizer/index.js";
+import { loadTokenizer } from "../src/node/index.js";
 import { buildNormalizer } from "../src/tokenizer/normalizers.js";
 import { metaspacePreTokenizer, splitPieces, type SplitBehavior } from "../src/tokenizer/pre-tokenizers.js";
 import { buildDecoder } from "../src/tokenizer/decoders.js";

@@ -9,16 +9,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  loadTokenizer,
-  saveTokenizer,
   toGpt2Files,
   tokenizerFromFiles,
   toTokenizerJson,
   trainByteLevelBpe,
-  writeGpt2TokenizerFiles,
-  writeTokenizerJson,
   type BpeTokenizer,
 } from "../src/tokenizer/index.js";
+import { loadTokenizer, saveTokenizer, writeGpt2TokenizerFiles, writeTokenizerJson } from "../src/node/index.js";
 import { readFileSync } from "node:fs";
 
 const FIXTURES = fileURLToPath(new URL("./tokenizer-fixtures/", import.meta.url));

@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadTokenizer, trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
+import { trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
+import { loadTokenizer } from "../src/node/index.js";
 
 const FIXTURES = fileURLToPath(new URL("./tokenizer-fixtures/", import.meta.url));
 

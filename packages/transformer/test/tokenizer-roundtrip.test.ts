@@ -13,7 +13,8 @@
 import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadTokenizer, toByteLevel, trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
+import { toByteLevel, trainByteLevelBpe, type BpeTokenizer } from "../src/tokenizer/index.js";
+import { loadTokenizer } from "../src/node/index.js";
 import { readFileSync } from "node:fs";
 
 const FIXTURES = fileURLToPath(new URL("./tokenizer-fixtures/", import.meta.url));

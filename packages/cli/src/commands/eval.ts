@@ -8,9 +8,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
-import {
-  INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, modelDir as shippedModelDir, ProgressLine, recipes, shippedModels,
-} from "@gim/models";
+import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, ProgressLine, recipes, shippedModels } from "@gim/models";
+import { modelDir as shippedModelDir } from "@gim/models/node";
 import {
   defaultBaseline, evalMethods, extractDiscussion, formatDuration, methodLabels, renderReport, resultsJson, runEval,
   type EvalExample, type EvalMethod, type EvalProgress, type EvalResults, type EvalTask, type ReportMeta,

@@ -4,9 +4,9 @@
  * The same command on the same code gives the same weights (compare `weightsSha256` in
  * training.json).
  */
-import { modelDir } from "../models.js";
+import { modelDir } from "../node/models.js";
 import { recipes } from "../recipes.js";
-import { trainRecipe, writeModelFolder } from "../train.js";
+import { trainRecipe, writeModelFolder } from "../node/train.js";
 
 const usage = `usage: pnpm train <model> [--steps N] [--out DIR]\nmodels: ${Object.keys(recipes).join(", ")}`;
 

@@ -3,7 +3,8 @@
  * {@link parseSafetensors} for bytes already in memory (no Node APIs, so it runs in browsers).
  */
 import type { Tensor } from "@gim/tensor";
-import { SafetensorsError } from "./error.js";
+import { memorySource } from "../folder.js";
+import { SafetensorsError, describeError } from "./error.js";
 import { PREFIX_BYTES, parseHeader, readHeaderLength, type ParsedHeader, type SafetensorsEntry } from "./header.js";
 import { readTensor, type ByteSource, type ReadOptions } from "./read-tensor.js";
 
@@ -80,23 +81,25 @@ export class SafetensorsFile implements SafetensorsReader {
   }
 }
 
-/** A byte source over an array in memory. */
-class MemorySource implements ByteSource {
-  constructor(private readonly bytes: Uint8Array) {}
-
-  get size(): number {
-    return this.bytes.length;
+/**
+ * Validates the safetensors header of `source` (the 8-byte length, then the JSON header) and
+ * returns a reader over it; `file` names it in errors. On failure `source` is closed.
+ */
+export function openSource(file: string, source: ByteSource): SafetensorsFile {
+  try {
+    const prefix = new Uint8Array(Math.min(PREFIX_BYTES, source.size));
+    source.readInto(prefix, 0, "the header length");
+    const headerLength = readHeaderLength(file, prefix, source.size);
+    const dataStart = PREFIX_BYTES + headerLength;
+    const headerBytes = source.view?.(PREFIX_BYTES, headerLength) ?? new Uint8Array(headerLength);
+    if (!source.view) source.readInto(headerBytes, PREFIX_BYTES, "the header");
+    const header = parseHeader(file, headerBytes, dataStart, source.size - dataStart);
+    return new SafetensorsFile(file, source, header);
+  } catch (error) {
+    source.close();
+    if (error instanceof SafetensorsError) throw error;
+    throw new SafetensorsError(file, `cannot read: ${describeError(error)}`);
   }
-
-  readInto(target: Uint8Array, position: number): void {
-    target.set(this.bytes.subarray(position, position + target.length));
-  }
-
-  view(position: number, length: number): Uint8Array {
-    return this.bytes.subarray(position, position + length);
-  }
-
-  close(): void {}
 }
 
 /**
@@ -110,8 +113,5 @@ export function parseSafetensors(bytes: Uint8Array, fileName = "<memory>"): Safe
   if (!(bytes instanceof Uint8Array)) {
     throw new SafetensorsError(fileName, "parseSafetensors() needs a Uint8Array");
   }
-  const headerLength = readHeaderLength(fileName, bytes.subarray(0, PREFIX_BYTES), bytes.length);
-  const dataStart = PREFIX_BYTES + headerLength;
-  const header = parseHeader(fileName, bytes.subarray(PREFIX_BYTES, dataStart), dataStart, bytes.length - dataStart);
-  return new SafetensorsFile(fileName, new MemorySource(bytes), header);
+  return openSource(fileName, memorySource(bytes));
 }

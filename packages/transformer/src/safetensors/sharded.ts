@@ -1,16 +1,15 @@
 /**
  * Sharded checkpoints: `model.safetensors.index.json` (`{"metadata": {...}, "weight_map":
  * {tensorName: shardFile}}`) next to the shard files, presented as one reader; and
- * {@link openSafetensorsFolder}, which opens whichever form a model folder holds.
+ * {@link openCheckpoint}, which opens whichever form a model folder holds. Both read through
+ * a {@link ModelFolder}, so they work on disk and in memory alike.
  */
-import * as fs from "node:fs";
-import * as nodePath from "node:path";
 import type { Tensor } from "@gim/tensor";
+import { normalizeFileName, readText, type ModelFolder } from "../folder.js";
 import { SafetensorsError, describeError } from "./error.js";
-import { openSafetensors } from "./file.js";
 import { isPlainObject, kindOf, type SafetensorsEntry } from "./header.js";
 import type { ReadOptions } from "./read-tensor.js";
-import type { SafetensorsFile, SafetensorsReader } from "./reader.js";
+import { openSource, type SafetensorsFile, type SafetensorsReader } from "./reader.js";
 
 /** The file name of a single-file checkpoint in a model folder. */
 export const SINGLE_FILE_NAME = "model.safetensors";
@@ -26,14 +25,14 @@ export class ShardedSafetensors implements SafetensorsReader {
   readonly file: string;
   /** The index's own `metadata` object (e.g. `total_size`), as written. */
   readonly indexMetadata: Readonly<Record<string, unknown>>;
-  /** The shard files, as paths, in the order the index first names them. */
+  /** The shard files, as messages name them, in the order the index first names them. */
   readonly shards: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
   private readonly readers: readonly SafetensorsFile[];
   private readonly readerOf: ReadonlyMap<string, SafetensorsFile>;
   private readonly order: readonly string[];
 
-  /** Use {@link openShardedSafetensors}. */
+  /** Use `openShardedIn`. */
   constructor(file: string, indexMetadata: Record<string, unknown>, readers: SafetensorsFile[], readerOf: Map<string, SafetensorsFile>) {
     this.file = file;
     this.indexMetadata = Object.freeze({ ...indexMetadata });
@@ -75,23 +74,22 @@ export class ShardedSafetensors implements SafetensorsReader {
 }
 
 /**
- * Opens a sharded checkpoint from its index file. Validates the index (a JSON object whose
- * `weight_map` maps tensor names to shard file names in the same folder), opens and validates
- * every shard, and checks that each tensor of `weight_map` is in the shard it names and that
- * the shards hold no tensor outside `weight_map` (so none is in two shards).
+ * Opens a sharded checkpoint from its index file `indexFile` in `folder`. Validates the index
+ * (a JSON object whose `weight_map` maps tensor names to shard file names in the same folder),
+ * opens and validates every shard, and checks that each tensor of `weight_map` is in the
+ * shard it names and that the shards hold no tensor outside `weight_map` (so none is in two
+ * shards).
  */
-export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
+export function openShardedIn(folder: ModelFolder, indexFile: string = INDEX_FILE_NAME): ShardedSafetensors {
+  const indexPath = folder.pathOf(indexFile);
   const fail: (problem: string) => never = (problem) => {
     throw new SafetensorsError(indexPath, problem);
   };
   let text = "";
   try {
-    const size = fs.statSync(indexPath).size;
-    if (size > MAX_INDEX_BYTES) fail(`index is ${size} bytes, over the limit of ${MAX_INDEX_BYTES}`);
-    text = fs.readFileSync(indexPath, "utf8");
+    text = readText(folder, indexFile, MAX_INDEX_BYTES);
   } catch (error) {
-    if (error instanceof SafetensorsError) throw error;
-    fail(`cannot read the index: ${describeError(error)}`);
+    fail(`cannot read the index: ${describeError(error instanceof SafetensorsError ? error.problem : error)}`);
   }
   let json: unknown;
   try {
@@ -105,35 +103,29 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
   const weightMap = json["weight_map"];
   if (!isPlainObject(weightMap)) return fail(`index "weight_map" is ${kindOf(weightMap)}, not an object mapping tensor names to shard files`);
 
-  const folder = nodePath.dirname(indexPath);
-  // Shards by normalized path ("./a" and "a" are one file), keeping the name first written.
+  // Shards by normalized name ("./a" and "a" are one file), keeping the name first written.
   const shardNames: string[] = [];
+  const shardByNormal = new Map<string, string>();
   const shardOf = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
     if (typeof shard !== "string") fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${kindOf(shard)}, not a shard file name`);
-    const normalized = nodePath.normalize(shard as string);
-    if (
-      (shard as string).length === 0 ||
-      nodePath.isAbsolute(normalized) ||
-      normalized === ".." ||
-      normalized.startsWith(`..${nodePath.sep}`) ||
-      normalized.includes("\0")
-    ) {
+    const normalized = normalizeFileName(shard as string);
+    if (normalized === undefined) {
       fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${JSON.stringify(shard)}, which is not a file inside the index's folder`);
     }
-    if (!shardNames.some((name) => nodePath.normalize(name) === normalized)) shardNames.push(shard as string);
-  }
-  for (const [tensor, shard] of Object.entries(weightMap as Record<string, string>)) {
-    shardOf.set(tensor, shardNames.find((name) => nodePath.normalize(name) === nodePath.normalize(shard))!);
+    if (!shardByNormal.has(normalized)) {
+      shardByNormal.set(normalized, shard as string);
+      shardNames.push(shard as string);
+    }
+    shardOf.set(tensor, shardByNormal.get(normalized)!);
   }
 
   const readers: SafetensorsFile[] = [];
   const readerOf = new Map<string, SafetensorsFile>();
   try {
     for (const shard of shardNames) {
-      const shardPath = nodePath.join(folder, shard);
-      if (!fs.existsSync(shardPath)) fail(`weight_map names shard ${JSON.stringify(shard)}, but ${shardPath} does not exist`);
-      readers.push(openSafetensors(shardPath));
+      if (!folder.has(shard)) fail(`weight_map names shard ${JSON.stringify(shard)}, but ${folder.pathOf(shard)} does not exist`);
+      readers.push(openSource(folder.pathOf(shard), folder.open(shard)));
     }
     const readerByShard = new Map(shardNames.map((shard, i) => [shard, readers[i]!]));
     for (const [tensor, shard] of shardOf) {
@@ -162,17 +154,8 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
  * Opens the checkpoint in a model folder: the sharded checkpoint described by
  * `model.safetensors.index.json` if there is one, else `model.safetensors`.
  */
-export function openSafetensorsFolder(dir: string): SafetensorsReader {
-  let isDirectory: boolean;
-  try {
-    isDirectory = fs.statSync(dir).isDirectory();
-  } catch (error) {
-    throw new SafetensorsError(dir, `cannot open the model folder: ${describeError(error)}`);
-  }
-  if (!isDirectory) throw new SafetensorsError(dir, "is not a folder");
-  const indexPath = nodePath.join(dir, INDEX_FILE_NAME);
-  if (fs.existsSync(indexPath)) return openShardedSafetensors(indexPath);
-  const singlePath = nodePath.join(dir, SINGLE_FILE_NAME);
-  if (fs.existsSync(singlePath)) return openSafetensors(singlePath);
-  throw new SafetensorsError(dir, `holds neither ${SINGLE_FILE_NAME} nor ${INDEX_FILE_NAME}`);
+export function openCheckpoint(folder: ModelFolder): SafetensorsReader {
+  if (folder.has(INDEX_FILE_NAME)) return openShardedIn(folder, INDEX_FILE_NAME);
+  if (folder.has(SINGLE_FILE_NAME)) return openSource(folder.pathOf(SINGLE_FILE_NAME), folder.open(SINGLE_FILE_NAME));
+  throw new SafetensorsError(folder.name, `holds neither ${SINGLE_FILE_NAME} nor ${INDEX_FILE_NAME}`);
 }

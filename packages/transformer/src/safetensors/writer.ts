@@ -29,7 +29,7 @@ export interface RawTensorData {
 /** Tensors to write, by name. */
 export type TensorsToWrite = Readonly<Record<string, Tensor | RawTensorData>> | ReadonlyMap<string, Tensor | RawTensorData>;
 
-/** Options of {@link serializeSafetensors} and {@link writeSafetensors}. */
+/** Options of {@link serializeSafetensors} and `writeSafetensors`. */
 export interface WriteOptions {
   /** Written as the header's `__metadata__` (strings only). */
   metadata?: Readonly<Record<string, string>>;

@@ -1,8 +1,9 @@
 // Tokenizers from checkpoint folders and back: which files to read, where special tokens come
 // from, and writing a tokenizer into a model folder.
 //
-// Reading (`tokenizerFromFiles` works on file texts, so it also runs in a browser;
-// `loadTokenizer` reads a folder in Node):
+// Reading (`tokenizerFromFiles` works on file texts and `tokenizerFromFolder` on any
+// `ModelFolder`, so both run in a browser; `loadTokenizer` in `@gim/transformer/node` reads a
+// folder on disk):
 // - tokenizer.json if present, else vocab.json + merges.txt (GPT-2 style), else an error.
 // - Special tokens by role (bos, eos, pad, unk): tokenizer_config.json `<role>_token`, else
 //   special_tokens_map.json `<role>_token`, else config.json `<role>_token_id` (the first id
@@ -20,6 +21,7 @@ import { parseTokenizerJson, readAddedToken, serializeTokenizerJson, type AddedT
 import { BpeTokenizer, type SpecialTokenRoles } from "./tokenizer.js";
 import type { Tokenizer } from "./types.js";
 import { TokenizerError } from "./error.js";
+import { readText, type ModelFolder } from "../folder.js";
 
 /** The texts of the tokenizer files of a checkpoint folder, by file name. */
 export interface TokenizerFiles {
@@ -37,7 +39,7 @@ export interface TokenizerFiles {
   "config.json"?: string | undefined;
 }
 
-/** The file names {@link loadTokenizer} reads. */
+/** The file names `loadTokenizer` reads. */
 export const TOKENIZER_FILE_NAMES = [
   "tokenizer.json",
   "vocab.json",
@@ -136,39 +138,30 @@ function addNamedSpecialTokens(added: AddedTokenJson[], vocab: ReadonlyMap<strin
   added.sort((a, b) => a.id - b.id);
 }
 
-type NodeFs = typeof import("node:fs/promises");
-
-// Imported on first use so that bundling this package for a browser needs no fs.
-async function nodeFs(): Promise<NodeFs> {
-  return import("node:fs/promises");
-}
+// Tokenizer files of real checkpoints are at most tens of MB (Llama 3's tokenizer.json: 9 MB).
+const MAX_TOKENIZER_FILE_BYTES = 200_000_000;
 
 /**
- * Loads the tokenizer of a checkpoint folder (Node only): tokenizer.json if present, else
- * vocab.json + merges.txt, with special tokens from tokenizer_config.json,
- * special_tokens_map.json and config.json (see {@link tokenizerFromFiles}).
+ * The tokenizer of a model folder (on disk via `loadTokenizer` in `@gim/transformer/node`, or
+ * in memory via `memoryFolder`): tokenizer.json if present, else vocab.json + merges.txt, with
+ * special tokens from tokenizer_config.json, special_tokens_map.json and config.json (see
+ * {@link tokenizerFromFiles}).
  */
-export async function loadTokenizer(folder: string): Promise<BpeTokenizer> {
-  const fs = await nodeFs();
-  let isFolder = false;
-  try {
-    isFolder = (await fs.stat(folder)).isDirectory();
-  } catch {
-    throw new TokenizerError(folder, `tokenizer folder not found`);
-  }
-  if (!isFolder) throw new TokenizerError(folder, `not a folder (expected a checkpoint folder with tokenizer files)`);
+export function tokenizerFromFolder(folder: ModelFolder): BpeTokenizer {
   const files: TokenizerFiles = {};
   for (const name of TOKENIZER_FILE_NAMES) {
-    try {
-      files[name] = await fs.readFile(`${folder}/${name}`, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new TokenizerError(`${folder}/${name}`, `cannot read (${(error as Error).message})`);
-    }
+    if (folder.has(name)) files[name] = readText(folder, name, MAX_TOKENIZER_FILE_BYTES);
   }
-  return tokenizerFromFiles(files, folder);
+  return tokenizerFromFiles(files, folder.name);
 }
 
-function asBpeTokenizer(tokenizer: Tokenizer, caller: string): BpeTokenizer {
+/** Whether a folder has tokenizer files (tokenizer.json, or vocab.json + merges.txt). */
+export function hasTokenizerFiles(folder: ModelFolder): boolean {
+  return folder.has("tokenizer.json") || (folder.has("vocab.json") && folder.has("merges.txt"));
+}
+
+/** The tokenizer as a BpeTokenizer (the only kind the writers can serialize), or an error naming `caller`. */
+export function asBpeTokenizer(tokenizer: Tokenizer, caller: string): BpeTokenizer {
   if (!(tokenizer instanceof BpeTokenizer)) throw new TokenizerError(caller, `expected a BpeTokenizer (from loadTokenizer, loadGpt2Tokenizer or trainByteLevelBpe)`);
   return tokenizer;
 }
@@ -176,23 +169,6 @@ function asBpeTokenizer(tokenizer: Tokenizer, caller: string): BpeTokenizer {
 /** tokenizer.json text (Hugging Face tokenizers format) for `tokenizer`. */
 export function toTokenizerJson(tokenizer: Tokenizer): string {
   return serializeTokenizerJson(asBpeTokenizer(tokenizer, "toTokenizerJson").json);
-}
-
-/** Writes vocab.json and merges.txt for a GPT-2 style byte-level tokenizer into `folder` (created if needed). */
-export async function writeGpt2TokenizerFiles(folder: string, tokenizer: Tokenizer): Promise<void> {
-  const { vocabJson, mergesTxt } = toGpt2Files(asBpeTokenizer(tokenizer, "writeGpt2TokenizerFiles"));
-  const fs = await nodeFs();
-  await fs.mkdir(folder, { recursive: true });
-  await fs.writeFile(`${folder}/vocab.json`, vocabJson, "utf8");
-  await fs.writeFile(`${folder}/merges.txt`, mergesTxt, "utf8");
-}
-
-/** Writes tokenizer.json for `tokenizer` into `folder` (created if needed). */
-export async function writeTokenizerJson(folder: string, tokenizer: Tokenizer): Promise<void> {
-  const text = toTokenizerJson(tokenizer);
-  const fs = await nodeFs();
-  await fs.mkdir(folder, { recursive: true });
-  await fs.writeFile(`${folder}/tokenizer.json`, text, "utf8");
 }
 
 /**
@@ -223,17 +199,20 @@ export function tokenizerConfigFiles(tokenizer: Tokenizer): { tokenizerConfig: J
 }
 
 /**
- * Writes everything a Hugging Face model folder needs for `tokenizer`: tokenizer.json,
+ * Every file a Hugging Face model folder needs for `tokenizer`, by name: tokenizer.json,
  * tokenizer_config.json, special_tokens_map.json, and for GPT-2 style byte-level BPEs also
- * vocab.json + merges.txt. Replaces existing files of those names. `loadTokenizer` and
- * transformers' `AutoTokenizer` read the folder back.
+ * vocab.json + merges.txt. `tokenizerFromFiles` and transformers' `AutoTokenizer` read them back.
  */
-export async function saveTokenizer(folder: string, tokenizer: Tokenizer): Promise<void> {
-  const bpe = asBpeTokenizer(tokenizer, "saveTokenizer");
+export function tokenizerFolderFiles(tokenizer: Tokenizer): Record<string, string> {
+  const bpe = asBpeTokenizer(tokenizer, "tokenizerFolderFiles");
   const { tokenizerConfig, specialTokensMap } = tokenizerConfigFiles(bpe);
-  await writeTokenizerJson(folder, bpe);
-  if (isGpt2Compatible(bpe.json)) await writeGpt2TokenizerFiles(folder, bpe);
-  const fs = await nodeFs();
-  await fs.writeFile(`${folder}/tokenizer_config.json`, `${JSON.stringify(tokenizerConfig, null, 2)}\n`, "utf8");
-  await fs.writeFile(`${folder}/special_tokens_map.json`, `${JSON.stringify(specialTokensMap, null, 2)}\n`, "utf8");
+  const files: Record<string, string> = { "tokenizer.json": toTokenizerJson(bpe) };
+  if (isGpt2Compatible(bpe.json)) {
+    const { vocabJson, mergesTxt } = toGpt2Files(bpe);
+    files["vocab.json"] = vocabJson;
+    files["merges.txt"] = mergesTxt;
+  }
+  files["tokenizer_config.json"] = `${JSON.stringify(tokenizerConfig, null, 2)}\n`;
+  files["special_tokens_map.json"] = `${JSON.stringify(specialTokensMap, null, 2)}\n`;
+  return files;
 }

@@ -1,6 +1,7 @@
 // Tokenizers: GPT-2 byte-level BPE (vocab.json + merges.txt), Hugging Face tokenizer.json BPE
 // (GPT-2, Llama 3, Qwen2, Llama 2 layouts), a byte-level BPE trainer, and writers for model
-// folders. No dependencies; works in Node and (except the folder functions) in browsers.
+// folders. No dependencies and no Node APIs: reading and writing folders on disk is in
+// `@gim/transformer/node`.
 export type { Tokenizer, EncodeOptions, DecodeOptions } from "./types.js";
 export type { AddedToken } from "./added-tokens.js";
 export { TokenizerError } from "./error.js";
@@ -18,13 +19,12 @@ export {
   type Gpt2TokenizerOptions,
 } from "./gpt2.js";
 export {
-  loadTokenizer,
   tokenizerFromFiles,
+  tokenizerFromFolder,
+  hasTokenizerFiles,
   toTokenizerJson,
   tokenizerConfigFiles,
-  writeGpt2TokenizerFiles,
-  writeTokenizerJson,
-  saveTokenizer,
+  tokenizerFolderFiles,
   TOKENIZER_FILE_NAMES,
   type TokenizerFiles,
 } from "./files.js";

@@ -7,7 +7,8 @@
 // one long piece for the BPE heap).
 
 import { fileURLToPath } from "node:url";
-import { loadTokenizer, trainByteLevelBpe, type Tokenizer } from "../../src/tokenizer/index.js";
+import { trainByteLevelBpe, type Tokenizer } from "../../src/tokenizer/index.js";
+import { loadTokenizer } from "../../src/node/index.js";
 
 const FIXTURES = fileURLToPath(new URL("./", import.meta.url));
 

@@ -1,7 +1,7 @@
 /** Writing safetensors files with Node's synchronous file API, tensor by tensor. */
 import * as fs from "node:fs";
-import { SafetensorsError, describeError } from "./error.js";
-import { encodeTensor, planFile, type TensorsToWrite, type WriteOptions } from "./writer.js";
+import { SafetensorsError, describeError } from "../safetensors/error.js";
+import { encodeTensor, planFile, type TensorsToWrite, type WriteOptions } from "../safetensors/writer.js";
 
 /**
  * Writes `tensors` to a safetensors file at `path`, one tensor at a time. On failure the

@@ -4,20 +4,12 @@
  */
 import { fileURLToPath } from "node:url";
 import { InputError } from "@gim/tensor";
-
-/** Names of the shipped models (folders under `models/`). */
-export const shippedModels = ["ioi-gpt2", "ioi-llama", "induction-gpt2"] as const;
-
-/** One of {@link shippedModels}. */
-export type ShippedModel = (typeof shippedModels)[number];
-
-/** The model the `gim` command uses when no `--model` is given. */
-export const defaultModel: ShippedModel = "ioi-gpt2";
+import { defaultModel, shippedModels, type ShippedModel } from "../shipped.js";
 
 /** The folder holding the shipped model folders. */
 export function modelsRoot(): string {
-  // src/models.ts and dist/models.js both sit one level below the package root.
-  return fileURLToPath(new URL("../models/", import.meta.url));
+  // src/node/models.ts and dist/node/models.js both sit two levels below the package root.
+  return fileURLToPath(new URL("../../models/", import.meta.url));
 }
 
 /** The folder of a shipped model (config.json, model.safetensors, tokenizer files, training.json, loss.svg). */
@@ -25,5 +17,5 @@ export function modelDir(name: ShippedModel | string = defaultModel): string {
   if (!(shippedModels as readonly string[]).includes(name)) {
     throw new InputError(`no shipped model named ${JSON.stringify(name)}; shipped models: ${shippedModels.join(", ")}`);
   }
-  return fileURLToPath(new URL(`../models/${name}`, import.meta.url));
+  return fileURLToPath(new URL(`../../models/${name}`, import.meta.url));
 }
