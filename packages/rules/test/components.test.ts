@@ -302,7 +302,7 @@ describe.each(models)("components of %s", (name) => {
     expect(() => componentScores(model, clean, corrupted, { metric: logitDiff({ answer: model.vocabSize, wrong: 1 }) })).toThrow(new RegExp(`token id ${model.vocabSize} is outside the vocabulary`));
     expect(() => componentScores(model, clean, corrupted, { metric: targetLogit({ answer: 1, position: 9 }) })).toThrow(/position 9 is out of range for prompts of 9 tokens/);
     expect(() => componentScores(model, [clean, clean], [corrupted, corrupted], { metric: logitDiff({ answer: [1, 2, 3], wrong: 4 }) })).toThrow(/3 token ids given for 2 prompts/);
-    expect(() => headContributions(model, "nope", T.zeros([1, 4, 2, 8]))).toThrow(/no output projection for the attention at "nope"/);
+    expect(() => headContributions(model, "nope", T.zeros([1, 4, 2, 8]))).toThrow(/"nope" is not an attention sublayer of this/);
   });
 });
 

@@ -9,6 +9,7 @@
 export * from "./config.js";
 export * from "./places.js";
 export * from "./model.js";
+export * from "./layout.js";
 export * from "./layers.js";
 export * from "./models/gpt2.js";
 export * from "./models/llama.js";

@@ -3,7 +3,7 @@
  * a rule or hook may bind to (see `places.ts`). The caller's `scope` supplies the path.
  */
 import {
-  add, concat, expand, layerNorm, matmul, mul, narrow, neg, permute, reshape, rms, rmsNorm, softmax, std, tag, tagged, transpose,
+  add, concat, expand, gelu, layerNorm, matmul, mul, narrow, neg, permute, relu, reshape, rms, rmsNorm, silu, softmax, std, tag, tagged, transpose,
   type Var,
 } from "@gim/autograd";
 import * as T from "@gim/tensor";
@@ -22,6 +22,26 @@ export function rmsNormLayer(x: Var, weight: Var, eps: number): Var {
   const input = tag(x, Tags.normInput);
   const scale = tagged(Tags.normScale, () => rms(input, { eps })); // [B, T, 1]
   return tagged(Tags.normOutput, () => rmsNorm(input, scale, weight));
+}
+
+/** An MLP activation by its Hugging Face name (`hidden_act` / `activation_function`). */
+export type ActivationName = "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu" | "relu" | "silu";
+
+/**
+ * The activation Hugging Face names `name`: "gelu" is the exact GELU; "gelu_new",
+ * "gelu_pytorch_tanh" and "gelu_fast" are its tanh approximation; "relu"; "silu" (SwiGLU's gate).
+ */
+export function activation(x: Var, name: ActivationName): Var {
+  switch (name) {
+    case "relu":
+      return relu(x);
+    case "silu":
+      return silu(x);
+    case "gelu":
+      return gelu(x, { approximate: "none" });
+    default:
+      return gelu(x, { approximate: "tanh" });
+  }
 }
 
 /** [B, T, H * dh] -> [B, H, T, dh] */

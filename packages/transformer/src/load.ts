@@ -9,7 +9,7 @@ import type { DType, Tensor } from "@gim/tensor";
 import { FileFormatError, formatShape, sameShape } from "@gim/tensor";
 import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
 import { readText, type ModelFolder } from "./folder.js";
-import type { CausalLM, ParamShapes } from "./model.js";
+import type { CausalLM, ParamShapes, RandomInitOptions } from "./model.js";
 import { Gpt2Model, gpt2ParamShapes } from "./models/gpt2.js";
 import { LlamaModel, llamaParamShapes } from "./models/llama.js";
 import { SafetensorsError } from "./safetensors/error.js";
@@ -45,6 +45,11 @@ export function readConfigFrom(folder: ModelFolder): ModelConfig {
     throw new ConfigError(file, `not valid JSON (${(e as Error).message})`);
   }
   return parseConfig(json, file);
+}
+
+/** A model of any supported family with seeded random weights (see `Gpt2Model.random`, `LlamaModel.random`). */
+export function randomModel(config: ModelConfig, options: RandomInitOptions = {}): CausalLM {
+  return config.modelType === "gpt2" ? Gpt2Model.random(config, options) : LlamaModel.random(config, options);
 }
 
 /** Builds a model from a config and tensors keyed by checkpoint name. */

@@ -2,10 +2,11 @@
  * What every causal language model here shares: parameters by checkpoint name, input
  * checking, embeddings in or ids in, and the list of its places.
  */
-import { grad, graphNodes, indexSelect, narrow, reshape, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
+import { grad, graphNodes, indexSelect, narrow, reshape, scope, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type DType, type Tensor, InputError } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
+import type { ModelLayout } from "./layout.js";
 import { placeKey, type Place } from "./places.js";
 
 /** A model input: token ids (one sequence, or a batch of equal-length sequences), or token embeddings. */
@@ -42,6 +43,8 @@ export abstract class CausalLM {
   readonly params: Map<string, Var>;
   readonly dtype: DType;
   private placeList: Place[] | undefined;
+  /** The module path the forward pass is in, as the model itself names it (a caller's scope is not part of it). */
+  private readonly modulePath: string[] = [];
 
   /** Wraps `weights` as leaf parameter vars, after checking them against the shapes the config needs. */
   protected constructor(weights: Map<string, Tensor>, shapes: ParamShapes, source: string) {
@@ -51,6 +54,8 @@ export abstract class CausalLM {
     this.dtype = first?.dtype ?? "float32";
   }
 
+  /** The model's structure: blocks, norms, attention heads and MLPs, with their module paths and place keys. */
+  abstract get layout(): ModelLayout;
   /** Model width (size of the token embeddings). */
   abstract get hiddenSize(): number;
   abstract get vocabSize(): number;
@@ -70,6 +75,34 @@ export abstract class CausalLM {
     const p = this.params.get(name);
     if (!p) throw new InputError(`${this.config.modelType} model has no parameter "${name}"`);
     return p;
+  }
+
+  /**
+   * Runs `fn` inside module `name` (`h.3`, `ln_1`): its ops are recorded under that module
+   * path, and {@link own} resolves parameter names against it. The path and the parameter
+   * names so have one source, the checkpoint's module names.
+   */
+  protected module<R>(name: string, fn: () => R): R {
+    this.modulePath.push(name);
+    try {
+      return scope(name, fn);
+    } finally {
+      this.modulePath.pop();
+    }
+  }
+
+  /** The parameter `name` of the current module: `own("weight")` inside `h.3` > `ln_1` is `h.3.ln_1.weight`. */
+  protected own(name: string): Var {
+    return this.param(this.ownName(name));
+  }
+
+  /** {@link own} for a parameter the config may leave out (a bias): undefined when the model has none. */
+  protected ownOptional(name: string): Var | undefined {
+    return this.params.get(this.ownName(name));
+  }
+
+  private ownName(name: string): string {
+    return [...this.modulePath, name].join(".");
   }
 
   /**
@@ -204,4 +237,30 @@ function checkParamShapes(params: Map<string, Tensor>, shapes: ParamShapes, sour
       throw new InputError(`${source}: tensor "${name}" has shape ${formatShape(t.shape)}, but the config needs ${formatShape(shape)}`);
     }
   }
+}
+
+/** Options of the families' `random` constructors. */
+export interface RandomInitOptions {
+  /** Seeds the normal draws (default 0). */
+  seed?: number;
+  /** Element type (default float32). */
+  dtype?: DType;
+  /** Standard deviation of the matrices (default 0.02, as GPT-2 and Llama initialise). */
+  std?: number;
+}
+
+/**
+ * Random weights for the parameter shapes of a config, as GPT-2 and Llama initialise: norm
+ * weights 1, biases 0, every other tensor normal with std 0.02. `isNormWeight` names the norm
+ * weights (by checkpoint name).
+ */
+export function randomWeights(shapes: ParamShapes, isNormWeight: (name: string) => boolean, options: RandomInitOptions = {}): Map<string, Tensor> {
+  const rng = new T.Rng(options.seed ?? 0);
+  const dtype = options.dtype ?? "float32";
+  const weights = new Map<string, Tensor>();
+  for (const [name, shape] of shapes) {
+    const init = isNormWeight(name) ? T.ones(shape, { dtype }) : name.endsWith(".bias") ? T.zeros(shape, { dtype }) : T.randNormal(shape, { rng, std: options.std ?? 0.02, dtype });
+    weights.set(name, init);
+  }
+  return weights;
 }

@@ -1,5 +1,6 @@
 /** Options and output pieces that several commands share. */
 import { defaultModel } from "@gim/models";
+import { describeLayout } from "@gim/transformer";
 import type { OptionSpec } from "../args.js";
 import { DEFAULT_MODEL_DIR, type OpenedModel } from "../model.js";
 
@@ -39,12 +40,10 @@ export const positionOption: OptionSpec = {
 /** `--json`. */
 export const jsonOption: OptionSpec = { name: "json", kind: "flag", description: "Print JSON instead of the human-readable report" };
 
-/** `gpt2, 2 layers, vocab 96`: what kind of model a folder holds. */
+/** `gpt2, 2 layers, 4 heads, width 64, vocab 96`: what kind of model a folder holds. */
 export function describeModel(opened: OpenedModel): string {
-  const c = opened.model.config;
-  const layers = c.modelType === "gpt2" ? c.nLayer : c.numHiddenLayers;
   const tokenizer = opened.tokenizer ? "" : ", no tokenizer";
-  return `${c.modelType}, ${layers} layer${layers === 1 ? "" : "s"}, vocab ${opened.model.vocabSize}${tokenizer}`;
+  return `${opened.model.config.modelType}, ${describeLayout(opened.model.layout)}, vocab ${opened.model.vocabSize}${tokenizer}`;
 }
 
 /** `position 7 (the last of 8 tokens)`. */

@@ -18,7 +18,7 @@ import * as nodePath from "node:path";
 import { Adam, add, crossEntropy, grad, indexSelect, mul, reshape, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { Rng, type Tensor } from "@gim/tensor";
-import { Gpt2Model, LlamaModel, type CausalLM, type ModelConfig } from "@gim/transformer";
+import { randomModel, type CausalLM, type ModelConfig } from "@gim/transformer";
 import { saveTokenizer, writeSafetensors } from "@gim/transformer/node";
 import { formatDuration, lineChartSvg, palette } from "@gim/rules";
 import { evaluate, type Evaluation } from "../evaluate.js";
@@ -28,7 +28,7 @@ import { FINAL_SEED, VALIDATION_SEED, type HistoryPoint, type Recipe, type Super
 
 /** A model with seeded random weights for a config. */
 export function initialModel(config: ModelConfig, seed: number): CausalLM {
-  return config.modelType === "gpt2" ? Gpt2Model.random(config, { seed }) : LlamaModel.random(config, { seed });
+  return randomModel(config, { seed });
 }
 
 function learningRate(recipe: Recipe, maxSteps: number, step: number): number {

@@ -1,5 +1,6 @@
 /**
- * The components of a model that attribution patching scores, read from its places:
+ * The components of a model that attribution patching scores, read from its declared layout
+ * (`CausalLM.layout`):
  *
  * - `embed`: the token (+ position) embeddings, i.e. the residual stream entering block 0
  *   (place `<block 0>:resid.pre`);
@@ -11,7 +12,7 @@
  * norm, so the attention input of a block is its first norm's `norm.input`, the MLP input
  * its second norm's, and the logits read the final norm's.
  */
-import { Tags, placeKey, type CausalLM } from "@gim/transformer";
+import type { CausalLM } from "@gim/transformer";
 
 /** What a component is: the embeddings, one attention head, or one MLP. */
 export type ComponentKind = "embed" | "head" | "mlp";
@@ -59,40 +60,24 @@ export interface ComponentGraph {
 
 const graphs = new WeakMap<CausalLM, ComponentGraph>();
 
-/** The components and component inputs of `model`, read from `model.places()` (cached per model). */
+/** The components and component inputs of `model`, read from its declared layout (cached per model). */
 export function componentGraph(model: CausalLM): ComponentGraph {
   const known = graphs.get(model);
   if (known) return known;
-  const places = model.places();
-  const embedPlace = places.find((p) => p.tags.includes(Tags.residPre));
-  if (!embedPlace) throw new Error(`the ${model.config.modelType} model has no place tagged ${Tags.residPre}: cannot find the embeddings entering block 0`);
-  const components: Component[] = [{ name: "embed", kind: "embed", layer: -1, place: placeKey(embedPlace.path, Tags.residPre), path: "" }];
+  const { blocks, finalNorm } = model.layout;
+  if (blocks.length === 0) throw new Error(`the ${model.config.modelType} model has no blocks: it has no components to score`);
+  const components: Component[] = [{ name: "embed", kind: "embed", layer: -1, place: blocks[0]!.residPre, path: "" }];
   const inputs: ComponentInput[] = [];
-  let pendingNorm: string | undefined; // a norm.input not yet matched to the sublayer that reads it
-  let layer = 0;
-  const takeInput = (kind: ComponentInputKind, name: string, at: string): void => {
-    if (pendingNorm === undefined) throw new Error(`the ${model.config.modelType} model has no ${Tags.normInput} place in front of ${at}: cannot place the edges into it`);
-    inputs.push({ name, kind, layer, place: pendingNorm, upstream: components.map((_, i) => i) });
-    pendingNorm = undefined;
-  };
-  for (const p of places) {
-    if (p.tags.includes(Tags.normInput)) {
-      if (pendingNorm !== undefined) throw new Error(`two norms (${pendingNorm} and ${placeKey(p.path, Tags.normInput)}) come before the next sublayer; this layout is not supported`);
-      pendingNorm = placeKey(p.path, Tags.normInput);
-    } else if (p.tags.includes(Tags.z)) {
-      takeInput("attn", p.path, placeKey(p.path, Tags.z));
-      const heads = p.shape[1]!; // attn.z is [B, H, T, dh]
-      for (let h = 0; h < heads; h++) {
-        components.push({ name: `${p.path}.head${h}`, kind: "head", layer, place: placeKey(p.path, Tags.z), head: h, path: p.path });
-      }
-    } else if (p.tags.includes(Tags.mlpOutput)) {
-      takeInput("mlp", p.path, placeKey(p.path, Tags.mlpOutput));
-      components.push({ name: p.path, kind: "mlp", layer, place: placeKey(p.path, Tags.mlpOutput), path: p.path });
-      layer++;
-    }
+  const input = (kind: ComponentInputKind, name: string, layer: number, place: string) => inputs.push({ name, kind, layer, place, upstream: components.map((_, i) => i) });
+  for (const b of blocks) {
+    const a = b.attention;
+    input("attn", a.path, b.index, b.attnNorm.input);
+    for (let h = 0; h < a.heads; h++) components.push({ name: `${a.path}.head${h}`, kind: "head", layer: b.index, place: a.z, head: h, path: a.path });
+    input("mlp", b.mlp.path, b.index, b.mlpNorm.input);
+    components.push({ name: b.mlp.path, kind: "mlp", layer: b.index, place: b.mlp.output, path: b.mlp.path });
   }
-  takeInput("logits", "logits", "the logits");
-  const graph: ComponentGraph = { components, inputs, layers: layer };
+  input("logits", "logits", blocks.length, finalNorm.input);
+  const graph: ComponentGraph = { components, inputs, layers: blocks.length };
   graphs.set(model, graph);
   return graph;
 }

@@ -3,7 +3,7 @@
  * data each): token attribution faithfulness for every method, component attribution against
  * exact patching (plain gradient vs GIM), and the attention self-repair measurement.
  */
-import type { CausalLM } from "@gim/transformer";
+import { describeLayout, type CausalLM } from "@gim/transformer";
 import { gim } from "../gim.js";
 import { methodRules, type GradientMethod } from "../explain.js";
 import type { SelfRepairCriteria } from "../faithfulness/selfRepair.js";
@@ -90,10 +90,7 @@ export function selfRepairMethods(): GradientMethod[] {
 
 /** `gpt2, 2 layers, 4 heads, width 64, vocab 695`. */
 export function describeArchitecture(model: CausalLM): string {
-  const c = model.config;
-  const layers = c.modelType === "gpt2" ? c.nLayer : c.numHiddenLayers;
-  const heads = c.modelType === "gpt2" ? `${c.nHead} heads` : `${c.numAttentionHeads} heads (${c.numKeyValueHeads} kv)`;
-  return `${c.modelType}, ${layers} layers, ${heads}, width ${model.hiddenSize}, vocab ${model.vocabSize}`;
+  return `${model.config.modelType}, ${describeLayout(model.layout)}, vocab ${model.vocabSize}`;
 }
 
 /** Runs the evaluation of every task (see the top of this file). */

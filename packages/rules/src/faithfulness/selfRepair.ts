@@ -41,10 +41,9 @@
  */
 import { grad } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
-import { placeKey, placeVars, resolvePosition, run, slidingWindowOf, Tags, type CausalLM } from "@gim/transformer";
+import { placeVars, resolvePosition, run, type CausalLM } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import type { GradientMethod } from "../explain.js";
-import { componentGraph } from "../components/components.js";
 import { targetLogit } from "../components/metric.js";
 import { runPatched, type PatchedRun, type RowEdit } from "../components/patching.js";
 import { InputError } from "@gim/tensor";
@@ -112,16 +111,7 @@ export interface SelfRepairOptions {
 
 /** The attention places of a model: path, layer, sliding window, and the keys of its scores and pattern places. */
 function attentionPlaces(model: CausalLM): { path: string; layer: number; window: number | undefined; scores: string; pattern: string }[] {
-  const layers = new Map<string, number>();
-  for (const c of componentGraph(model).components) if (c.kind === "head") layers.set(c.path, c.layer);
-  return model
-    .places()
-    .filter((p) => p.tags.includes(Tags.pattern))
-    .map((p) => {
-      const layer = layers.get(p.path);
-      if (layer === undefined) throw new Error(`attention pattern at "${p.path}" has no attn.z place in the same module: cannot tell its layer`);
-      return { path: p.path, layer, window: slidingWindowOf(model.config, layer), scores: placeKey(p.path, Tags.scores), pattern: placeKey(p.path, Tags.pattern) };
-    });
+  return model.layout.blocks.map(({ index, attention: a }) => ({ path: a.path, layer: index, window: a.window, scores: a.scores, pattern: a.pattern }));
 }
 
 /**

@@ -10,38 +10,59 @@
  * mlp: c_proj(gelu_new(c_fc(x))). c_attn, c_proj and c_fc are Conv1D layers: y = x @ W + b
  * with W stored [in, out].
  */
-import { add, embedding, gelu, linear, relu, scope, split, tag, tagged, transpose, type Var } from "@gim/autograd";
+import { add, embedding, linear, split, tag, tagged, transpose, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import type { DType, Tensor } from "@gim/tensor";
+import type { Tensor } from "@gim/tensor";
 import type { Gpt2Config } from "../config.js";
-import { causalAttention, layerNormLayer, mergeHeads, splitHeads } from "../layers.js";
-import { CausalLM, type ParamShapes } from "../model.js";
-import { Tags } from "../places.js";
+import { activation, causalAttention, layerNormLayer, mergeHeads, splitHeads } from "../layers.js";
+import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
+import { CausalLM, randomWeights, type ParamShapes, type RandomInitOptions } from "../model.js";
+import { placeKey, Tags } from "../places.js";
+
+/** GPT-2's module names, as its checkpoint names them: the one source of module paths and parameter names. */
+const GPT2 = {
+  tokenEmbeddings: "wte",
+  positionEmbeddings: "wpe",
+  block: (i: number) => `h.${i}`,
+  attnNorm: "ln_1",
+  attention: "attn",
+  qkv: "c_attn",
+  attnOut: "c_proj",
+  mlpNorm: "ln_2",
+  mlp: "mlp",
+  mlpIn: "c_fc",
+  mlpOut: "c_proj",
+  finalNorm: "ln_f",
+  untiedHead: "lm_head",
+} as const;
 
 /** Parameter shapes of a GPT-2 config, by checkpoint name. */
 export function gpt2ParamShapes(c: Gpt2Config): ParamShapes {
   const d = c.nEmbd;
   const shapes: ParamShapes = new Map([
-    ["wte.weight", [c.vocabSize, d]],
-    ["wpe.weight", [c.nPositions, d]],
+    [`${GPT2.tokenEmbeddings}.weight`, [c.vocabSize, d]],
+    [`${GPT2.positionEmbeddings}.weight`, [c.nPositions, d]],
   ]);
+  const conv1d = (path: string, inp: number, out: number) => shapes.set(`${path}.weight`, [inp, out]).set(`${path}.bias`, [out]);
+  const norm = (path: string) => shapes.set(`${path}.weight`, [d]).set(`${path}.bias`, [d]);
   for (let i = 0; i < c.nLayer; i++) {
-    const h = `h.${i}`;
-    shapes.set(`${h}.ln_1.weight`, [d]).set(`${h}.ln_1.bias`, [d]);
-    shapes.set(`${h}.attn.c_attn.weight`, [d, 3 * d]).set(`${h}.attn.c_attn.bias`, [3 * d]);
-    shapes.set(`${h}.attn.c_proj.weight`, [d, d]).set(`${h}.attn.c_proj.bias`, [d]);
-    shapes.set(`${h}.ln_2.weight`, [d]).set(`${h}.ln_2.bias`, [d]);
-    shapes.set(`${h}.mlp.c_fc.weight`, [d, c.nInner]).set(`${h}.mlp.c_fc.bias`, [c.nInner]);
-    shapes.set(`${h}.mlp.c_proj.weight`, [c.nInner, d]).set(`${h}.mlp.c_proj.bias`, [d]);
+    const h = GPT2.block(i);
+    norm(`${h}.${GPT2.attnNorm}`);
+    conv1d(`${h}.${GPT2.attention}.${GPT2.qkv}`, d, 3 * d);
+    conv1d(`${h}.${GPT2.attention}.${GPT2.attnOut}`, d, d);
+    norm(`${h}.${GPT2.mlpNorm}`);
+    conv1d(`${h}.${GPT2.mlp}.${GPT2.mlpIn}`, d, c.nInner);
+    conv1d(`${h}.${GPT2.mlp}.${GPT2.mlpOut}`, c.nInner, d);
   }
-  shapes.set("ln_f.weight", [d]).set("ln_f.bias", [d]);
-  if (c.tieWordEmbeddings === false) shapes.set("lm_head.weight", [c.vocabSize, d]);
+  norm(GPT2.finalNorm);
+  if (c.tieWordEmbeddings === false) shapes.set(`${GPT2.untiedHead}.weight`, [c.vocabSize, d]);
   return shapes;
 }
 
 /** GPT-2 (see the top of this file). */
 export class Gpt2Model extends CausalLM {
   readonly config: Gpt2Config;
+  private declaredLayout: ModelLayout | undefined;
 
   /** Builds a model from tensors keyed by checkpoint name (checked against the config). */
   constructor(config: Gpt2Config, weights: Map<string, Tensor>, source = "weights") {
@@ -50,18 +71,9 @@ export class Gpt2Model extends CausalLM {
   }
 
   /** A model with random weights (normal, std 0.02 as GPT-2 initialises; norms at 1 and 0). */
-  static random(config: Gpt2Config, options: { seed?: number; dtype?: DType; std?: number } = {}): Gpt2Model {
-    const rng = new T.Rng(options.seed ?? 0);
-    const dtype = options.dtype ?? "float32";
-    const weights = new Map<string, Tensor>();
-    for (const [name, shape] of gpt2ParamShapes(config)) {
-      const isNorm = /ln_\d|ln_f/.test(name);
-      weights.set(
-        name,
-        isNorm ? T.full(shape, name.endsWith("weight") ? 1 : 0, { dtype }) : name.endsWith("bias") ? T.zeros(shape, { dtype }) : T.randNormal(shape, { rng, std: options.std ?? 0.02, dtype }),
-      );
-    }
-    return new Gpt2Model(config, weights, "random weights");
+  static random(config: Gpt2Config, options: RandomInitOptions = {}): Gpt2Model {
+    const isNormWeight = (name: string) => /(^|\.)ln_(\d|f)\.weight$/.test(name);
+    return new Gpt2Model(config, randomWeights(gpt2ParamShapes(config), isNormWeight, options), "random weights");
   }
 
   get hiddenSize(): number {
@@ -76,53 +88,96 @@ export class Gpt2Model extends CausalLM {
     return this.config.nPositions;
   }
 
+  get layout(): ModelLayout {
+    this.declaredLayout ??= {
+      tokenEmbeddings: placeKey(GPT2.tokenEmbeddings, Tags.tokenEmbeddings),
+      positionEmbeddings: placeKey(GPT2.positionEmbeddings, Tags.positionEmbeddings),
+      blocks: Array.from({ length: this.config.nLayer }, (_, i) => this.blockLayout(i)),
+      finalNorm: normLayout(GPT2.finalNorm, "layernorm"),
+      logits: placeKey("", Tags.logits),
+      hiddenSize: this.config.nEmbd,
+    };
+    return this.declaredLayout;
+  }
+
+  private blockLayout(index: number): BlockLayout {
+    const c = this.config;
+    const path = GPT2.block(index);
+    const attention = `${path}.${GPT2.attention}`;
+    const outputProjectionPath = `${attention}.${GPT2.attnOut}`;
+    const headDim = c.nEmbd / c.nHead;
+    return {
+      index,
+      path,
+      ...residualPlaces(path),
+      attnNorm: normLayout(`${path}.${GPT2.attnNorm}`, "layernorm"),
+      attention: {
+        path: attention,
+        heads: c.nHead,
+        kvHeads: c.nHead,
+        headDim,
+        window: undefined,
+        ...attentionPlaces(attention),
+        outputProjectionPath,
+        outputProjection: () => ({
+          // Conv1D stores W as [in, out] = [H*dh, d]: rows h*dh .. (h+1)*dh are head h's.
+          perHead: T.contiguous(T.reshape(this.param(`${outputProjectionPath}.weight`).value, [c.nHead, headDim, c.nEmbd])), // [H, dh, d]
+          bias: this.param(`${outputProjectionPath}.bias`).value,
+        }),
+      },
+      mlpNorm: normLayout(`${path}.${GPT2.mlpNorm}`, "layernorm"),
+      mlp: mlpLayout(`${path}.${GPT2.mlp}`, false),
+    };
+  }
+
   protected get tokenEmbeddingWeight(): Var {
-    return this.param("wte.weight");
+    return this.param(`${GPT2.tokenEmbeddings}.weight`);
   }
 
   protected embedIds(ids: readonly number[]): Var {
-    return scope("wte", () => tagged(Tags.tokenEmbeddings, () => embedding(this.param("wte.weight"), { ids }))); // [N, d]
+    return this.module(GPT2.tokenEmbeddings, () => tagged(Tags.tokenEmbeddings, () => embedding(this.own("weight"), { ids }))); // [N, d]
   }
 
   protected blocks(embeds: Var): Var {
     const seqLen = embeds.shape[1]!;
     const positions = Array.from({ length: seqLen }, (_, i) => i);
-    const pos = scope("wpe", () => tagged(Tags.positionEmbeddings, () => embedding(this.param("wpe.weight"), { ids: positions }))); // [T, d]
+    const pos = this.module(GPT2.positionEmbeddings, () => tagged(Tags.positionEmbeddings, () => embedding(this.own("weight"), { ids: positions }))); // [T, d]
     let x = add(embeds, pos); // [B, T, d]
-    for (let i = 0; i < this.config.nLayer; i++) x = scope(`h.${i}`, () => this.block(x, `h.${i}`));
+    for (let i = 0; i < this.config.nLayer; i++) x = this.module(GPT2.block(i), () => this.block(x));
     return x;
   }
 
   protected head(x: Var): Var {
-    const final = scope("ln_f", () => layerNormLayer(x, this.param("ln_f.weight"), this.param("ln_f.bias"), this.config.layerNormEpsilon));
-    const unembedding = this.config.tieWordEmbeddings === false ? "lm_head.weight" : "wte.weight";
+    const final = this.module(GPT2.finalNorm, () => this.layerNorm(x));
+    const unembedding = this.config.tieWordEmbeddings === false ? `${GPT2.untiedHead}.weight` : `${GPT2.tokenEmbeddings}.weight`;
     return tagged(Tags.logits, () => linear(final, this.param(unembedding))); // [B, P, V]
   }
 
-  /** Conv1D `prefix` (e.g. `h.3.attn.c_attn`), recorded under its own name: x @ W + b with W [in, out]. */
-  private conv1d(x: Var, prefix: string): Var {
-    const name = prefix.slice(prefix.lastIndexOf(".") + 1);
-    return scope(name, () => add(linear(x, transpose(this.param(`${prefix}.weight`))), this.param(`${prefix}.bias`)));
+  private layerNorm(x: Var): Var {
+    return layerNormLayer(x, this.own("weight"), this.own("bias"), this.config.layerNormEpsilon);
   }
 
-  private block(x: Var, h: string): Var {
+  /** A Conv1D module of the current one: x @ W + b with W stored [in, out]. */
+  private conv1d(x: Var, name: string): Var {
+    return this.module(name, () => add(linear(x, transpose(this.own("weight"))), this.own("bias")));
+  }
+
+  private block(x: Var): Var {
     const c = this.config;
     const resid = tag(x, Tags.residPre);
-    const attnIn = scope("ln_1", () => layerNormLayer(resid, this.param(`${h}.ln_1.weight`), this.param(`${h}.ln_1.bias`), c.layerNormEpsilon));
-    const attnOut = scope("attn", () => {
-      const qkv = this.conv1d(attnIn, `${h}.attn.c_attn`); // [B, T, 3d]
+    const attnIn = this.module(GPT2.attnNorm, () => this.layerNorm(resid));
+    const attnOut = this.module(GPT2.attention, () => {
+      const qkv = this.conv1d(attnIn, GPT2.qkv); // [B, T, 3d]
       const [q, k, v] = split(qkv, 3, -1).map((part) => splitHeads(part, c.nHead)) as [Var, Var, Var]; // [B, H, T, dh]
       const z = causalAttention(q, k, v); // [B, H, T, dh]
-      return tag(this.conv1d(mergeHeads(z), `${h}.attn.c_proj`), Tags.attnOutput); // [B, T, d]
+      return tag(this.conv1d(mergeHeads(z), GPT2.attnOut), Tags.attnOutput); // [B, T, d]
     });
     const mid = tag(add(resid, attnOut), Tags.residMid);
-    const mlpIn = scope("ln_2", () => layerNormLayer(mid, this.param(`${h}.ln_2.weight`), this.param(`${h}.ln_2.bias`), c.layerNormEpsilon));
-    const mlpOut = scope("mlp", () => {
+    const mlpIn = this.module(GPT2.mlpNorm, () => this.layerNorm(mid));
+    const mlpOut = this.module(GPT2.mlp, () => {
       const input = tag(mlpIn, Tags.mlpInput);
-      const pre = this.conv1d(input, `${h}.mlp.c_fc`); // [B, T, I]
-      const act = c.activation === "relu" ? relu(pre) : gelu(pre, { approximate: c.activation === "gelu" ? "none" : "tanh" });
-      const hidden = tag(act, Tags.mlpHidden);
-      return tag(this.conv1d(hidden, `${h}.mlp.c_proj`), Tags.mlpOutput); // [B, T, d]
+      const hidden = tag(activation(this.conv1d(input, GPT2.mlpIn), c.activation), Tags.mlpHidden); // [B, T, I]
+      return tag(this.conv1d(hidden, GPT2.mlpOut), Tags.mlpOutput); // [B, T, d]
     });
     return tag(add(mid, mlpOut), Tags.residPost);
   }

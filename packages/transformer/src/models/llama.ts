@@ -8,38 +8,60 @@
  *     x = x + mlp(post_attention_layernorm(x))       (down_proj(silu(gate_proj(x)) * up_proj(x)))
  *   logits = lm_head(model.norm(x))                  (lm_head tied to embed_tokens if tie_word_embeddings)
  */
-import { add, embedding, gelu, linear, mul, scope, silu, tag, tagged, type Var } from "@gim/autograd";
+import { add, embedding, linear, mul, tag, tagged, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import type { DType, Tensor } from "@gim/tensor";
+import type { Tensor } from "@gim/tensor";
 import { ropeInverseFrequencies, slidingWindowOf, type LlamaConfig } from "../config.js";
-import { applyRope, causalAttention, mergeHeads, rmsNormLayer, ropeTables, splitHeads } from "../layers.js";
-import { CausalLM, type ParamShapes } from "../model.js";
-import { Tags } from "../places.js";
+import { activation, applyRope, causalAttention, mergeHeads, rmsNormLayer, ropeTables, splitHeads } from "../layers.js";
+import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
+import { CausalLM, randomWeights, type ParamShapes, type RandomInitOptions } from "../model.js";
+import { placeKey, Tags } from "../places.js";
+
+/** LlamaForCausalLM's module names, as its checkpoint names them: the one source of module paths and parameter names. */
+const LLAMA = {
+  tokenEmbeddings: "model.embed_tokens",
+  block: (i: number) => `model.layers.${i}`,
+  attnNorm: "input_layernorm",
+  attention: "self_attn",
+  q: "q_proj",
+  k: "k_proj",
+  v: "v_proj",
+  attnOut: "o_proj",
+  mlpNorm: "post_attention_layernorm",
+  mlp: "mlp",
+  gate: "gate_proj",
+  up: "up_proj",
+  down: "down_proj",
+  finalNorm: "model.norm",
+  head: "lm_head",
+} as const;
 
 /** Parameter shapes of a Llama-family config, by checkpoint name. */
 export function llamaParamShapes(c: LlamaConfig): ParamShapes {
   const d = c.hiddenSize;
   const qWidth = c.numAttentionHeads * c.headDim;
   const kvWidth = c.numKeyValueHeads * c.headDim;
-  const shapes: ParamShapes = new Map([["model.embed_tokens.weight", [c.vocabSize, d]]]);
-  const proj = (name: string, out: number, inp: number, bias: boolean) => {
-    shapes.set(`${name}.weight`, [out, inp]);
-    if (bias) shapes.set(`${name}.bias`, [out]);
+  const shapes: ParamShapes = new Map([[`${LLAMA.tokenEmbeddings}.weight`, [c.vocabSize, d]]]);
+  const proj = (path: string, out: number, inp: number, bias: boolean) => {
+    shapes.set(`${path}.weight`, [out, inp]);
+    if (bias) shapes.set(`${path}.bias`, [out]);
   };
   for (let i = 0; i < c.numHiddenLayers; i++) {
-    const l = `model.layers.${i}`;
-    shapes.set(`${l}.input_layernorm.weight`, [d]);
-    proj(`${l}.self_attn.q_proj`, qWidth, d, c.qkvBias);
-    proj(`${l}.self_attn.k_proj`, kvWidth, d, c.qkvBias);
-    proj(`${l}.self_attn.v_proj`, kvWidth, d, c.qkvBias);
-    proj(`${l}.self_attn.o_proj`, d, qWidth, c.oBias);
-    shapes.set(`${l}.post_attention_layernorm.weight`, [d]);
-    proj(`${l}.mlp.gate_proj`, c.intermediateSize, d, c.mlpBias);
-    proj(`${l}.mlp.up_proj`, c.intermediateSize, d, c.mlpBias);
-    proj(`${l}.mlp.down_proj`, d, c.intermediateSize, c.mlpBias);
+    const l = LLAMA.block(i);
+    const a = `${l}.${LLAMA.attention}`;
+    const m = `${l}.${LLAMA.mlp}`;
+    shapes.set(`${l}.${LLAMA.attnNorm}.weight`, [d]);
+    proj(`${a}.${LLAMA.q}`, qWidth, d, c.qkvBias);
+    proj(`${a}.${LLAMA.k}`, kvWidth, d, c.qkvBias);
+    proj(`${a}.${LLAMA.v}`, kvWidth, d, c.qkvBias);
+    proj(`${a}.${LLAMA.attnOut}`, d, qWidth, c.oBias);
+    shapes.set(`${l}.${LLAMA.mlpNorm}.weight`, [d]);
+    proj(`${m}.${LLAMA.gate}`, c.intermediateSize, d, c.mlpBias);
+    proj(`${m}.${LLAMA.up}`, c.intermediateSize, d, c.mlpBias);
+    proj(`${m}.${LLAMA.down}`, d, c.intermediateSize, c.mlpBias);
   }
-  shapes.set("model.norm.weight", [d]);
-  if (!c.tieWordEmbeddings) shapes.set("lm_head.weight", [c.vocabSize, d]);
+  shapes.set(`${LLAMA.finalNorm}.weight`, [d]);
+  if (!c.tieWordEmbeddings) shapes.set(`${LLAMA.head}.weight`, [c.vocabSize, d]);
   return shapes;
 }
 
@@ -47,6 +69,7 @@ export function llamaParamShapes(c: LlamaConfig): ParamShapes {
 export class LlamaModel extends CausalLM {
   readonly config: LlamaConfig;
   private rope: { cos: Tensor; sin: Tensor } | undefined;
+  private declaredLayout: ModelLayout | undefined;
 
   /** Builds a model from tensors keyed by checkpoint name (checked against the config). */
   constructor(config: LlamaConfig, weights: Map<string, Tensor>, source = "weights") {
@@ -55,15 +78,9 @@ export class LlamaModel extends CausalLM {
   }
 
   /** A model with random weights (normal, std 0.02; norm weights 1; biases 0). */
-  static random(config: LlamaConfig, options: { seed?: number; dtype?: DType; std?: number } = {}): LlamaModel {
-    const rng = new T.Rng(options.seed ?? 0);
-    const dtype = options.dtype ?? "float32";
-    const weights = new Map<string, Tensor>();
-    for (const [name, shape] of llamaParamShapes(config)) {
-      const init = name.endsWith("norm.weight") || name.endsWith("layernorm.weight") ? T.ones(shape, { dtype }) : name.endsWith(".bias") ? T.zeros(shape, { dtype }) : T.randNormal(shape, { rng, std: options.std ?? 0.02, dtype });
-      weights.set(name, init);
-    }
-    return new LlamaModel(config, weights, "random weights");
+  static random(config: LlamaConfig, options: RandomInitOptions = {}): LlamaModel {
+    const isNormWeight = (name: string) => /(layernorm|norm)\.weight$/.test(name);
+    return new LlamaModel(config, randomWeights(llamaParamShapes(config), isNormWeight, options), "random weights");
   }
 
   get hiddenSize(): number {
@@ -78,12 +95,54 @@ export class LlamaModel extends CausalLM {
     return this.config.maxPositionEmbeddings;
   }
 
+  get layout(): ModelLayout {
+    this.declaredLayout ??= {
+      tokenEmbeddings: placeKey(LLAMA.tokenEmbeddings, Tags.tokenEmbeddings),
+      positionEmbeddings: undefined,
+      blocks: Array.from({ length: this.config.numHiddenLayers }, (_, i) => this.blockLayout(i)),
+      finalNorm: normLayout(LLAMA.finalNorm, "rmsnorm"),
+      logits: placeKey(LLAMA.head, Tags.logits),
+      hiddenSize: this.config.hiddenSize,
+    };
+    return this.declaredLayout;
+  }
+
+  private blockLayout(index: number): BlockLayout {
+    const c = this.config;
+    const path = LLAMA.block(index);
+    const attention = `${path}.${LLAMA.attention}`;
+    const outputProjectionPath = `${attention}.${LLAMA.attnOut}`;
+    const [heads, headDim, d] = [c.numAttentionHeads, c.headDim, c.hiddenSize];
+    return {
+      index,
+      path,
+      ...residualPlaces(path),
+      attnNorm: normLayout(`${path}.${LLAMA.attnNorm}`, "rmsnorm"),
+      attention: {
+        path: attention,
+        heads,
+        kvHeads: c.numKeyValueHeads,
+        headDim,
+        window: slidingWindowOf(c, index),
+        ...attentionPlaces(attention),
+        outputProjectionPath,
+        outputProjection: () => ({
+          // nn.Linear stores W as [out, in] = [d, H*dh]: columns h*dh .. (h+1)*dh are head h's.
+          perHead: T.contiguous(T.permute(T.reshape(this.param(`${outputProjectionPath}.weight`).value, [d, heads, headDim]), [1, 2, 0])), // [H, dh, d]
+          bias: this.params.get(`${outputProjectionPath}.bias`)?.value,
+        }),
+      },
+      mlpNorm: normLayout(`${path}.${LLAMA.mlpNorm}`, "rmsnorm"),
+      mlp: mlpLayout(`${path}.${LLAMA.mlp}`, true),
+    };
+  }
+
   protected get tokenEmbeddingWeight(): Var {
-    return this.param("model.embed_tokens.weight");
+    return this.param(`${LLAMA.tokenEmbeddings}.weight`);
   }
 
   protected embedIds(ids: readonly number[]): Var {
-    return scope("model.embed_tokens", () => tagged(Tags.tokenEmbeddings, () => embedding(this.param("model.embed_tokens.weight"), { ids }))); // [N, d]
+    return this.module(LLAMA.tokenEmbeddings, () => tagged(Tags.tokenEmbeddings, () => embedding(this.own("weight"), { ids }))); // [N, d]
   }
 
   /** cos and sin tables [T, dh] for the first `length` positions (computed once for the longest length seen). */
@@ -98,50 +157,48 @@ export class LlamaModel extends CausalLM {
   protected blocks(embeds: Var): Var {
     const rope = this.ropeFor(embeds.shape[1]!);
     let x = embeds; // [B, T, d]
-    for (let i = 0; i < this.config.numHiddenLayers; i++) x = scope(`model.layers.${i}`, () => this.block(x, i, rope));
+    for (let i = 0; i < this.config.numHiddenLayers; i++) x = this.module(LLAMA.block(i), () => this.block(x, i, rope));
     return x;
   }
 
   protected head(x: Var): Var {
-    const c = this.config;
-    const final = scope("model.norm", () => rmsNormLayer(x, this.param("model.norm.weight"), c.rmsNormEps));
-    const weight = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-    return scope("lm_head", () => tagged(Tags.logits, () => linear(final, this.param(weight)))); // [B, P, V]
+    const final = this.module(LLAMA.finalNorm, () => this.rmsNorm(x));
+    const weight = this.config.tieWordEmbeddings ? `${LLAMA.tokenEmbeddings}.weight` : `${LLAMA.head}.weight`;
+    return this.module(LLAMA.head, () => tagged(Tags.logits, () => linear(final, this.param(weight)))); // [B, P, V]
   }
 
-  /** nn.Linear `prefix` (weight [out, in], optional bias), recorded under its own name. */
-  private proj(x: Var, prefix: string): Var {
-    const name = prefix.slice(prefix.lastIndexOf(".") + 1);
-    return scope(name, () => {
-      const y = linear(x, this.param(`${prefix}.weight`));
-      const bias = this.params.get(`${prefix}.bias`);
+  private rmsNorm(x: Var): Var {
+    return rmsNormLayer(x, this.own("weight"), this.config.rmsNormEps);
+  }
+
+  /** An nn.Linear module of the current one (weight [out, in], optional bias). */
+  private proj(x: Var, name: string): Var {
+    return this.module(name, () => {
+      const y = linear(x, this.own("weight"));
+      const bias = this.ownOptional("bias");
       return bias ? add(y, bias) : y;
     });
   }
 
   private block(x: Var, layer: number, rope: { cos: Tensor; sin: Tensor }): Var {
     const c = this.config;
-    const l = `model.layers.${layer}`;
     const resid = tag(x, Tags.residPre);
-    const attnIn = scope("input_layernorm", () => rmsNormLayer(resid, this.param(`${l}.input_layernorm.weight`), c.rmsNormEps));
-    const attnOut = scope("self_attn", () => {
-      const a = `${l}.self_attn`;
-      const q = applyRope(splitHeads(this.proj(attnIn, `${a}.q_proj`), c.numAttentionHeads), rope.cos, rope.sin); // [B, H, T, dh]
-      const k = applyRope(splitHeads(this.proj(attnIn, `${a}.k_proj`), c.numKeyValueHeads), rope.cos, rope.sin); // [B, Hkv, T, dh]
-      const v = splitHeads(this.proj(attnIn, `${a}.v_proj`), c.numKeyValueHeads); // [B, Hkv, T, dh]
+    const attnIn = this.module(LLAMA.attnNorm, () => this.rmsNorm(resid));
+    const attnOut = this.module(LLAMA.attention, () => {
+      const q = applyRope(splitHeads(this.proj(attnIn, LLAMA.q), c.numAttentionHeads), rope.cos, rope.sin); // [B, H, T, dh]
+      const k = applyRope(splitHeads(this.proj(attnIn, LLAMA.k), c.numKeyValueHeads), rope.cos, rope.sin); // [B, Hkv, T, dh]
+      const v = splitHeads(this.proj(attnIn, LLAMA.v), c.numKeyValueHeads); // [B, Hkv, T, dh]
       const z = causalAttention(q, k, v, slidingWindowOf(c, layer)); // [B, H, T, dh]
-      return tag(this.proj(mergeHeads(z), `${a}.o_proj`), Tags.attnOutput); // [B, T, d]
+      return tag(this.proj(mergeHeads(z), LLAMA.attnOut), Tags.attnOutput); // [B, T, d]
     });
     const mid = tag(add(resid, attnOut), Tags.residMid);
-    const mlpIn = scope("post_attention_layernorm", () => rmsNormLayer(mid, this.param(`${l}.post_attention_layernorm.weight`), c.rmsNormEps));
-    const mlpOut = scope("mlp", () => {
-      const m = `${l}.mlp`;
+    const mlpIn = this.module(LLAMA.mlpNorm, () => this.rmsNorm(mid));
+    const mlpOut = this.module(LLAMA.mlp, () => {
       const input = tag(mlpIn, Tags.mlpInput);
-      const gate = tag(this.proj(input, `${m}.gate_proj`), Tags.gate); // [B, T, I]
-      const up = tag(this.proj(input, `${m}.up_proj`), Tags.up); // [B, T, I]
-      const act = c.hiddenAct === "silu" ? silu(gate) : gelu(gate, { approximate: c.hiddenAct === "gelu" ? "none" : "tanh" });
-      const hidden = tag(mul(act, up), Tags.mlpHidden);
-      return tag(this.proj(hidden, `${m}.down_proj`), Tags.mlpOutput); // [B, T, d]
+      const gate = tag(this.proj(input, LLAMA.gate), Tags.gate); // [B, T, I]
+      const up = tag(this.proj(input, LLAMA.up), Tags.up); // [B, T, I]
+      const hidden = tag(mul(activation(gate, c.hiddenAct), up), Tags.mlpHidden);
+      return tag(this.proj(hidden, LLAMA.down), Tags.mlpOutput); // [B, T, d]
     });
     return tag(add(mid, mlpOut), Tags.residPost);
   }
