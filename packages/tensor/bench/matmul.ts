@@ -3,7 +3,8 @@
  * sizes 64..1024 and at GPT-2 shapes, the median of several runs, side by side in one table.
  *
  * `--json` prints one object per backend and shape and nothing else:
- * `{"backend": "cpu", "threads": 1, "m": 512, "k": 512, "n": 512, "gflops": 6.1}`.
+ * `{"backend": "wasm", "threads": 1, "m": 512, "k": 512, "n": 512, "gflops": 35.2}` (backends: wasm, ts,
+ * gpu.js-webasm, reference).
  * `--quick` (for CI) measures small sizes only, with fewer runs.
  *
  * Runs are interleaved (run 1 of every backend, then run 2, ...) so that a change in machine
@@ -67,8 +68,9 @@ export async function main(args: string[]): Promise<void> {
   const threads = defaultMatmulThreads();
   const gpu = gpuBackend({ mode: "webasm" });
   const contenders: Contender[] = [
-    { label: "cpu 1t", backend: createCpuBackend({ threads: 1 }), threads: 1, maxWork: Infinity },
-    ...(threads > 1 ? [{ label: `cpu ${threads}t`, backend: createCpuBackend({ threads }), threads, maxWork: Infinity }] : []),
+    { label: "wasm 1t", backend: createCpuBackend({ kernel: "wasm", threads: 1 }), threads: 1, maxWork: Infinity },
+    ...(threads > 1 ? [{ label: `wasm ${threads}t`, backend: createCpuBackend({ kernel: "wasm", threads }), threads, maxWork: Infinity }] : []),
+    { label: "ts 1t", backend: createCpuBackend({ kernel: "ts" }), threads: 1, maxWork: Infinity },
     { label: "gpu.js webasm", backend: gpu, threads: 1, maxWork: Infinity },
     { label: "reference", backend: referenceBackend, threads: 1, maxWork: 256 ** 3 },
   ];
@@ -106,7 +108,7 @@ export async function main(args: string[]): Promise<void> {
       };
       if (json) {
         for (const c of active) {
-          const name = c.label.startsWith("cpu") ? "cpu" : c.label.replace(" ", "-");
+          const name = c.label.split(" ")[0] === "gpu.js" ? "gpu.js-webasm" : c.label.split(" ")[0]!;
           out(JSON.stringify({ backend: name, threads: c.threads, m, k, n, gflops: Math.round(gflops(c)! * 100) / 100 }));
         }
       } else {

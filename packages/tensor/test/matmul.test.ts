@@ -3,12 +3,12 @@
  * strided tensor: random shapes (odd sizes, 1, 0), transposed / sliced / reversed /
  * broadcast operands, NumPy batch broadcasting and 1-d operands, float32 and float64.
  */
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -84,9 +84,12 @@ function referenceMatmul(a: Tensor, b: Tensor): Expected {
   return { shape, values, scale, k };
 }
 
-/** Relative accuracy a backend promises: float64 sums (rounded to the dtype), or float32 sums. */
-function tolerance(dtype: DType, float32Sums: boolean, k: number): number {
-  if (float32Sums) return (k + 2) * 2 ** -24;
+/** How a backend sums: in float64 whatever the dtype, in the operands' dtype, or always in float32. */
+type Sums = "float64" | "dtype" | "float32";
+
+/** Relative accuracy a backend promises: float64 sums (rounded to the dtype), or float32 sums over k terms. */
+function tolerance(dtype: DType, sums: Sums, k: number): number {
+  if (sums === "float32" || (sums === "dtype" && dtype === "float32")) return (k + 2) * 2 ** -24;
   return dtype === "float32" ? 2 ** -23 : 1e-13;
 }
 
@@ -169,19 +172,20 @@ const problem = fc
 
 interface BackendCase {
   backend: MatmulBackend;
-  float32Sums: boolean;
+  sums: Sums;
   runs: number;
 }
 
 const gpuWebasm = gpuBackend({ mode: "webasm" });
 const gpuCpu = gpuBackend({ mode: "cpu" });
 const cases: BackendCase[] = [
-  { backend: referenceBackend, float32Sums: false, runs: 40 },
-  { backend: createCpuBackend({ threads: 1 }), float32Sums: false, runs: 150 },
-  { backend: createCpuBackend({ threads: 2, parallelThreshold: 0 }), float32Sums: false, runs: 100 },
-  { backend: cpuBackend, float32Sums: false, runs: 40 },
-  { backend: gpuWebasm, float32Sums: true, runs: 30 },
-  { backend: gpuCpu, float32Sums: true, runs: 20 },
+  { backend: referenceBackend, sums: "float64", runs: 40 },
+  { backend: createCpuBackend({ kernel: "ts" }), sums: "float64", runs: 100 },
+  { backend: createCpuBackend({ kernel: "wasm", threads: 1 }), sums: "dtype", runs: 150 },
+  { backend: createCpuBackend({ kernel: "wasm", threads: 2, parallelThreshold: 0 }), sums: "dtype", runs: 100 },
+  { backend: cpuBackend, sums: "dtype", runs: 40 },
+  { backend: gpuWebasm, sums: "float32", runs: 30 },
+  { backend: gpuCpu, sums: "float32", runs: 20 },
 ];
 
 afterAll(async () => {
@@ -190,14 +194,14 @@ afterAll(async () => {
   await shutdownMatmulPool();
 });
 
-describe.each(cases)("matmul with the $backend.name backend", ({ backend, float32Sums, runs }) => {
+describe.each(cases)("matmul with the $backend.name backend", ({ backend, sums, runs }) => {
   it("agrees with the float64 reference on random shapes, layouts and dtypes", () => {
     fc.assert(
       fc.property(problem, ({ a, b, label }) => {
         const expected = referenceMatmul(a, b);
         const got = matmul(a, b, { backend });
         expect(got.dtype).toBe(a.dtype === "float64" || b.dtype === "float64" ? "float64" : "float32");
-        expectClose(got, expected, tolerance(got.dtype, float32Sums, expected.k), label);
+        expectClose(got, expected, tolerance(got.dtype, sums, expected.k), label);
       }),
       { numRuns: runs },
     );
@@ -212,13 +216,16 @@ describe.each(cases)("matmul with the $backend.name backend", ({ backend, float3
     [5, 3, 9],
     [1, 300, 70],
     [70, 300, 1],
+    [17, 1030, 1100],
+    [1001, 5, 1003],
+    [3, 1000, 1000],
   ])("is right at m=%i k=%i n=%i in several layouts", (m, k, n) => {
     const pairs = [["contiguous", "contiguous"], ["transposed", "transposed"], ["strided", "reversed"], ["repeatedRows", "contiguous"]] as const;
     for (const [i, [aLayout, bLayout]] of pairs.entries()) {
       const dt = i % 2 === 0 ? "float32" : "float64";
       const a = operand([2], m, k, aLayout, dt, m + k);
       const b = transpose(operand([], n, k, bLayout, dt, n + k + 1), -2, -1);
-      expectClose(matmul(a, b, { backend }), referenceMatmul(a, b), tolerance(dt, float32Sums, k), `${aLayout} @ ${bLayout} ${dt}`);
+      expectClose(matmul(a, b, { backend }), referenceMatmul(a, b), tolerance(dt, sums, k), `${aLayout} @ ${bLayout} ${dt}`);
     }
   });
 
@@ -242,7 +249,7 @@ describe.each(cases)("matmul with the $backend.name backend", ({ backend, float3
     const want = new Float64Array(84);
     referenceBackend.run(batch.map((g) => ({ ...g, c: want })));
     // The second product has 5 rows: its last row of 7 stays untouched (NaN).
-    for (let i = 0; i < 77; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(float32Sums ? 1e-5 : 1e-12);
+    for (let i = 0; i < 77; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(sums === "float32" ? 1e-5 : 1e-12);
     for (let i = 77; i < 84; i++) expect(c[i]).toBeNaN();
   });
 });
@@ -253,13 +260,13 @@ describe("the CPU backend's threads", () => {
     expect(cpuBackend.threads).toBeGreaterThanOrEqual(1);
   });
 
-  it("computes every tile right when the workers do all the work", () => {
+  it("computes every tile right when the workers do all the work, in pieces split along m, n and k", () => {
     const rows = [4, 7, 33, 65, 130];
-    const products: { g: Gemm; want: Float64Array }[] = [];
-    const shared = randUniform([90, 70], { dtype: "float32", seed: 99 }); // B of several products (packed once)
+    const products: { g: Gemm; want: Float64Array; scale: Float64Array }[] = [];
+    const shared = randUniform([600, 70], { dtype: "float32", seed: 99 }); // B of several products (packed once)
     for (const [i, m] of rows.entries()) {
       for (const dt of ["float32", "float64"] as const) {
-        const k = 90;
+        const k = i % 2 === 0 ? 600 : 90; // 600 > 256: split along k by the small budget below
         const n = i % 2 === 0 ? 70 : 41;
         const a = transpose(randUniform([k, m], { dtype: dt, seed: i }), 0, 1); // [m, k], column-major
         const b = n === 70 && dt === "float32" ? shared : randUniform([k, n], { dtype: dt, seed: 50 + i });
@@ -270,17 +277,19 @@ describe("the CPU backend's threads", () => {
         };
         const want = new Float64Array(m * n);
         referenceBackend.run([{ ...g, c: want }]);
-        products.push({ g, want });
+        const scale = new Float64Array(m * n);
+        referenceBackend.run([{ ...g, a: a.data.map(Math.abs), b: b.data.map(Math.abs), c: scale }]);
+        products.push({ g, want, scale });
       }
     }
     // A small budget splits the products into pieces and several jobs.
     runPackedParallel(products.map((p) => p.g), { threads: 2, budget: 30_000, callerWorks: false });
     expect(matmulPool()?.size).toBeGreaterThanOrEqual(1);
-    for (const { g, want } of products) {
-      const tol = g.c instanceof Float32Array ? 2 ** -22 : 1e-12;
+    for (const { g, want, scale } of products) {
+      const tol = g.c instanceof Float32Array ? (g.k + 2) * 2 ** -24 : 1e-13;
       for (let i = 0; i < want.length; i++) {
-        if (!(Math.abs(g.c[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
-          throw new Error(`m=${g.m} n=${g.n} ${g.c.constructor.name}: element ${i} is ${g.c[i]}, expected ${want[i]}`);
+        if (!(Math.abs(g.c[i]! - want[i]!) <= tol * scale[i]!)) {
+          throw new Error(`m=${g.m} n=${g.n} k=${g.k} ${g.c.constructor.name}: element ${i} is ${g.c[i]}, expected ${want[i]}`);
         }
       }
     }
@@ -322,26 +331,71 @@ describe("the CPU backend's threads", () => {
   });
 
   it("never keeps a process alive, under tsx from the TypeScript source", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gim-matmul-"));
-    try {
-      const script = join(dir, "exit.mts");
-      const index = fileURLToPath(new URL("../src/index.ts", import.meta.url));
-      writeFileSync(
-        script,
-        [
-          `import { createCpuBackend, matmul, randUniform } from ${JSON.stringify(index)};`,
-          "const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });",
-          "const c = matmul(randUniform([200, 300], { seed: 1 }), randUniform([300, 100], { seed: 2 }), { backend });",
-          "console.log(c.shape.join('x'), Number.isFinite(c.toFlat().reduce((s, v) => s + v, 0)));",
-        ].join("\n"),
-      );
-      const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
-      const run = spawnSync(process.execPath, [tsxCli, script], { encoding: "utf8", timeout: 60_000 });
-      expect(run.stderr).toBe("");
-      expect(run.status).toBe(0);
-      expect(run.stdout.trim()).toBe("200x100 true");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = runScript([
+      "const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });",
+      "const c = matmul(randUniform([200, 300], { seed: 1 }), randUniform([300, 100], { seed: 2 }), { backend });",
+      "console.log(c.shape.join('x'), Number.isFinite(c.toFlat().reduce((s, v) => s + v, 0)));",
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe("200x100 true");
   });
 });
+
+describe("the wasm kernel where the engine differs", () => {
+  // The script checks every element of a float32 product against float64 sums, with the
+  // float32-sum tolerance, and prints what the runtime found.
+  const check = [
+    "const { kernelRuntime } = await import(RUNTIME);",
+    "const a = randUniform([37, 300], { seed: 1, low: -1, high: 1 }), b = randUniform([300, 45], { seed: 2, low: -1, high: 1 });",
+    "const c = matmul(a, b, { backend: createCpuBackend({ threads: 2, parallelThreshold: 0 }) });",
+    "let worst = 0;",
+    "for (let i = 0; i < 37; i++) for (let j = 0; j < 45; j++) {",
+    "  let sum = 0, scale = 0;",
+    "  for (let p = 0; p < 300; p++) { const x = a.data[i * 300 + p] * b.data[p * 45 + j]; sum += x; scale += Math.abs(x); }",
+    "  worst = Math.max(worst, Math.abs(c.data[i * 45 + j] - sum) / scale);",
+    "}",
+    "const rt = kernelRuntime();",
+    "console.log(`relaxed ${rt.relaxed} shared ${rt.shared} threads ${defaultMatmulThreads()} ok ${worst <= 302 * 2 ** -24}`);",
+  ];
+
+  it("uses relaxed SIMD's multiply-add where the engine has it (here behind a flag) and stays within float32 rounding", () => {
+    const run = runScript(check, ["--experimental-wasm-relaxed-simd"]);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toMatch(/^relaxed true shared true threads \d+ ok true$/);
+  });
+
+  it("runs on the calling thread over unshared memory where SharedArrayBuffer is missing (a page without cross-origin isolation)", () => {
+    const run = runScript(["delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;", ...check]);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("relaxed false shared false threads 1 ok true");
+  });
+});
+
+/**
+ * Runs `lines` as a TypeScript module in a fresh Node process (tsx's loader, extra Node
+ * `flags`), with `createCpuBackend`, `defaultMatmulThreads`, `matmul` and `randUniform` of the
+ * package imported after the lines run, and `RUNTIME` naming the kernel runtime's module.
+ */
+function runScript(lines: string[], flags: string[] = []): SpawnSyncReturns<string> {
+  const dir = mkdtempSync(join(tmpdir(), "gim-matmul-"));
+  try {
+    const script = join(dir, "script.mts");
+    const index = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+    const runtime = fileURLToPath(new URL("../src/wasm/runtime.ts", import.meta.url));
+    writeFileSync(
+      script,
+      [
+        `const RUNTIME = ${JSON.stringify(runtime)};`,
+        // Imported dynamically, so that lines deleting globals run first.
+        ...lines.filter((l) => l.startsWith("delete ")),
+        `const { createCpuBackend, defaultMatmulThreads, matmul, randUniform } = await import(${JSON.stringify(index)});`,
+        ...lines.filter((l) => !l.startsWith("delete ")),
+      ].join("\n"),
+    );
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
+    return spawnSync(process.execPath, [...flags, "--import", tsx, script], { encoding: "utf8", timeout: 60_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,33 +1,45 @@
 /**
- * The fast CPU matmul backend: operands are packed from any strides into 4-wide panels (so a
- * transposed view costs the same as a contiguous one), a 4x4 register-blocked micro-kernel
- * runs over cache-sized tiles, and large batches are split across a pool of worker threads.
+ * The CPU matmul backend. Operands are packed from any strides into panels (so a transposed
+ * view costs the same as a contiguous one), a register-blocked micro-kernel runs over
+ * cache-sized tiles, and large batches are shared out to a pool of worker threads.
  *
- * Three paths, by size:
- * - skinny or tiny products (m < 4, n < 4, or under 512 multiply-adds) run a direct loop over
- *   the strided operands: packing would cost as much as the product;
- * - everything else runs the packed kernel, one tile of at most 64 x 256 of C at a time;
- * - when a batch holds enough work (`parallelThreshold` flops) and `threads > 1`, the packed
- *   products are packed once into shared memory and their tiles shared out to the pool.
+ * Two kernels:
+ * - `"wasm"` (the default): WebAssembly SIMD written at load time (`wasm-kernel.ts`), float32
+ *   in `f32x4` with float32 sums, float64 in `f64x2` with float64 sums. Operands are packed
+ *   into the kernels' memory, shared with the worker threads, so a parallel job copies nothing
+ *   more;
+ * - `"ts"`: the TypeScript kernel (`kernel.ts`), float64 sums whatever the dtype, on the
+ *   calling thread: the fallback where WebAssembly SIMD is missing.
+ *
+ * Skinny or tiny products (m < 4, n < 4, or under 512 multiply-adds) take neither: direct
+ * loops over the strided operands, with float64 sums, cost less than packing would.
  */
-import type { Storage } from "../dtype.js";
+import { dtypeOf, type Storage } from "../dtype.js";
+import { JOBS, kernelRuntime, RAW_AT, RAW_BYTES, SLOT_BYTES, type KernelRuntime } from "../wasm/runtime.js";
 import type { Gemm, MatmulBackend } from "./gemm.js";
-import { computeTile, MC, MR, NC, NR, packPanels, storeTile, TASK_FIELDS } from "./kernel.js";
+import { computeTile, MC as TS_MC, MR as TS_MR, NC as TS_NC, NR as TS_NR, storeTile } from "./kernel.js";
+import { packPanels } from "./pack.js";
 import { defaultMatmulThreads, matmulPool, type MatmulPool } from "./pool.js";
+import { F32_GEOMETRY, F64_GEOMETRY, SLOT_HEADER, TASK_FIELDS, type KernelGeometry } from "./wasm-kernel.js";
+
+/** Which kernel a CPU backend runs. */
+export type CpuKernel = "wasm" | "ts";
 
 /** Options of {@link createCpuBackend}. */
 export interface CpuBackendOptions {
   /**
    * Threads to use, counting the calling thread (default: {@link defaultMatmulThreads}, the
-   * available cores capped at 8). `1` never starts a worker.
+   * available cores capped at 8, for the wasm kernel; 1 for the TypeScript kernel, which
+   * runs on the calling thread only). `1` never starts a worker.
    */
   threads?: number;
   /**
    * Least number of flops (2 m n k summed over a batch) worth splitting across threads
-   * (default 2^21, about half a millisecond of work for one thread: on 2 cores, two threads
-   * measured faster than one from about 96^3 on).
+   * (default 2^21, about 0.1 ms of work for one thread).
    */
   parallelThreshold?: number;
+  /** `"wasm"` (default where WebAssembly SIMD exists) or `"ts"` (the TypeScript kernel). */
+  kernel?: CpuKernel;
 }
 
 /** A CPU backend, with the settings it runs with. */
@@ -36,12 +48,8 @@ export interface CpuBackend extends MatmulBackend {
   readonly threads: number;
   /** Least flops in a batch before it goes parallel. */
   readonly parallelThreshold: number;
+  readonly kernel: CpuKernel;
 }
-
-/** Float64 elements one parallel job may pack into shared memory (128 MiB); larger products are split. */
-const JOB_BUDGET = 1 << 24;
-/** Packing buffers larger than this (in float64 elements, 32 MiB) are dropped after a call. */
-const KEEP_SCRATCH = 1 << 22;
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const roundUp = (a: number, b: number): number => Math.ceil(a / b) * b;
@@ -51,54 +59,62 @@ const roundUp = (a: number, b: number): number => Math.ceil(a / b) * b;
  * uses every core (see {@link CpuBackendOptions}).
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
-  const threads = options.threads ?? defaultMatmulThreads();
+  const runtime = kernelRuntime();
+  const kernel = options.kernel ?? (runtime ? "wasm" : "ts");
+  if (kernel !== "wasm" && kernel !== "ts") throw new RangeError(`createCpuBackend: kernel must be "wasm" or "ts", got ${String(kernel)}`);
+  if (kernel === "wasm" && !runtime) throw new Error("createCpuBackend: the wasm kernel needs WebAssembly SIMD, which this engine lacks; use kernel: \"ts\"");
+  const threads = options.threads ?? (kernel === "wasm" ? defaultMatmulThreads() : 1);
   const parallelThreshold = options.parallelThreshold ?? 1 << 21;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`createCpuBackend: threads must be an integer in [1, 256], got ${threads}`);
   }
+  if (kernel === "ts" && threads !== 1) throw new RangeError(`createCpuBackend: the ts kernel runs on the calling thread only (threads: 1), got threads: ${threads}`);
   if (!(parallelThreshold >= 0)) {
     throw new RangeError(`createCpuBackend: parallelThreshold must be a number >= 0, got ${parallelThreshold}`);
   }
   return {
-    name: threads === 1 ? "cpu" : `cpu-${threads}t`,
+    name: kernel === "ts" ? "ts" : threads === 1 ? "wasm" : `wasm-${threads}t`,
     threads,
     parallelThreshold,
+    kernel,
     run(batch) {
       const packed: Gemm[] = [];
       let flops = 0;
       for (const g of batch) {
         if (g.m === 0 || g.n === 0) continue;
         if (usesDirectPath(g)) gemmDirect(g);
-        // So deep (k over ~50000) that one tile's panels overflow a job: stay on this thread.
-        else if (pieceSize(Math.min(g.m, MC), Math.min(g.n, NC), g.k) > JOB_BUDGET) gemmPacked(g);
+        else if (kernel === "ts") gemmPackedTs(g);
         else {
           packed.push(g);
           flops += 2 * g.m * g.n * g.k;
         }
       }
+      if (packed.length === 0) return;
       const pool = threads > 1 && flops >= parallelThreshold ? matmulPool() : undefined;
-      if (pool) runParallel(packed, threads, pool, JOB_BUDGET, true);
-      else for (const g of packed) gemmPacked(g);
+      runWasm(packed, runtime!, pool ? threads : 1, pool);
     },
   };
 }
 
 /**
- * The default CPU backend: the packed kernel on every available core (capped at 8), going
- * parallel from about half a millisecond of work. `matmul` uses it unless told otherwise.
+ * The default CPU backend: the WebAssembly SIMD kernel on every available core (capped at 8),
+ * going parallel from about 0.1 ms of work; the TypeScript kernel where SIMD is missing.
+ * `matmul` uses it unless told otherwise.
  */
 export const cpuBackend: CpuBackend = createCpuBackend();
 
 /** True when packing would not pay: fewer rows or columns than a micro-tile, or a tiny product. */
 function usesDirectPath(g: Gemm): boolean {
-  return g.m < MR || g.n < NR || g.k === 0 || g.m * g.n * g.k <= 512;
+  return g.m < 4 || g.n < 4 || g.k === 0 || g.m * g.n * g.k <= 512;
 }
 
-// Scratch buffers of the calling thread, grown on demand and reused across calls.
+// Scratch buffers of the TypeScript kernel, grown on demand and reused across calls.
 let scratchA: Float64Array = new Float64Array(0);
 let scratchB: Float64Array = new Float64Array(0);
 let scratchRow: Float64Array = new Float64Array(0);
-const scratchAcc = new Float64Array(MC * NC);
+const scratchAcc = new Float64Array(TS_MC * TS_NC);
+/** Packing buffers larger than this (in float64 elements, 32 MiB) are dropped after a call. */
+const KEEP_SCRATCH = 1 << 22;
 
 /** `buffer` if it holds `length` elements, else a larger one. */
 function atLeast(buffer: Float64Array, length: number): Float64Array {
@@ -162,22 +178,22 @@ function gemmDirect(g: Gemm): void {
 }
 
 /**
- * One product on the calling thread: for each block of up to 256 columns of B (packed once),
- * each block of up to 64 rows of A is packed and multiplied into a float64 tile, then stored.
+ * One product with the TypeScript kernel: for each block of up to 256 columns of B (packed
+ * once), each block of up to 64 rows of A is packed and multiplied into a float64 tile, then stored.
  */
-function gemmPacked(g: Gemm): void {
+function gemmPackedTs(g: Gemm): void {
   const { m, n, k } = g;
-  scratchA = atLeast(scratchA, roundUp(Math.min(m, MC), MR) * k);
-  scratchB = atLeast(scratchB, roundUp(Math.min(n, NC), NR) * k);
+  scratchA = atLeast(scratchA, roundUp(Math.min(m, TS_MC), TS_MR) * k);
+  scratchB = atLeast(scratchB, roundUp(Math.min(n, TS_NC), TS_NR) * k);
   const Ap = scratchA, Bp = scratchB;
-  for (let jc = 0; jc < n; jc += NC) {
-    const cols = Math.min(NC, n - jc);
-    packPanels(g.b, g.bOffset + jc * g.bColStride, g.bColStride, g.bRowStride, cols, k, Bp, 0); // [cols/4, k, 4]
-    for (let ic = 0; ic < m; ic += MC) {
-      const rows = Math.min(MC, m - ic);
-      packPanels(g.a, g.aOffset + ic * g.aRowStride, g.aRowStride, g.aColStride, rows, k, Ap, 0); // [rows/4, k, 4]
-      computeTile(Ap, 0, Bp, 0, k, ceilDiv(rows, MR), ceilDiv(cols, NR), scratchAcc);
-      storeTile(scratchAcc, ceilDiv(cols, NR) * NR, rows, cols, g.c, g.cOffset + ic * n + jc, n);
+  for (let jc = 0; jc < n; jc += TS_NC) {
+    const cols = Math.min(TS_NC, n - jc);
+    packPanels(g.b, g.bOffset + jc * g.bColStride, g.bColStride, g.bRowStride, cols, k, TS_NR, Bp, 0); // [cols/4, k, 4]
+    for (let ic = 0; ic < m; ic += TS_MC) {
+      const rows = Math.min(TS_MC, m - ic);
+      packPanels(g.a, g.aOffset + ic * g.aRowStride, g.aRowStride, g.aColStride, rows, k, TS_MR, Ap, 0); // [rows/4, k, 4]
+      computeTile(Ap, 0, Bp, 0, k, ceilDiv(rows, TS_MR), ceilDiv(cols, TS_NR), scratchAcc);
+      storeTile(scratchAcc, ceilDiv(cols, TS_NR) * TS_NR, rows, cols, g.c, g.cOffset + ic * n + jc, n);
     }
   }
   // Panels of a very deep product are not worth keeping between calls.
@@ -185,148 +201,278 @@ function gemmPacked(g: Gemm): void {
   if (scratchA.length > KEEP_SCRATCH) scratchA = new Float64Array(0);
 }
 
-/** A block of one product (rows r0.., columns c0..) that one parallel job computes. */
+// ---------------------------------------------------------------------------------------------
+// The wasm kernel: products cut into pieces that fit an arena slot, pieces grouped into jobs,
+// each job packed into its slot, its tiles computed by the task loop, its C copied out.
+
+/** Rows and columns of the largest tile one task computes (before splitting for load balance). */
+const TILE_ROWS = 64;
+const TILE_COLS = 256;
+/** Bytes of a slot's task table: up to 8192 tasks, as many as 16 x 32 tiles of a full slot of float32 C. */
+const TASK_TABLE_BYTES = 8192 * TASK_FIELDS * 4;
+/** Bytes of a slot left for packed operands and C. */
+const DATA_BYTES = SLOT_BYTES - SLOT_HEADER - TASK_TABLE_BYTES;
+
+/** Element size and micro-kernel geometry of a product, by the dtype of its output. */
+function geometryOf(g: Gemm): { size: 4 | 8; geo: KernelGeometry } {
+  return dtypeOf(g.c) === "float32" ? { size: 4, geo: F32_GEOMETRY } : { size: 8, geo: F64_GEOMETRY };
+}
+
+/** A block of one product (rows r0.., columns c0.., depth p0..) that one job computes. */
 interface Piece {
   g: Gemm;
   r0: number;
   rows: number;
   c0: number;
   cols: number;
+  p0: number;
+  depth: number;
 }
 
-/** Float64 elements a piece needs in the arena: packed A rows, packed B columns, C. */
-function pieceSize(rows: number, cols: number, k: number): number {
-  return roundUp(rows, MR) * k + roundUp(cols, NR) * k + rows * cols;
+/** Bytes a piece needs in a slot: packed A rows, packed B columns and its padded C, each 16-byte aligned. */
+function pieceBytes(rows: number, cols: number, depth: number, size: number, geo: KernelGeometry): number {
+  const r = roundUp(rows, geo.mr);
+  const c = roundUp(cols, geo.nr);
+  return roundUp(r * depth * size, 16) + roundUp(c * depth * size, 16) + roundUp(r * c * size, 16);
 }
 
-/** Splits products whose packed operands exceed the job budget into blocks of columns, then rows. */
+/**
+ * Cuts a product into pieces that fit a slot: deep products into blocks of k (their partial
+ * products are summed when copied out), then wide ones into blocks of columns, then rows.
+ */
 function piecesOf(g: Gemm, budget: number): Piece[] {
+  const { size, geo } = geometryOf(g);
+  // The deepest block a 64 x 256 piece may have, in whole k blocks.
+  const deepest = Math.max(geo.kc, Math.floor((budget / size - TILE_ROWS * TILE_COLS) / (TILE_ROWS + TILE_COLS) / geo.kc) * geo.kc);
+  const depth = g.k <= deepest ? g.k : roundUp(ceilDiv(g.k, ceilDiv(g.k, deepest)), geo.kc);
   let rows = g.m;
   let cols = g.n;
-  while (pieceSize(rows, cols, g.k) > budget) {
-    if (cols > NC) cols = roundUp(ceilDiv(cols, 2), NC);
-    else if (rows > MC) rows = roundUp(ceilDiv(rows, 2), MC);
+  while (pieceBytes(rows, cols, depth, size, geo) > budget) {
+    if (cols > TILE_COLS) cols = roundUp(ceilDiv(cols, 2), TILE_COLS);
+    else if (rows > TILE_ROWS) rows = roundUp(ceilDiv(rows, 2), TILE_ROWS);
     else break;
   }
   const pieces: Piece[] = [];
   for (let r0 = 0; r0 < g.m; r0 += rows) {
     for (let c0 = 0; c0 < g.n; c0 += cols) {
-      pieces.push({ g, r0, rows: Math.min(rows, g.m - r0), c0, cols: Math.min(cols, g.n - c0) });
+      for (let p0 = 0; p0 < g.k; p0 += depth) {
+        pieces.push({ g, r0, rows: Math.min(rows, g.m - r0), c0, cols: Math.min(cols, g.n - c0), p0, depth: Math.min(depth, g.k - p0) });
+      }
     }
   }
   return pieces;
 }
 
-/**
- * The packed products of a batch on `threads` threads. Pieces are grouped into jobs that fit
- * the budget; per job the calling thread packs every operand once into the shared arena (an
- * operand shared by several products, as a broadcast weight is, is packed once), the pool
- * computes the tiles, and the calling thread copies C back.
- */
-function runParallel(batch: readonly Gemm[], threads: number, pool: MatmulPool, budget: number, callerWorks: boolean): void {
-  const pieces = batch.flatMap((g) => piecesOf(g, budget));
-  if (pieces.length === 0) return;
-  const jobs: { pieces: Piece[]; size: number }[] = [];
-  for (let start = 0; start < pieces.length; ) {
-    let end = start;
-    let size = 0;
-    while (end < pieces.length) {
-      const p = pieces[end]!;
-      const s = pieceSize(p.rows, p.cols, p.g.k);
-      if (end > start && size + s > budget) break;
-      size += s;
-      end++;
-    }
-    jobs.push({ pieces: pieces.slice(start, end), size });
-    start = end;
-  }
-  // Double buffering: while the workers run job i, this thread packs job i + 1 into the other
-  // arena, then joins job i. Packing is serial, so this hides it for products split in jobs.
-  let next = prepareJob(jobs[0]!.pieces, pool.arena(0, jobs[0]!.size), threads);
-  for (let i = 0; i < jobs.length; i++) {
-    const current = next;
-    const running = pool.start({ arena: current.arena, tasks: current.tasks, count: current.count, threads, callerWorks });
-    if (i + 1 < jobs.length) next = prepareJob(jobs[i + 1]!.pieces, pool.arena(((i + 1) % 2) as 0 | 1, jobs[i + 1]!.size), threads);
-    pool.finish(running);
-    current.pieces.forEach(({ g, r0, rows, c0, cols }, p) => {
-      for (let r = 0; r < rows; r++) {
-        const from = current.cAt[p]! + r * cols;
-        g.c.set(current.arena.subarray(from, from + cols), g.cOffset + (r0 + r) * g.n + c0);
-      }
-    });
-  }
-  pool.trimArenas();
-}
-
-/** A job packed into its arena, with its task table and where each piece's C lives. */
+/** A job packed into its slot: where each piece's C lives, and how many tasks it has. */
 interface PreparedJob {
   pieces: readonly Piece[];
-  arena: Float64Array;
-  tasks: Int32Array;
-  count: number;
+  /** Byte offset of each piece's C and its row stride in bytes. */
   cAt: number[];
+  ldc: number[];
+  count: number;
 }
 
-/** Packs the operands of `pieces` into `arena` and cuts their C into tasks. */
-function prepareJob(pieces: readonly Piece[], arena: Float64Array, threads: number): PreparedJob {
+/**
+ * The packed products of a batch on `threads` threads (1: the calling thread alone). Pieces
+ * are grouped into jobs that fit a slot; with a pool, the calling thread packs job i + 1 into
+ * the other slot while the workers start on job i, then joins them.
+ */
+function runWasm(batch: readonly Gemm[], rt: KernelRuntime, threads: number, pool: MatmulPool | undefined, budget = DATA_BYTES, callerWorks = true): void {
+  const pieces = batch.flatMap((g) => piecesOf(g, budget));
+  const jobs: Piece[][] = [];
+  for (let start = 0; start < pieces.length; ) {
+    let end = start;
+    let bytes = 0;
+    while (end < pieces.length) {
+      const p = pieces[end]!;
+      const { size, geo } = geometryOf(p.g);
+      const b = pieceBytes(p.rows, p.cols, p.depth, size, geo);
+      if (end > start && bytes + b > budget) break;
+      bytes += b;
+      end++;
+    }
+    jobs.push(pieces.slice(start, end));
+    start = end;
+  }
+  if (!pool) {
+    for (const job of jobs) {
+      const prepared = prepareJob(rt, job, 0, 1);
+      runTasksHere(rt, 0, prepared.count);
+      copyOut(rt, prepared);
+    }
+    return;
+  }
+  let next = prepareJob(rt, jobs[0]!, pool.nextSlot, threads);
+  for (let i = 0; i < jobs.length; i++) {
+    const current = next;
+    const running = pool.start(current.count, threads);
+    if (i + 1 < jobs.length) next = prepareJob(rt, jobs[i + 1]!, pool.nextSlot, threads);
+    pool.finish(running, callerWorks);
+    copyOut(rt, current);
+  }
+}
+
+/** Byte offset of a slot. */
+const slotAt = (slot: 0 | 1): number => JOBS.slots + slot * SLOT_BYTES;
+
+/** Copies `runs` contiguous runs of `length` elements, `stride` apart from `first`, to `dst[at..]` back to back. */
+function copyRuns(src: Storage, first: number, stride: number, length: number, runs: number, dst: Storage, at: number): void {
+  if (stride === length) {
+    dst.set(src.subarray(first, first + runs * length), at);
+    return;
+  }
+  for (let r = 0; r < runs; r++) dst.set(src.subarray(first + r * stride, first + r * stride + length), at + r * length);
+}
+
+/**
+ * Packs `count` strided vectors of `depth` elements into panels of `width` at byte `dst` of
+ * the kernel memory (the layout of {@link packPanels}). Where one of the strides is 1 the
+ * vectors are copied in runs (`TypedArray.set`, a memcpy) into the raw scratch, a block at a
+ * time, and the kernel module packs them from there; other views are packed here in JS.
+ */
+function packWasm(
+  rt: KernelRuntime, src: Storage, off: number, vecStride: number, kStride: number,
+  count: number, depth: number, width: number, size: 4 | 8, dst: number,
+): void {
+  const dtype = size === 4 ? "f32" : "f64";
+  const view = size === 4 ? rt.f32 : rt.f64;
+  const raw = RAW_AT / size;
+  const rawElems = RAW_BYTES / size;
+  if (kStride === 1 && depth * width <= rawElems) {
+    // Each vector is contiguous: copy whole panels of vectors, then transpose them into panels.
+    const packer = rt.kernels[`pack_rows_${dtype}_${width}`]!;
+    const chunk = Math.floor(rawElems / depth / width) * width;
+    for (let v0 = 0; v0 < count; v0 += chunk) {
+      const n = Math.min(chunk, count - v0);
+      copyRuns(src, off + v0 * vecStride, vecStride, depth, n, view, raw);
+      packer(RAW_AT, depth, n, depth, dst + v0 * depth * size);
+    }
+  } else if (vecStride === 1 && count <= rawElems) {
+    // The vectors lie side by side: copy blocks of k, each step a run of `count`.
+    const packer = rt.kernels[`pack_cols_${dtype}_${width}`]!;
+    const chunk = Math.floor(rawElems / count);
+    for (let p0 = 0; p0 < depth; p0 += chunk) {
+      const n = Math.min(chunk, depth - p0);
+      copyRuns(src, off + p0 * kStride, kStride, count, n, view, raw);
+      packer(RAW_AT, count, count, n, dst + p0 * width * size, width * depth * size);
+    }
+  } else {
+    packPanels(src, off, vecStride, kStride, count, depth, width, view, dst / size);
+  }
+}
+
+/** Packs the operands of `pieces` into slot `slot`, lays out their C and writes the task table. */
+function prepareJob(rt: KernelRuntime, pieces: readonly Piece[], slot: 0 | 1, threads: number): PreparedJob {
   // Tile sizes: the largest that still give every thread a few tasks to balance the load.
-  let tileRows = MC;
-  let tileCols = NC;
+  let tileRows = TILE_ROWS;
+  let tileCols = TILE_COLS;
   const taskCount = (): number => pieces.reduce((s, p) => s + ceilDiv(p.rows, tileRows) * ceilDiv(p.cols, tileCols), 0);
-  while (taskCount() < 4 * threads && (tileCols > 32 || tileRows > 16)) {
+  while (threads > 1 && taskCount() < 4 * threads && (tileCols > 32 || tileRows > 16)) {
     if (tileCols >= 2 * tileRows && tileCols > 32) tileCols /= 2;
     else tileRows /= 2;
   }
-  const tasks = new Int32Array(taskCount() * TASK_FIELDS);
-  // Where each distinct packed operand lives in the arena, keyed by storage, then view.
+  const base = slotAt(slot);
+  const tableAt = base + SLOT_HEADER;
+  let top = tableAt + TASK_TABLE_BYTES;
+  const need = top + pieces.reduce((s, p) => {
+    const { size, geo } = geometryOf(p.g);
+    return s + pieceBytes(p.rows, p.cols, p.depth, size, geo);
+  }, 0);
+  if (need > base + SLOT_BYTES) throw new Error(`matmul: a job of ${need - base} bytes overflows its ${SLOT_BYTES}-byte slot (a bug in piecesOf)`);
+  rt.reserve(need);
+  // Where each distinct packed operand lives, keyed by storage, then view: a weight shared by
+  // several products of the batch is packed once.
   const packedAt = new Map<Storage, Map<string, number>>();
-  let top = 0;
-  const pack = (src: Storage, off: number, vecStride: number, kStride: number, count: number, k: number): number => {
-    const key = `${off},${vecStride},${kStride},${count},${k}`;
+  const pack = (src: Storage, off: number, vecStride: number, kStride: number, count: number, depth: number, width: number, size: 4 | 8): number => {
+    const key = `${off},${vecStride},${kStride},${count},${depth},${width},${size}`;
     let views = packedAt.get(src);
     if (!views) packedAt.set(src, (views = new Map()));
     const found = views.get(key);
     if (found !== undefined) return found;
     const at = top;
-    packPanels(src, off, vecStride, kStride, count, k, arena, at);
-    top += roundUp(count, 4) * k;
+    packWasm(rt, src, off, vecStride, kStride, count, depth, width, size, at);
+    top += roundUp(roundUp(count, width) * depth * size, 16);
     views.set(key, at);
     return at;
   };
+  const tasks = rt.i32;
   const cAt: number[] = [];
+  const ldc: number[] = [];
   let t = 0;
-  for (const { g, r0, rows, c0, cols } of pieces) {
-    const k = g.k;
-    const aAt = pack(g.a, g.aOffset + r0 * g.aRowStride, g.aRowStride, g.aColStride, rows, k); // [rows/4, k, 4]
-    const bAt = pack(g.b, g.bOffset + c0 * g.bColStride, g.bColStride, g.bRowStride, cols, k); // [cols/4, k, 4]
+  for (const { g, r0, rows, c0, cols, p0, depth } of pieces) {
+    const { size, geo } = geometryOf(g);
+    const aAt = pack(g.a, g.aOffset + r0 * g.aRowStride + p0 * g.aColStride, g.aRowStride, g.aColStride, rows, depth, geo.mr, size); // [rows/mr, depth, mr]
+    const bAt = pack(g.b, g.bOffset + c0 * g.bColStride + p0 * g.bRowStride, g.bColStride, g.bRowStride, cols, depth, geo.nr, size); // [cols/nr, depth, nr]
+    const ld = roundUp(cols, geo.nr) * size;
     const cBase = top;
-    top += rows * cols; // [rows, cols]
+    top += roundUp(roundUp(rows, geo.mr) * ld, 16); // [rows, cols] padded to whole micro-tiles
     cAt.push(cBase);
+    ldc.push(ld);
     for (let i = 0; i < rows; i += tileRows) {
       for (let j = 0; j < cols; j += tileCols) {
-        const tr = Math.min(tileRows, rows - i);
-        const tc = Math.min(tileCols, cols - j);
-        tasks.set([aAt + i * k, bAt + j * k, k, ceilDiv(tr, MR), ceilDiv(tc, NR), cBase + i * cols + j, cols, tr, tc], t * TASK_FIELDS);
+        const r = (tableAt + t * TASK_FIELDS * 4) / 4;
+        tasks[r] = size === 4 ? 0 : 1;
+        tasks[r + 1] = aAt + i * depth * size;
+        tasks[r + 2] = bAt + j * depth * size;
+        tasks[r + 3] = depth;
+        tasks[r + 4] = ceilDiv(Math.min(tileRows, rows - i), geo.mr);
+        tasks[r + 5] = ceilDiv(Math.min(tileCols, cols - j), geo.nr);
+        tasks[r + 6] = cBase + i * ld + j * size;
+        tasks[r + 7] = ld;
         t++;
       }
     }
   }
-  return { pieces, arena, tasks, count: t, cAt };
+  tasks[base / 4] = t; // the slot header: the task count
+  return { pieces, cAt, ldc, count: t };
+}
+
+/** Runs every task of the job in `slot` on the calling thread. */
+function runTasksHere(rt: KernelRuntime, slot: 0 | 1, count: number): void {
+  const tasks = rt.i32;
+  const { tile_f32, tile_f64 } = rt.kernels;
+  for (let t = 0; t < count; t++) {
+    const r = (slotAt(slot) + SLOT_HEADER + t * TASK_FIELDS * 4) / 4;
+    (tasks[r] === 0 ? tile_f32 : tile_f64)(tasks[r + 1]!, tasks[r + 2]!, tasks[r + 3]!, tasks[r + 4]!, tasks[r + 5]!, tasks[r + 6]!, tasks[r + 7]!);
+  }
+}
+
+/** Copies each piece's C to its product's output; a piece deeper in k than the first adds to it. */
+function copyOut(rt: KernelRuntime, job: PreparedJob): void {
+  job.pieces.forEach(({ g, r0, rows, c0, cols, p0 }, i) => {
+    const size = dtypeOf(g.c) === "float32" ? 4 : 8;
+    const view = size === 4 ? rt.f32 : rt.f64;
+    const at = job.cAt[i]! / size;
+    const ld = job.ldc[i]! / size;
+    if (p0 === 0 && ld === cols && cols === g.n) {
+      // Whole rows with no padding: one copy.
+      g.c.set(view.subarray(at, at + rows * cols), g.cOffset + r0 * g.n);
+      return;
+    }
+    for (let r = 0; r < rows; r++) {
+      const from = at + r * ld;
+      const to = g.cOffset + (r0 + r) * g.n + c0;
+      if (p0 === 0) g.c.set(view.subarray(from, from + cols), to);
+      else for (let j = 0; j < cols; j++) g.c[to + j] += view[from + j]!;
+    }
+  });
 }
 
 /**
- * The parallel path on its own, for tests: every product of `batch` (each at least 4 x 4) on
- * `threads` threads, with a packing budget of `budget` float64 elements per job (smaller
- * values force products to be split) and, with `callerWorks: false`, every task left to the
- * workers. Throws where worker threads are not available.
+ * The parallel path on its own, for tests: every product of `batch` (each at least 4 x 4, on
+ * the wasm kernel) on `threads` threads, with `budget` bytes of packed data per job (smaller
+ * values force products to be split into pieces and jobs) and, with `callerWorks: false`,
+ * every task left to the workers. Throws where worker threads are not available.
  */
 export function runPackedParallel(
   batch: readonly Gemm[],
   options: { threads: number; budget?: number; callerWorks?: boolean },
 ): void {
+  const rt = kernelRuntime();
   const pool = matmulPool();
-  if (!pool) throw new Error("runPackedParallel: worker threads are not available here");
+  if (!rt || !pool) throw new Error("runPackedParallel: worker threads are not available here");
   const live = batch.filter((g) => g.m > 0 && g.n > 0);
   if (live.some(usesDirectPath)) throw new RangeError("runPackedParallel: every product must be at least 4 x 4 (smaller ones take the direct path)");
-  runParallel(live, options.threads, pool, options.budget ?? JOB_BUDGET, options.callerWorks ?? true);
+  const budget = Math.min(options.budget ?? DATA_BYTES, DATA_BYTES);
+  runWasm(live, rt, options.threads, pool, budget, options.callerWorks ?? true);
 }

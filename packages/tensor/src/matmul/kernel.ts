@@ -1,14 +1,8 @@
 /**
- * The inner loops of the CPU matmul: packing strided operands into panels, the 4x4
- * register-blocked micro-kernel, and the cache-blocked tile loop around it.
- *
- * The functions marked "worker-safe" are also shipped to worker threads as source text
- * (`workerSource` in pool.ts builds the worker from `fn.toString()`), so they may reference
- * only their parameters, each other by name, and JavaScript globals: no imports, no module
- * constants, no nested functions. The block sizes are therefore literals, mirrored by the
- * exported constants below.
+ * The TypeScript matmul kernel, the fallback where WebAssembly SIMD is missing: the 4x4
+ * register-blocked micro-kernel over panels packed as float64 (see `pack.ts`), and the
+ * cache-blocked tile loop around it. Sums are float64 whatever the dtype.
  */
-import type { Storage } from "../dtype.js";
 
 /** Rows of A per packed panel and per micro-tile (the micro-kernel is MR x NR). */
 export const MR = 4;
@@ -22,51 +16,7 @@ export const MC = 64;
 export const NC = 256;
 
 /**
- * Packs `count` strided vectors of length `k` into panels of 4, interleaved along k:
- * element `p` of vector `v` goes to `dst[dstOff + floor(v / 4) * 4 * k + p * 4 + v % 4]`.
- * Vector `v` element `p` is `src[srcOff + v * vecStride + p * kStride]`. The last panel is
- * zero-padded to 4 vectors. Rows of A and columns of B are both packed with this.
- */
-export function packPanels(
-  src: Storage, srcOff: number, vecStride: number, kStride: number,
-  count: number, k: number, dst: Float64Array, dstOff: number,
-): void {
-  const panels = Math.ceil(count / 4);
-  // Read along whichever direction is contiguous in memory; writes are sequential either way.
-  const alongK = Math.abs(kStride) <= Math.abs(vecStride);
-  for (let q = 0; q < panels; q++) {
-    const base = dstOff + q * 4 * k;
-    const live = Math.min(4, count - q * 4);
-    if (alongK) {
-      for (let v = 0; v < 4; v++) {
-        let d = base + v;
-        if (v >= live) {
-          for (let p = 0; p < k; p++, d += 4) dst[d] = 0;
-          continue;
-        }
-        let s = srcOff + (q * 4 + v) * vecStride;
-        for (let p = 0; p < k; p++, d += 4, s += kStride) dst[d] = src[s]!;
-      }
-    } else if (live === 4) {
-      let s = srcOff + q * 4 * vecStride;
-      let d = base;
-      for (let p = 0; p < k; p++, d += 4, s += kStride) {
-        dst[d] = src[s]!;
-        dst[d + 1] = src[s + vecStride]!;
-        dst[d + 2] = src[s + 2 * vecStride]!;
-        dst[d + 3] = src[s + 3 * vecStride]!;
-      }
-    } else {
-      for (let p = 0; p < k; p++) {
-        const d = base + p * 4;
-        for (let v = 0; v < 4; v++) dst[d + v] = v < live ? src[srcOff + (q * 4 + v) * vecStride + p * kStride]! : 0;
-      }
-    }
-  }
-}
-
-/**
- * Worker-safe. The micro-kernel: `C[cOff + i * ldc + j] += sum_p Ap[pa + 4p + i] * Bp[pb + 4p + j]`
+ * The micro-kernel: `C[cOff + i * ldc + j] += sum_p Ap[pa + 4p + i] * Bp[pb + 4p + j]`
  * for a 4x4 tile over `kc` steps. The 16 sums live in local variables (registers or stack
  * slots, not memory V8 must re-check), which is what makes this fast.
  */
@@ -99,7 +49,7 @@ export function microKernel4x4(
 }
 
 /**
- * Worker-safe. One tile of C from packed panels: `mPanels` A panels starting at `apOff` and
+ * One tile of C from packed panels: `mPanels` A panels starting at `apOff` and
  * `nPanels` B panels starting at `bpOff`, all of depth `k`. The float64 sums go to
  * `acc[0 .. 4 mPanels * 4 nPanels)` row-major (overwritten). Blocked over k by 256 so one B
  * panel slice stays in L1 while every A panel of the tile streams past it from L2.
@@ -122,7 +72,7 @@ export function computeTile(
 }
 
 /**
- * Worker-safe. Writes the top-left `rows x cols` of a tile accumulator (row length `ldAcc`)
+ * Writes the top-left `rows x cols` of a tile accumulator (row length `ldAcc`)
  * to `out[outOff + i * ldOut + j]`, rounding to the output's dtype.
  */
 export function storeTile(
@@ -136,34 +86,3 @@ export function storeTile(
   }
 }
 
-/** Fields of one task record in the shared task table (see {@link runTasks}). */
-export const TASK_FIELDS = 9;
-/** Slots of the shared control block: next task to claim, tasks finished, total, error flag. */
-export const CONTROL = { next: 0, done: 1, total: 2, error: 3, length: 4 } as const;
-
-/**
- * Worker-safe. Claims tasks from a shared table until none are left, computing each into the
- * shared arena; run by the calling thread and every pool worker at once. Task `t` is the
- * record `tasks[9t .. 9t+9)`: A panels offset, B panels offset, k, A panels, B panels, C offset,
- * C row stride, rows, cols (all offsets into `arena`). `control` is the shared Int32Array
- * `[next, done, total, error]`. The table is an Int32Array so the offsets reach the kernels
- * as small integers: read from a Float64Array they arrive as doubles, and V8 then compiles the
- * kernels' index arithmetic for doubles, at half speed, on every thread. Claiming with `Atomics.add` hands each task to exactly one
- * thread, and a thread that arrives after the last claim simply finds nothing to do.
- */
-export function runTasks(control: Int32Array, tasks: Int32Array, arena: Float64Array, acc: Float64Array): void {
-  const total = control[2]!;
-  for (;;) {
-    const t = Atomics.add(control, 0, 1);
-    if (t >= total) return;
-    try {
-      const r = t * 9;
-      computeTile(arena, tasks[r]!, arena, tasks[r + 1]!, tasks[r + 2]!, tasks[r + 3]!, tasks[r + 4]!, acc);
-      storeTile(acc, tasks[r + 4]! * 4, tasks[r + 7]!, tasks[r + 8]!, arena, tasks[r + 5]!, tasks[r + 6]!);
-    } catch {
-      Atomics.store(control, 3, 1);
-    }
-    // Whoever finishes the last task wakes the thread waiting for the batch.
-    if (Atomics.add(control, 1, 1) + 1 === total) Atomics.notify(control, 1);
-  }
-}

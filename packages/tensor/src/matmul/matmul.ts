@@ -12,7 +12,7 @@ import { unsqueeze } from "../views.js";
 import { cpuBackend } from "./cpu.js";
 import type { Gemm, MatmulBackend } from "./gemm.js";
 
-export { cpuBackend, createCpuBackend, type CpuBackend, type CpuBackendOptions } from "./cpu.js";
+export { cpuBackend, createCpuBackend, type CpuBackend, type CpuBackendOptions, type CpuKernel } from "./cpu.js";
 export { autoBackend, disposeBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, type GpuBackend, type GpuBackendOptions } from "./gpu.js";
 export { defaultMatmulThreads, shutdownMatmulPool } from "./pool.js";
 

@@ -1,27 +1,29 @@
 /**
  * A persistent pool of worker threads for the CPU matmul, kept synchronous: the calling thread
- * posts a job, takes its own share of the tasks, then blocks in `Atomics.wait` until the last
- * task is done. Operands travel in a SharedArrayBuffer arena, so posting a job copies nothing.
+ * publishes a job in the shared WebAssembly memory, wakes the workers, takes its own share of
+ * the tasks, then blocks in `Atomics.wait` until the last task is done. Operands, task tables
+ * and results all live in that one shared memory, so starting a job copies nothing and posts
+ * no message to a worker that is listening.
  *
- * The worker is built from the kernel functions' own source text (`fn.toString()`), so one
- * definition serves the calling thread and the workers, and it loads the same way from
- * TypeScript source (vitest, tsx) and from compiled JavaScript (`tsc -b` output in dist):
- * there is no worker file whose path would differ between the three.
- *
- * Where `worker_threads`, SharedArrayBuffer or a blocking `Atomics.wait` are missing (browsers,
- * Node before 20.16, which lacks `process.getBuiltinModule`), `matmulPool()` returns undefined
- * and the CPU backend runs on one thread.
+ * Each worker instantiates the kernel module over the shared memory once. After a job it keeps
+ * listening for the next one for a while (blocked in `Atomics.wait`, which costs no CPU), so
+ * back-to-back products wake it through the memory; after `LISTEN_MS` without work it returns
+ * to its event loop and the next job reaches it by a message. Workers are `unref`'d: they never
+ * keep a process alive. Where `worker_threads`, shared WebAssembly memory or a blocking
+ * `Atomics.wait` are missing (a browser, Node before 20.16, which lacks
+ * `process.getBuiltinModule`), `matmulPool()` returns undefined and the CPU backend runs on
+ * the calling thread.
  */
 import type { Worker } from "node:worker_threads";
-import { CONTROL, computeTile, MC, microKernel4x4, NC, runTasks, storeTile } from "./kernel.js";
+import { CONTROL, kernelRuntime, type KernelRuntime } from "../wasm/runtime.js";
 
 type WorkerThreads = typeof import("node:worker_threads");
 type Os = typeof import("node:os");
 
 /** Largest pool the default thread count picks, however many cores the machine has. */
 const MAX_DEFAULT_THREADS = 8;
-/** An arena larger than this many bytes is given back when its batch is done. */
-const KEEP_ARENA_BYTES = 32 * 1024 * 1024;
+/** How long an idle worker keeps listening to the shared memory before returning to its event loop. */
+const LISTEN_MS = 1000;
 /** With no task finishing for this long, the pool is assumed broken (a worker died mid-task). */
 const STALL_MS = 300_000;
 
@@ -35,131 +37,154 @@ function builtin<T>(id: string): T | undefined {
   }
 }
 
-/** Source of the worker script: the worker-safe kernel functions plus a message loop. */
-function workerSource(): string {
-  return [
-    '"use strict";',
-    // tsx compiles with esbuild's keepNames, which wraps nested functions in __name(...).
-    "var __name = function (f) { return f; };",
-    'const { parentPort } = require("node:worker_threads");',
-    microKernel4x4.toString(),
-    computeTile.toString(),
-    storeTile.toString(),
-    runTasks.toString(),
-    `const acc = new Float64Array(${MC * NC});`,
-    "parentPort.on('message', function (job) {",
-    "  runTasks(new Int32Array(job.control), job.tasks, new Float64Array(job.arena), acc);",
-    "});",
-  ].join("\n");
+/**
+ * The worker script. It serves jobs while its sequence word keeps changing and stops
+ * listening (returning to its event loop) after `listenMs` without one. Stopping is a
+ * handshake: it clears its listening flag, then looks at the sequence word once more, so a
+ * job published in between is either seen here or announced by a message.
+ */
+const WORKER_SOURCE = `"use strict";
+const { parentPort, workerData } = require("node:worker_threads");
+const { module, memory, seq, startSeq, listening, error, done, listenMs } = workerData;
+const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const words = new Int32Array(memory.buffer, 0, ${CONTROL.listening / 4 + CONTROL.maxWorkers});
+let lastSeq = startSeq;
+function serve() {
+  Atomics.store(words, listening, 1);
+  let deadline = Date.now() + listenMs;
+  for (;;) {
+    const current = Atomics.load(words, seq);
+    if (current !== lastSeq) {
+      lastSeq = current;
+      try {
+        kernels.run_tasks();
+      } catch (e) {
+        Atomics.store(words, error, 1);
+        Atomics.notify(words, done);
+      }
+      deadline = Date.now() + listenMs;
+      continue;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      Atomics.store(words, listening, 0);
+      if (Atomics.load(words, seq) === lastSeq) return;
+      Atomics.store(words, listening, 1);
+      continue;
+    }
+    Atomics.wait(words, seq, lastSeq, left);
+  }
 }
+parentPort.on("message", serve);
+`;
 
-/** One job for the pool: a task table over an arena, as {@link runTasks} reads them. */
-export interface PoolJob {
-  /** The arena every task offset points into (A and B panels, C tiles). */
-  arena: Float64Array;
-  /** Task records, `TASK_FIELDS` integers each. */
-  tasks: Int32Array;
-  /** Number of tasks in `tasks`. */
-  count: number;
-  /** Threads to use, counting the calling thread (extra workers are started if needed). */
-  threads: number;
-  /** False leaves every task to the workers (tests use it to prove the workers compute); default true. */
-  callerWorks?: boolean;
-}
-
-/** A job posted to the workers and not yet finished (see {@link MatmulPool.start}). */
+/** A job published to the workers and not yet finished (see {@link MatmulPool.start}). */
 export interface RunningJob {
-  readonly job: PoolJob;
-  readonly control: Int32Array;
+  /** Tasks in the job. */
+  readonly count: number;
 }
 
 /** The worker pool. Get it with {@link matmulPool}; stop it with {@link shutdownMatmulPool}. */
 export class MatmulPool {
-  private readonly workers: Worker[] = [];
-  // Two arenas, so the calling thread can pack the next job while the workers run this one.
-  private readonly arenaBuffers: (SharedArrayBuffer | undefined)[] = [undefined, undefined];
-  private readonly acc = new Float64Array(MC * NC);
+  // Worker w owns the control words of index w; a dead worker leaves a hole, refilled on demand.
+  private readonly workers: (Worker | undefined)[] = [];
+  private jobId = 0;
 
-  constructor(private readonly threadsModule: WorkerThreads) {}
+  constructor(
+    private readonly threadsModule: WorkerThreads,
+    private readonly runtime: KernelRuntime,
+  ) {}
 
-  /** Number of worker threads started so far (the calling thread is not counted). */
+  /** Number of live worker threads (the calling thread is not counted). */
   get size(): number {
-    return this.workers.length;
+    return this.workers.filter((w) => w !== undefined).length;
   }
 
-  /** Arena `slot` (0 or 1), a shared float64 array of at least `length` elements, reused between jobs. */
-  arena(slot: 0 | 1, length: number): Float64Array {
-    const buffer = this.arenaBuffers[slot];
-    if (buffer && buffer.byteLength >= length * 8) return new Float64Array(buffer, 0, length);
-    const fresh = new SharedArrayBuffer(Math.max(length, 1 << 16) * 8);
-    this.arenaBuffers[slot] = fresh;
-    return new Float64Array(fresh, 0, length);
+  /** The arena slot the next job will use (0 or 1): jobs alternate, so one can be packed while the other runs. */
+  get nextSlot(): 0 | 1 {
+    return ((this.jobId + 1) & 1) as 0 | 1;
   }
 
-  /** Gives back arenas over 32 MiB (call when a batch is done; smaller ones are kept for the next). */
-  trimArenas(): void {
-    for (let slot = 0; slot < 2; slot++) {
-      if ((this.arenaBuffers[slot]?.byteLength ?? 0) > KEEP_ARENA_BYTES) this.arenaBuffers[slot] = undefined;
-    }
-  }
-
-  private grow(workers: number): void {
-    while (this.workers.length < workers) {
-      const worker = new this.threadsModule.Worker(workerSource(), { eval: true });
+  /** Starts workers 0..count-1 where missing. */
+  private grow(count: number): void {
+    const { module, memory, i32 } = this.runtime;
+    for (let w = 0; w < count; w++) {
+      if (this.workers[w]) continue;
+      const seq = CONTROL.seq / 4 + w;
+      // Until it listens, jobs reach it by message (a flag left by a terminated worker must not count).
+      Atomics.store(i32, CONTROL.listening / 4 + w, 0);
+      const worker = new this.threadsModule.Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: {
+          module, memory, listenMs: LISTEN_MS, seq, startSeq: Atomics.load(i32, seq),
+          listening: CONTROL.listening / 4 + w, error: CONTROL.error / 4, done: CONTROL.done / 4,
+        },
+      });
       // Idle workers must never keep the process alive.
       worker.unref();
       const forget = (): void => {
-        const i = this.workers.indexOf(worker);
-        if (i >= 0) this.workers.splice(i, 1);
+        if (this.workers[w] === worker) this.workers[w] = undefined;
       };
       worker.on("error", forget);
       worker.on("exit", forget);
-      this.workers.push(worker);
+      this.workers[w] = worker;
     }
   }
 
-  /** Posts a job to `threads - 1` workers, who start on it at once; {@link MatmulPool.finish} completes it. */
-  start(job: PoolJob): RunningJob {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
-    control[CONTROL.total] = job.count;
-    this.grow(job.threads - 1);
-    const message = { control: control.buffer, tasks: job.tasks, arena: job.arena.buffer };
-    for (let w = 0; w < job.threads - 1 && w < this.workers.length; w++) this.workers[w]!.postMessage(message);
-    return { job, control };
+  /**
+   * Publishes the job in slot {@link nextSlot} (its task count already written in the slot's
+   * header) and wakes `threads - 1` workers, who start on it at once; {@link MatmulPool.finish}
+   * completes it. The previous job must be finished.
+   */
+  start(count: number, threads: number): RunningJob {
+    const words = this.runtime.i32;
+    this.jobId = (this.jobId + 1) & 0xff;
+    Atomics.store(words, CONTROL.done / 4, 0);
+    Atomics.store(words, CONTROL.error / 4, 0);
+    // Publishing the claim word opens the job; its id makes stale claims of older jobs fail.
+    Atomics.store(words, CONTROL.claim / 4, this.jobId << 24);
+    const helpers = Math.min(threads - 1, CONTROL.maxWorkers);
+    this.grow(helpers);
+    for (let w = 0; w < helpers; w++) {
+      Atomics.add(words, CONTROL.seq / 4 + w, 1);
+      if (Atomics.load(words, CONTROL.listening / 4 + w) === 1) Atomics.notify(words, CONTROL.seq / 4 + w, 1);
+      else this.workers[w]!.postMessage(0);
+    }
+    return { count };
   }
 
   /**
    * Takes the calling thread's share of a started job, then waits until every task is done.
    * Throws if a task failed, or if tasks stop finishing (a worker died mid-task).
    */
-  finish({ job, control }: RunningJob): void {
-    if (job.callerWorks !== false) runTasks(control, job.tasks, job.arena, this.acc);
-    // Tasks claimed by workers may still be running: wait for the count of finished ones.
-    let last = Atomics.load(control, CONTROL.done);
+  finish({ count }: RunningJob, callerWorks = true): void {
+    if (callerWorks) this.runtime.kernels.run_tasks!();
+    const words = this.runtime.i32;
+    const done = CONTROL.done / 4;
+    let last = Atomics.load(words, done);
     let lastChange = Date.now();
-    while (last < job.count) {
-      Atomics.wait(control, CONTROL.done, last, 1000);
-      const now = Atomics.load(control, CONTROL.done);
+    while (last < count) {
+      if (Atomics.load(words, CONTROL.error / 4) !== 0) break;
+      Atomics.wait(words, done, last, 1000);
+      const now = Atomics.load(words, done);
       if (now !== last) {
         last = now;
         lastChange = Date.now();
       } else if (Date.now() - lastChange > STALL_MS) {
-        throw new Error(`matmul worker pool stalled: ${job.count - now} of ${job.count} tasks unfinished for ${STALL_MS / 1000} s`);
+        throw new Error(`matmul worker pool stalled: ${count - now} of ${count} tasks unfinished for ${STALL_MS / 1000} s`);
       }
     }
-    if (Atomics.load(control, CONTROL.error) !== 0) throw new Error("matmul: a task failed in the CPU kernel");
+    if (Atomics.load(words, CONTROL.error / 4) !== 0) {
+      // Close the job so no thread claims more of it, then report.
+      Atomics.store(words, CONTROL.claim / 4, (this.jobId << 24) | 0xffffff);
+      throw new Error("matmul: a task failed in a worker thread");
+    }
   }
 
-  /** Runs a job on the calling thread and `threads - 1` workers; returns when it is done. */
-  run(job: PoolJob): void {
-    this.finish(this.start(job));
-  }
-
-  /** Terminates every worker and drops the arenas. */
+  /** Terminates every worker. */
   async shutdown(): Promise<void> {
     const workers = this.workers.splice(0);
-    this.arenaBuffers.fill(undefined);
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(workers.map((w) => w?.terminate()));
   }
 }
 
@@ -171,9 +196,8 @@ export function matmulPool(): MatmulPool | undefined {
   if (!poolChecked) {
     poolChecked = true;
     const threads = builtin<WorkerThreads>("node:worker_threads");
-    if (threads?.Worker && typeof SharedArrayBuffer === "function" && typeof Atomics?.wait === "function") {
-      pool = new MatmulPool(threads);
-    }
+    const runtime = kernelRuntime();
+    if (threads?.Worker && runtime?.shared && typeof Atomics?.wait === "function") pool = new MatmulPool(threads, runtime);
   }
   return pool;
 }
@@ -190,9 +214,8 @@ export function defaultMatmulThreads(): number {
 }
 
 /**
- * Terminates the matmul worker threads and frees their shared memory. The workers never keep
- * a process alive, so this is only needed to release resources early; a later large matmul
- * starts a new pool.
+ * Terminates the matmul worker threads. The workers never keep a process alive, so this is
+ * only needed to release them early; a later large matmul starts a new pool.
  */
 export async function shutdownMatmulPool(): Promise<void> {
   const current = pool;
