@@ -15,5 +15,6 @@ export * from "./elementwise.js";
 export * from "./reduce.js";
 export * from "./indexing.js";
 export * from "./random.js";
+export * from "./activation.js";
 export * from "./matmul/gemm.js";
 export * from "./matmul/matmul.js";

@@ -219,6 +219,8 @@ describe.each(cases)("matmul with the $backend.name backend", ({ backend, sums, 
     [17, 1030, 1100],
     [1001, 5, 1003],
     [3, 1000, 1000],
+    [2, 129, 300],
+    [1, 3000, 9],
   ])("is right at m=%i k=%i n=%i in several layouts", (m, k, n) => {
     const pairs = [["contiguous", "contiguous"], ["transposed", "transposed"], ["strided", "reversed"], ["repeatedRows", "contiguous"]] as const;
     for (const [i, [aLayout, bLayout]] of pairs.entries()) {
@@ -227,6 +229,15 @@ describe.each(cases)("matmul with the $backend.name backend", ({ backend, sums, 
       const b = transpose(operand([], n, k, bLayout, dt, n + k + 1), -2, -1);
       expectClose(matmul(a, b, { backend }), referenceMatmul(a, b), tolerance(dt, sums, k), `${aLayout} @ ${bLayout} ${dt}`);
     }
+  });
+
+  it("adds only the rows of B whose coefficient is not zero in a vector-times-matrix product (a one-hot gradient)", () => {
+    const oneHot = new Float32Array(5000);
+    oneHot[1234] = 2;
+    const w = randUniform([5000, 40], { seed: 5 });
+    const row = matmul(new Tensor(oneHot, [1, 5000]), w, { backend }); // [1, 40]
+    const want = Array.from(w.toFlat().subarray(1234 * 40, 1235 * 40), (v) => 2 * v);
+    expect(Array.from(row.toFlat())).toEqual(want.map(Math.fround));
   });
 
   it("writes zeros for k = 0 and returns empty results for m = 0 or n = 0", () => {

@@ -15,6 +15,7 @@
  * loops over the strided operands, with float64 sums, cost less than packing would.
  */
 import { dtypeOf, type Storage } from "../dtype.js";
+import { InputError } from "../errors.js";
 import { JOBS, kernelRuntime, RAW_AT, RAW_BYTES, SLOT_BYTES, type KernelRuntime } from "../wasm/runtime.js";
 import type { Gemm, MatmulBackend } from "./gemm.js";
 import { computeTile, MC as TS_MC, MR as TS_MR, NC as TS_NC, NR as TS_NR, storeTile } from "./kernel.js";
@@ -61,16 +62,16 @@ const roundUp = (a: number, b: number): number => Math.ceil(a / b) * b;
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   const runtime = kernelRuntime();
   const kernel = options.kernel ?? (runtime ? "wasm" : "ts");
-  if (kernel !== "wasm" && kernel !== "ts") throw new RangeError(`createCpuBackend: kernel must be "wasm" or "ts", got ${String(kernel)}`);
-  if (kernel === "wasm" && !runtime) throw new Error("createCpuBackend: the wasm kernel needs WebAssembly SIMD, which this engine lacks; use kernel: \"ts\"");
+  if (kernel !== "wasm" && kernel !== "ts") throw new InputError(`createCpuBackend: kernel must be "wasm" or "ts", got ${String(kernel)}`);
+  if (kernel === "wasm" && !runtime) throw new InputError("createCpuBackend: the wasm kernel needs WebAssembly SIMD, which this engine lacks; use kernel: \"ts\"");
   const threads = options.threads ?? (kernel === "wasm" ? defaultMatmulThreads() : 1);
   const parallelThreshold = options.parallelThreshold ?? 1 << 21;
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-    throw new RangeError(`createCpuBackend: threads must be an integer in [1, 256], got ${threads}`);
+    throw new InputError(`createCpuBackend: threads must be an integer in [1, 256], got ${threads}`);
   }
-  if (kernel === "ts" && threads !== 1) throw new RangeError(`createCpuBackend: the ts kernel runs on the calling thread only (threads: 1), got threads: ${threads}`);
+  if (kernel === "ts" && threads !== 1) throw new InputError(`createCpuBackend: the ts kernel runs on the calling thread only (threads: 1), got threads: ${threads}`);
   if (!(parallelThreshold >= 0)) {
-    throw new RangeError(`createCpuBackend: parallelThreshold must be a number >= 0, got ${parallelThreshold}`);
+    throw new InputError(`createCpuBackend: parallelThreshold must be a number >= 0, got ${parallelThreshold}`);
   }
   return {
     name: kernel === "ts" ? "ts" : threads === 1 ? "wasm" : `wasm-${threads}t`,
@@ -82,8 +83,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
       let flops = 0;
       for (const g of batch) {
         if (g.m === 0 || g.n === 0) continue;
-        if (usesDirectPath(g)) gemmDirect(g);
-        else if (kernel === "ts") gemmPackedTs(g);
+        if (usesDirectPath(g)) {
+          if (kernel === "ts" || !gemvWasm(runtime!, g)) gemmDirect(g);
+        } else if (kernel === "ts") gemmPackedTs(g);
         else {
           packed.push(g);
           flops += 2 * g.m * g.n * g.k;
@@ -456,6 +458,71 @@ function copyOut(rt: KernelRuntime, job: PreparedJob): void {
       else for (let j = 0; j < cols; j++) g.c[to + j] += view[from + j]!;
     }
   });
+}
+
+/** Least multiply-adds for which a product with fewer than 4 rows goes to the wasm vector kernels. */
+const GEMV_WORK = 1 << 14;
+
+/**
+ * Products of 1 to 3 rows (a vector times a matrix, as the unembedding of one position and
+ * its gradient) on the wasm vector kernels, on the calling thread, using slot 0 as scratch
+ * (no job is running). Where B's columns are contiguous (`x @ W^T`), blocks of them are copied
+ * and each row of C is a dot product; where B's rows are contiguous (`dy @ W`), each row of C
+ * is a combination of the rows of B, and a row whose coefficients are all zero is neither
+ * copied nor added (as reference BLAS skips zeros, it then contributes 0 even against an
+ * infinity or NaN in B: the one-hot gradient of a single logit costs one row, not the matrix).
+ * Returns false when neither applies, for the direct loops.
+ */
+function gemvWasm(rt: KernelRuntime, g: Gemm): boolean {
+  const { m, n, k } = g;
+  if (m >= 4 || m * n * k < GEMV_WORK || (g.bColStride !== 1 && g.bRowStride !== 1)) return false;
+  const size = dtypeOf(g.c) === "float32" ? 4 : 8;
+  const base = slotAt(0);
+  const xAt = base; // [m, k] rows of A, or the coefficients of a block of rows of B
+  const yAt = xAt + roundUp(m * k * size, 16); // [m, n]
+  const rawAt = yAt + roundUp(m * n * size, 16);
+  const rawElems = Math.floor((base + SLOT_BYTES - rawAt) / size);
+  const runLength = g.bColStride === 1 ? n : k;
+  if (runLength > rawElems) return false;
+  rt.reserve(base + SLOT_BYTES);
+  const view = size === 4 ? rt.f32 : rt.f64;
+  const [x, y, raw] = [xAt / size, yAt / size, rawAt / size];
+  if (g.bColStride === 1) {
+    const axpy = size === 4 ? rt.kernels.axpy_f32 : rt.kernels.axpy_f64;
+    view.fill(0, y, y + m * n);
+    // Blocks of up to `chunk` rows of B with a non-zero coefficient; xs[i] holds row i's coefficients.
+    const chunk = Math.min(Math.floor(rawElems / n), Math.floor((yAt - xAt) / size / m));
+    let rows = 0;
+    const flush = (): void => {
+      for (let i = 0; i < m; i++) axpy(xAt + i * chunk * size, rawAt, n, n, rows, yAt + i * n * size);
+      rows = 0;
+    };
+    for (let p = 0; p < k; p++) {
+      let any = false;
+      for (let i = 0; i < m; i++) any ||= g.a[g.aOffset + i * g.aRowStride + p * g.aColStride] !== 0;
+      if (!any) continue;
+      for (let i = 0; i < m; i++) view[x + i * chunk + rows] = g.a[g.aOffset + i * g.aRowStride + p * g.aColStride]!;
+      const from = g.bOffset + p * g.bRowStride;
+      view.set(g.b.subarray(from, from + n), raw + rows * n);
+      if (++rows === chunk) flush();
+    }
+    if (rows > 0) flush();
+  } else {
+    const dot = size === 4 ? rt.kernels.dot_f32 : rt.kernels.dot_f64;
+    for (let i = 0; i < m; i++) {
+      const from = g.aOffset + i * g.aRowStride;
+      if (g.aColStride === 1) view.set(g.a.subarray(from, from + k), x + i * k);
+      else for (let p = 0; p < k; p++) view[x + i * k + p] = g.a[from + p * g.aColStride]!;
+    }
+    const chunk = Math.floor(rawElems / k);
+    for (let j0 = 0; j0 < n; j0 += chunk) {
+      const cols = Math.min(chunk, n - j0);
+      copyRuns(g.b, g.bOffset + j0 * g.bColStride, g.bColStride, k, cols, view, raw);
+      for (let i = 0; i < m; i++) dot(xAt + i * k * size, rawAt, k, cols, k, yAt + (i * n + j0) * size);
+    }
+  }
+  for (let i = 0; i < m; i++) g.c.set(view.subarray(y + i * n, y + (i + 1) * n), g.cOffset + i * n);
+  return true;
 }
 
 /**

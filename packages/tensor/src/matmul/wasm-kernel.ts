@@ -71,6 +71,12 @@ export interface KernelExports {
   tile_f64(ap: number, bp: number, k: number, aPanels: number, bPanels: number, c: number, ldc: number): void;
   /** Claims and computes tasks of the current job until none are left (shared memory only). */
   run_tasks?(): void;
+  /** `dot_<dtype>(x, rows, ld, count, depth, y)`: a row vector times a matrix with contiguous columns (see {@link dotFunction}). */
+  dot_f32(x: number, rows: number, ld: number, count: number, depth: number, y: number): void;
+  dot_f64(x: number, rows: number, ld: number, count: number, depth: number, y: number): void;
+  /** `axpy_<dtype>(xs, rows, ld, count, depth, y)`: y plus a combination of contiguous rows (see {@link axpyFunction}). */
+  axpy_f32(xs: number, rows: number, ld: number, count: number, depth: number, y: number): void;
+  axpy_f64(xs: number, rows: number, ld: number, count: number, depth: number, y: number): void;
   /** Packers by name, one per dtype, panel width and layout (see {@link packRowsFunction}). */
   [packer: PackerName]: ((src: number, ld: number, count: number, depth: number, dst: number, panelStride?: number) => void) | undefined;
 }
@@ -232,8 +238,8 @@ function packColsFunction(dtype: "f32" | "f64", width: number): FunctionBuilder 
         },
         () => {
           forRange(f, v, 0, live, 1, () => {
-            f.get(d).get(v).i32(size).op("i32.mul").op("i32.add");
-            f.get(s).get(v).i32(size).op("i32.mul").op("i32.add").mem(load);
+            f.at(d, v, size);
+            f.at(s, v, size).mem(load);
             f.mem(store);
           });
           for (let o = 0; o < width; o++) {
@@ -243,10 +249,85 @@ function packColsFunction(dtype: "f32" | "f64", width: number): FunctionBuilder 
         },
       );
       f.get(d).i32(width * size).op("i32.add").set(d);
-      f.get(s).get(ld).i32(size).op("i32.mul").op("i32.add").set(s);
+      f.at(s, ld, size).set(s);
     });
   });
   return f;
+}
+
+/**
+ * `dot_<dtype>(x, rows, ld, count, depth, y)`: `y[j] = sum_p x[p] * rows[j * ld + p]` for
+ * j < count: a row vector times a matrix whose columns are contiguous (offsets in bytes, `ld`
+ * in elements). SIMD along p, two vectors at a time, the rest one element at a time.
+ */
+function dotFunction(dtype: "f32" | "f64"): FunctionBuilder {
+  const { f, size, lanes, t, params: [x, rows, ld, count, depth, y] } = vectorKernel("dot", dtype);
+  const [j, p, row, vectorEnd] = f.localList("i32", 4) as [Local, Local, Local, Local];
+  const [acc0, acc1] = f.localList("v128", 2) as [Local, Local];
+  const sum = f.local(dtype);
+  // vectorEnd = depth rounded down to whole pairs of vectors
+  f.get(depth).i32(-2 * lanes).op("i32.and").set(vectorEnd);
+  forRange(f, j, 0, count, 1, () => {
+    f.get(rows).get(j).get(ld).op("i32.mul").i32(size).op("i32.mul").op("i32.add").set(row);
+    f.f64(0).op("f64x2.splat").tee(acc0).set(acc1);
+    forRange(f, p, 0, vectorEnd, 2 * lanes, () => {
+      for (const [acc, o] of [[acc0, 0], [acc1, 16]] as const) {
+        f.get(acc).at(x, p, size).mem("v128.load", o);
+        f.at(row, p, size).mem("v128.load", o).op(t.mul).op(t.add).set(acc);
+      }
+    });
+    f.get(acc0).get(acc1).op(t.add).set(acc0);
+    f.get(acc0).lane(t.extract, 0);
+    for (let lane = 1; lane < lanes; lane++) f.get(acc0).lane(t.extract, lane).op(t.scalarAdd);
+    f.set(sum);
+    forRange(f, p, vectorEnd, depth, 1, () => {
+      f.get(sum).at(x, p, size).mem(t.load);
+      f.at(row, p, size).mem(t.load).op(t.scalarMul).op(t.scalarAdd).set(sum);
+    });
+    f.at(y, j, size).get(sum).mem(t.store);
+  });
+  return f;
+}
+
+/**
+ * `axpy_<dtype>(xs, rows, ld, count, depth, y)`: `y[j] += sum_r xs[r] * rows[r * ld + j]` for
+ * j < count: a combination of `depth` rows (each contiguous), row by row. SIMD along j.
+ */
+function axpyFunction(dtype: "f32" | "f64"): FunctionBuilder {
+  const { f, size, lanes, t, params: [xs, rows, ld, count, depth, y] } = vectorKernel("axpy", dtype);
+  const [r, j, row, vectorEnd, at] = f.localList("i32", 5) as [Local, Local, Local, Local, Local];
+  const scale = f.local("v128");
+  const scalar = f.local(dtype);
+  f.get(count).i32(-lanes).op("i32.and").set(vectorEnd);
+  forRange(f, r, 0, depth, 1, () => {
+    f.get(rows).get(r).get(ld).op("i32.mul").i32(size).op("i32.mul").op("i32.add").set(row);
+    f.at(xs, r, size).mem(t.load).tee(scalar).op(t.splat).set(scale);
+    forRange(f, j, 0, vectorEnd, lanes, () => {
+      f.at(y, j, size).tee(at);
+      f.get(at).mem("v128.load");
+      f.at(row, j, size).mem("v128.load").get(scale).op(t.mul).op(t.add).mem("v128.store");
+    });
+    forRange(f, j, vectorEnd, count, 1, () => {
+      f.at(y, j, size).tee(at);
+      f.get(at).mem(t.load);
+      f.at(row, j, size).mem(t.load).get(scalar).op(t.scalarMul).op(t.scalarAdd).mem(t.store);
+    });
+  });
+  return f;
+}
+
+/** A vector kernel `<name>_<dtype>(a, rows, ld, count, depth, y)`, its element size, lanes and instructions. */
+function vectorKernel(name: string, dtype: "f32" | "f64") {
+  const size = dtype === "f32" ? 4 : 8;
+  const f = new FunctionBuilder(`${name}_${dtype}`, ["i32", "i32", "i32", "i32", "i32", "i32"]);
+  return { f, size, lanes: 16 / size, t: simdOps(dtype), params: f.params as Local[] as [Local, Local, Local, Local, Local, Local] };
+}
+
+/** The instructions of one dtype. */
+function simdOps(dtype: "f32" | "f64") {
+  return dtype === "f32"
+    ? { add: "f32x4.add", mul: "f32x4.mul", splat: "f32x4.splat", extract: "f32x4.extract_lane", scalarAdd: "f32.add", scalarMul: "f32.mul", load: "f32.load", store: "f32.store" } as const
+    : { add: "f64x2.add", mul: "f64x2.mul", splat: "f64x2.splat", extract: "f64x2.extract_lane", scalarAdd: "f64.add", scalarMul: "f64.mul", load: "f64.load", store: "f64.store" } as const;
 }
 
 /**
@@ -279,17 +360,24 @@ function runTasksFunction(jobs: JobLayout, tileF32: number, tileF64: number): Fu
   return f;
 }
 
-/** Builds the kernel module's binary. */
-export function kernelModule(options: KernelOptions): Uint8Array<ArrayBuffer> {
-  const m = new Module(options.memory);
-  const tileF32 = m.add(tileFunction("f32", options.f32 ?? F32_GEOMETRY, options.relaxed));
-  const tileF64 = m.add(tileFunction("f64", options.f64 ?? F64_GEOMETRY, options.relaxed));
+/**
+ * The matmul kernel modules' binaries: the tiles and the task loop (the module worker threads
+ * instantiate), then the packers and the vector kernels. Two modules because Chrome compiles a
+ * module synchronously on a page's main thread only up to 4 KiB.
+ */
+export function matmulModules(options: KernelOptions): Uint8Array<ArrayBuffer>[] {
+  const tiles = new Module(options.memory);
+  const tileF32 = tiles.add(tileFunction("f32", options.f32 ?? F32_GEOMETRY, options.relaxed));
+  const tileF64 = tiles.add(tileFunction("f64", options.f64 ?? F64_GEOMETRY, options.relaxed));
+  if (options.memory.shared) tiles.add(runTasksFunction(options.jobs, tileF32, tileF64));
+  const packing = new Module(options.memory);
   for (const [dtype, g] of [["f32", options.f32 ?? F32_GEOMETRY], ["f64", options.f64 ?? F64_GEOMETRY]] as const) {
     for (const width of new Set([g.mr, g.nr])) {
-      m.add(packRowsFunction(dtype, width));
-      m.add(packColsFunction(dtype, width));
+      packing.add(packRowsFunction(dtype, width));
+      packing.add(packColsFunction(dtype, width));
     }
+    packing.add(dotFunction(dtype));
+    packing.add(axpyFunction(dtype));
   }
-  if (options.memory.shared) m.add(runTasksFunction(options.jobs, tileF32, tileF64));
-  return m.bytes();
+  return [tiles.bytes(), packing.bytes()];
 }

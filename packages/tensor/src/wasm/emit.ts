@@ -78,7 +78,14 @@ const PLAIN = {
   "f64.max": [0xa5],
   "f32.demote_f64": [0xb6],
   "f64.promote_f32": [0xbb],
+  "i32x4.splat": [0xfd, 0x11],
   "f32x4.splat": [0xfd, 0x13],
+  "f32x4.nearest": [0xfd, 0x6a],
+  "f32x4.neg": [0xfd, 0xe1, 0x01],
+  "f32x4.min": [0xfd, 0xe8, 0x01],
+  "i32x4.shl": [0xfd, 0xab, 0x01],
+  "i32x4.add": [0xfd, 0xae, 0x01],
+  "i32x4.trunc_sat_f32x4_s": [0xfd, 0xf8, 0x01],
   "f64x2.splat": [0xfd, 0x14],
   "f32x4.add": [0xfd, 0xe4, 0x01],
   "f32x4.sub": [0xfd, 0xe5, 0x01],
@@ -169,7 +176,7 @@ export class FunctionBuilder {
   /** A load or store at the address on the stack plus a constant byte `offset`. */
   mem(operator: MemoryOp, offset = 0): this {
     const [bytes, align] = MEMORY[operator];
-    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${operator}: offset ${offset} must be a non-negative integer`);
+    if (!Number.isInteger(offset) || offset < 0) throw new Error(`${operator}: offset ${offset} must be a non-negative integer`);
     this.code.push(...bytes, align);
     uleb(this.code, offset);
     return this;
@@ -209,6 +216,11 @@ export class FunctionBuilder {
   /** `local.tee`: set, leaving the value on the stack. */
   tee(local: Local): this {
     return this.indexed(0x22, local.index);
+  }
+
+  /** Pushes the address `base + index * scale` (an i32 byte offset from two i32 locals). */
+  at(base: Local, index: Local, scale: number): this {
+    return this.get(base).get(index).i32(scale).op("i32.mul").op("i32.add");
   }
 
   /** Calls function `index` of the module. */

@@ -8,7 +8,8 @@
  * for raw operands, then two arenas (slots) for packed operands and results. A WebAssembly memory can grow but never shrink, so the arenas have
  * a fixed budget and large products are split to fit it (see `cpu.ts`).
  */
-import { kernelModule, type JobLayout, type KernelExports } from "../matmul/wasm-kernel.js";
+import { matmulModules, type JobLayout, type KernelExports } from "../matmul/wasm-kernel.js";
+import { activationModule, type ActivationExports } from "./activations.js";
 import { wasmFeatures } from "./emit.js";
 
 /** Bytes of a WebAssembly page. */
@@ -40,15 +41,17 @@ export const CONTROL = {
 /** The job layout the kernel module is built with. */
 export const JOBS: JobLayout = { claim: CONTROL.claim, done: CONTROL.done, slots: RAW_AT + RAW_BYTES, slotBytes: SLOT_BYTES };
 
-/** The memory, the compiled module (for workers) and this thread's instance. */
+/** The memory, the compiled module worker threads need, and this thread's kernels. */
 export interface KernelRuntime {
   readonly memory: WebAssembly.Memory;
+  /** The module of the matmul tiles and task loop, which worker threads instantiate over `memory`. */
   readonly module: WebAssembly.Module;
   /** True when `memory` is shared: worker threads can instantiate `module` over it. */
   readonly shared: boolean;
   /** True when the kernels use relaxed SIMD's multiply-add. */
   readonly relaxed: boolean;
-  readonly kernels: KernelExports;
+  /** The exports of every kernel module, instantiated over `memory`. */
+  readonly kernels: KernelExports & ActivationExports;
   /** Views of the whole memory; replaced whenever it grows, so read them after `reserve`. */
   f32: Float32Array;
   f64: Float64Array;
@@ -76,9 +79,13 @@ function createRuntime(): KernelRuntime | null {
   const initial = (RAW_AT + RAW_BYTES) / PAGE_BYTES + 16; // control, scratch and 1 MiB of arena to start with
   try {
     const memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared });
-    // Chrome compiles modules of up to 4 KiB synchronously on the main thread; ours is smaller.
-    const module = new WebAssembly.Module(kernelModule({ memory: { initial: 1, maximum: MAX_PAGES, shared }, jobs: JOBS, relaxed: features.relaxedSimd }));
-    const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+    // Chrome compiles modules of up to 4 KiB synchronously on a page's main thread: each of ours is smaller.
+    const imported = { initial: 1, maximum: MAX_PAGES, shared };
+    const modules = [...matmulModules({ memory: imported, jobs: JOBS, relaxed: features.relaxedSimd }), activationModule(imported)].map(
+      (bytes) => new WebAssembly.Module(bytes),
+    );
+    const kernels = Object.assign({}, ...modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports)) as KernelExports & ActivationExports;
+    const module = modules[0]!;
     const views = (): Pick<KernelRuntime, "f32" | "f64" | "i32"> => ({
       f32: new Float32Array(memory.buffer),
       f64: new Float64Array(memory.buffer),
@@ -91,7 +98,7 @@ function createRuntime(): KernelRuntime | null {
         if (bytes <= have) return;
         const pages = Math.ceil((bytes - have) / PAGE_BYTES);
         if (have / PAGE_BYTES + pages > MAX_PAGES) {
-          throw new RangeError(`matmul: the WebAssembly workspace would need ${Math.ceil(bytes / 2 ** 20)} MiB, over its ${MAX_PAGES / 16} MiB limit`);
+          throw new Error(`matmul: the WebAssembly workspace would need ${Math.ceil(bytes / 2 ** 20)} MiB, over its ${MAX_PAGES / 16} MiB limit`);
         }
         memory.grow(pages);
         Object.assign(rt, views());
