@@ -16,5 +16,6 @@ export * from "./reduce.js";
 export * from "./indexing.js";
 export * from "./random.js";
 export * from "./activation.js";
+export * from "./norm.js";
 export * from "./matmul/gemm.js";
 export * from "./matmul/matmul.js";

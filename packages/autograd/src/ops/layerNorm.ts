@@ -4,6 +4,7 @@
 //                     ds = -sum(g * (x - mean x)) / s^2
 //                     dw = sum over rows of dy * (x - mean x) / s,  db = sum over rows of dy
 // Passing s in, rather than computing it inside, is what lets a rule freeze it.
+// The row kernels are @gim/tensor's layerNorm and layerNormBackward.
 import * as T from "@gim/tensor";
 import { formatShape, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
@@ -19,17 +20,12 @@ export const layerNorm = defineOp({
         `layerNorm: x ${formatShape(x.shape)} needs scale [..., 1], weight [${d}] and bias [${d}]; got ${formatShape(scale.shape)}, ${formatShape(weight.shape)}, ${formatShape(bias.shape)}`,
       );
     }
-    const normalized = T.div(T.sub(x, T.mean(x, -1, { keepdims: true })), scale);
-    return T.add(T.mul(normalized, weight), bias);
+    return T.layerNorm(x, scale, weight, bias);
   },
-  backward: ({ inputs: { x, scale, weight, bias }, grad, needs }) => {
-    const centered = T.sub(x, T.mean(x, -1, { keepdims: true }));
-    const g = T.mul(grad, weight);
-    return {
-      x: needs.x ? T.div(T.sub(g, T.mean(g, -1, { keepdims: true })), scale) : undefined,
-      scale: needs.scale ? sumToShape(T.neg(T.div(T.sum(T.mul(g, centered), -1, { keepdims: true }), T.square(scale))), scale.shape) : undefined,
-      weight: needs.weight ? sumToShape(T.mul(grad, T.div(centered, scale)), weight.shape) : undefined,
-      bias: needs.bias ? sumToShape(grad, bias.shape) : undefined,
-    };
+  backward: ({ inputs: { x, scale, weight }, grad, needs }) => {
+    const g = T.layerNormBackward(x, scale, weight, grad, needs);
+    // ds comes per row: sum it where s was broadcast
+    if (g.scale) g.scale = sumToShape(g.scale, scale.shape);
+    return g;
   },
 });
