@@ -120,6 +120,27 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 }
 
 /**
+ * `x` with `before` zeros ahead of it and `after` zeros behind it along `axis`: a new
+ * contiguous tensor whose narrow at `before` is `x` (the transpose of `narrow`, so the
+ * gradient of a narrow). Copies whole blocks, one per index of the dims before `axis`.
+ */
+export function pad(x: Tensor, axis: number, before: number, after: number): Tensor {
+  const ax = normalizeAxis(axis, x.ndim, x.shape);
+  if (!Number.isInteger(before) || !Number.isInteger(after) || before < 0 || after < 0) {
+    throw new InputError(`pad on axis ${axis}: before and after must be integers >= 0, got ${before} and ${after}`);
+  }
+  const shape = [...x.shape];
+  shape[ax] = x.shape[ax]! + before + after;
+  const out = allocate(x.dtype, sizeOf(shape));
+  const outer = sizeOf(shape.slice(0, ax));
+  const inner = sizeOf(shape.slice(ax + 1));
+  const block = x.shape[ax]! * inner;
+  const src = x.isContiguous() ? x.data.subarray(x.offset, x.offset + x.size) : contiguousData(x);
+  for (let p = 0; p < outer; p++) out.set(src.subarray(p * block, (p + 1) * block), p * shape[ax]! * inner + before * inner);
+  return new Tensor(out, shape);
+}
+
+/**
  * Splits along `axis` into views (no copies) of the given sizes, or, given a number, into that
  * many equal pieces (NumPy's `split` convention, not torch's chunk size).
  */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { arange, concat, indexAdd, indexSelect, mul, split, sum, tensor, tril, triu, zeros, type DType } from "../src/index.js";
+import { arange, concat, indexAdd, indexSelect, mul, narrow, pad, split, sum, tensor, tril, triu, zeros, type DType } from "../src/index.js";
 import { allIndices, arbDType, arbShape, arbView, arbViewOf, count, expectClose, ravel, round, tolFor } from "./arbitraries.js";
 
 /** A view with ndim >= 1, an axis of it, and ids into that axis (repeats allowed, maybe none). */
@@ -179,6 +179,27 @@ describe("concat and split", () => {
         },
       ),
     );
+  });
+
+  it("pad puts the view between zeros along an axis: narrow of the result gives it back, and the rest is 0", () => {
+    fc.assert(
+      fc.property(
+        arbView({ minDims: 1 }).chain((c) => fc.tuple(fc.constant(c), fc.integer({ min: -c.shape.length, max: c.shape.length - 1 }), fc.nat(3), fc.nat(3))),
+        ([c, axis, before, after]) => {
+          const out = pad(c.t, axis, before, after);
+          const ax = axis < 0 ? axis + c.shape.length : axis;
+          expect(out.shape).toEqual(c.shape.map((d, i) => (i === ax ? d + before + after : d)));
+          expect(out.dtype).toBe(c.t.dtype);
+          expectClose(narrow(out, ax, before, c.shape[ax]!).toFlat(), c.ref);
+          // Everything outside the window is zero: the padded sum equals the view's sum.
+          const total = c.ref.reduce((s, v) => s + v, 0);
+          expectClose([Array.from(out.toFlat()).reduce((s, v) => s + v, 0)], [total], { rtol: 1e-5, atol: 1e-4 });
+          expect(Array.from(out.toFlat()).filter((v) => v !== 0).length).toBeLessThanOrEqual(c.ref.length);
+        },
+      ),
+    );
+    expect(pad(tensor([[1, 2], [3, 4]]), 1, 1, 2).toArray()).toEqual([[0, 1, 2, 0, 0], [0, 3, 4, 0, 0]]);
+    expect(() => pad(tensor([1, 2]), 0, -1, 0)).toThrow("pad on axis 0: before and after must be integers >= 0, got -1 and 0");
   });
 
   it("split into equal parts, and errors that name sizes and shapes", () => {

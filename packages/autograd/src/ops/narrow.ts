@@ -1,5 +1,5 @@
 // narrow: y = x[..., start : start + length, ...] along one axis (a view);
-//   dx = zeros of x's shape with dy written at that range
+//   dx = dy padded with zeros to x's shape along that axis
 import * as T from "@gim/tensor";
 import { defineOp } from "../op.js";
 import type { Var } from "../var.js";
@@ -15,13 +15,9 @@ export const narrow = defineOp({
   inputs: ["x"],
   forward: ({ x }, { axis, start, length }: NarrowAttrs) => T.narrow(x, axis, start, length),
   backward: ({ inputs: { x }, attrs: { axis, start, length }, grad }) => {
-    const dx = T.zeros(x.shape, { dtype: x.dtype });
-    const window = T.narrow(dx, axis, start, length);
-    const values = T.contiguousData(grad);
-    T.forEachIndex(window, (at, i) => {
-      dx.data[at] = values[i]!;
-    });
-    return { x: dx };
+    const ax = T.normalizeAxis(axis, x.ndim);
+    const first = start < 0 ? start + x.shape[ax]! : start; // as T.narrow reads a negative start
+    return { x: T.pad(grad, ax, first, x.shape[ax]! - first - length) };
   },
 });
 
