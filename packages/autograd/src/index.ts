@@ -61,7 +61,9 @@ export { rmsNorm } from "./ops/rmsNorm.js";
 export { rsqrt } from "./ops/rsqrt.js";
 export { sigmoid } from "./ops/sigmoid.js";
 export { silu } from "./ops/silu.js";
-export { softmax, softmaxForward, softmaxBackward, type SoftmaxAttrs } from "./ops/softmax.js";
+export { softmax, type SoftmaxAttrs } from "./ops/softmax.js";
+/** The softmax kernels of `@gim/tensor` (`T.softmax`, `T.softmaxBackward`), under the names rules import them by. */
+export { softmax as softmaxForward, softmaxBackward } from "@gim/tensor";
 export { sqrt } from "./ops/sqrt.js";
 export { std, type StdAttrs } from "./ops/std.js";
 export { sub } from "./ops/sub.js";

@@ -17,5 +17,6 @@ export * from "./indexing.js";
 export * from "./random.js";
 export * from "./activation.js";
 export * from "./norm.js";
+export * from "./softmax.js";
 export * from "./matmul/gemm.js";
 export * from "./matmul/matmul.js";

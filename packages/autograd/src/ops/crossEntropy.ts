@@ -3,7 +3,6 @@
 import * as T from "@gim/tensor";
 import { formatShape, InputError } from "@gim/tensor";
 import { defineOp } from "../op.js";
-import { softmaxForward } from "./softmax.js";
 
 export interface CrossEntropyAttrs {
   /** The correct class of each row, in [0, V). */
@@ -29,7 +28,7 @@ export const crossEntropy = defineOp({
   },
   backward: ({ inputs: { logits }, attrs: { targets }, grad }) => {
     const [n, v] = logits.shape as [number, number];
-    const probs = softmaxForward(logits); // a fresh contiguous [N, V], ours to write
+    const probs = T.softmax(logits); // a fresh contiguous [N, V], ours to write
     for (let i = 0; i < n; i++) probs.data[i * v + targets[i]!]! -= 1;
     return { logits: T.mul(probs, grad.item() / n) };
   },
