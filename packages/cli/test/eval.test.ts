@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ioiTokenizer, recipes, shippedModels, toHfConfig } from "@gim/models";
 import { modelDir } from "@gim/models/node";
-import { discussionMarkers } from "@gim/rules";
+import { discussionMarkers } from "@gim/eval";
 import { Gpt2Model } from "@gim/transformer";
 import { saveTokenizer, writeSafetensors } from "@gim/transformer/node";
 import { afterAll, describe, expect, it } from "vitest";

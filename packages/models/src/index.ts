@@ -27,4 +27,4 @@ export {
 } from "./training.js";
 export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS } from "./recipes.js";
 export { toHfConfig, type SpecialTokenIds } from "./hfConfig.js";
-export { ProgressBar, ProgressLine, type ProgressState, type ProgressStream } from "./progress.js";
+export { ProgressBar, type ProgressState } from "./progress.js";

@@ -5,7 +5,7 @@
  */
 import type { BpeTokenizer, CausalLM, ModelConfig } from "@gim/transformer";
 import type { Scored } from "./evaluate.js";
-import type { ProgressStream } from "./progress.js";
+import type { ProgressStream } from "@gim/report";
 
 /** One training sequence and the positions whose next token is supervised. */
 export interface SupervisedSequence {

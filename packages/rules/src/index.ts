@@ -19,4 +19,3 @@ export * from "./explain.js";
 export * from "./trace.js";
 export * from "./components/index.js";
 export * from "./faithfulness/index.js";
-export * from "./eval/index.js";

@@ -587,26 +587,6 @@ describe("bad files", () => {
   });
 });
 
-describe("module structure", () => {
-  it("keeps the package's main entry free of Node imports (it must run in browsers)", () => {
-    const src = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src");
-    const seen = new Set<string>();
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = fs.readFileSync(file, "utf8");
-      for (const [, spec] of source.matchAll(/(?:from |import\()"([^"]+)"/g)) {
-        expect(spec!.startsWith("node:") || ["fs", "path", "os"].includes(spec!), `${path.relative(src, file)} imports ${spec}`).toBe(false);
-        if (spec!.startsWith(".")) visit(path.resolve(path.dirname(file), spec!.replace(/\.js$/, ".ts")));
-      }
-    };
-    visit(path.join(src, "index.ts"));
-    for (const part of ["safetensors/reader.ts", "safetensors/writer.ts", "safetensors/sharded.ts", "tokenizer/files.ts", "load.ts", "folder.ts"]) {
-      expect(seen.has(path.join(src, part)), part).toBe(true);
-    }
-  });
-});
-
 describe("sharded checkpoints and model folders", () => {
   let folderCount = 0;
   function folder(files: Record<string, Uint8Array | string>): string {

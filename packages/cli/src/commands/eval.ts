@@ -6,29 +6,21 @@
  * tables (or JSON) and, with `--report`, writes the markdown report and its SVG plots.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as nodePath from "node:path";
-import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, ioiTrainingTask, ProgressLine, recipes, shippedModels } from "@gim/models";
-import { modelDir as shippedModelDir } from "@gim/models/node";
 import {
-  defaultBaseline, evalMethods, extractDiscussion, formatDuration, methodLabels, renderReport, resultsJson, runEval,
-  type EvalExample, type EvalMethod, type EvalProgress, type EvalResults, type EvalTask, type ReportMeta,
-} from "@gim/rules";
+  buildEvalTask, evalMethods, fullRun, methodLabels, resultsJson, runEval, sizesOf,
+  type EvalMethod, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
+} from "@gim/eval";
+import { machineInfo, writeReport } from "@gim/eval/node";
+import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
+import { modelDir as shippedModelDir } from "@gim/models/node";
+import { formatDuration, ProgressLine } from "@gim/report";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command, OutputStream } from "../io.js";
 import { openModel, RuntimeError } from "../model.js";
 import { renderTable, type Column } from "../render.js";
 import { jsonOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
-
-/** Held-out sizes of a full run, per model. */
-export const fullRun = { examples: 64, pairs: 32, selfRepair: 48 } as const;
-
-/** Added to `--seed` to draw the held-out examples (apart from the seeds training used). */
-export const EVAL_DATA_SEED = 3_000_003;
-
-/** The tasks `gim eval` knows. */
-export type EvalTaskKind = "ioi" | "induction";
 
 /** The options and help of `gim eval`. */
 export const evalSpec: CommandSpec = {
@@ -104,12 +96,6 @@ function taskOf(dir: string, name: string, given: string | undefined): { kind: E
   return { kind: recipe.task === ioiTrainingTask ? "ioi" : "induction", ...(training ? { training } : {}) };
 }
 
-/** Held-out sizes for `--subset` (or a full run). */
-export function sizesOf(subset: number | undefined): { examples: number; pairs: number; selfRepair: number } {
-  if (subset === undefined) return { ...fullRun };
-  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair) };
-}
-
 /** A model and its held-out data as an evaluation task. */
 export interface LoadedTask {
   readonly task: EvalTask;
@@ -118,7 +104,7 @@ export interface LoadedTask {
 }
 
 /** Opens a model (shipped name or folder) and draws its held-out data. */
-export async function loadEvalTask(spec: string, cwd: string, options: { task?: string; seed: number; sizes: ReturnType<typeof sizesOf> }): Promise<LoadedTask> {
+export async function loadEvalTask(spec: string, cwd: string, options: { task?: string; seed: number; sizes: EvalSizes }): Promise<LoadedTask> {
   const shipped = (shippedModels as readonly string[]).includes(spec);
   if (spec.trim() === "") throw new UsageError("option --model needs a shipped model name or a folder, got an empty string");
   const dir = shipped ? shippedModelDir(spec) : nodePath.resolve(cwd, spec);
@@ -129,61 +115,19 @@ export async function loadEvalTask(spec: string, cwd: string, options: { task?: 
   const opened = await openModel(dir);
   const tokenizer = opened.tokenizer;
   if (!tokenizer) throw new RuntimeError(`${dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt); gim eval needs it to build the task's examples`);
-  const baseline = defaultBaseline(tokenizer);
-  const seed = EVAL_DATA_SEED + options.seed;
-  const { sizes } = options;
-  const count = Math.max(sizes.examples, sizes.pairs, sizes.selfRepair);
-  const tokensOf = (ids: readonly number[]) => ids.map((id) => tokenizer.decodeToken(id));
-  let examples: EvalExample[];
-  let pairs: EvalTask["pairs"];
-  let evidenceSets: EvalTask["evidenceSets"];
-  let pairDescription: string;
-  try {
-    if (kind === "ioi") {
-      const drawn = ioiExamples("heldout", count, seed, tokenizer);
-      examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { io: [e.positions.io], names: [e.positions.io, e.positions.s1, e.positions.s2] }, tokens: tokensOf(e.ids) }));
-      pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
-      evidenceSets = [
-        { name: "io", description: "IO" },
-        { name: "names", description: "{IO, S1, S2}" },
-      ];
-      pairDescription = "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
-    } else {
-      const drawn = inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS);
-      examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { next: [e.positions.next], copy: [e.positions.s, e.positions.next] }, tokens: tokensOf(e.ids) }));
-      pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
-      evidenceSets = [
-        { name: "next", description: "s+1" },
-        { name: "copy", description: "{s, s+1}" },
-      ];
-      pairDescription = "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
-    }
-  } catch (e) {
-    throw new RuntimeError(`${dir}: cannot build the ${kind} task's examples with this model's tokenizer: ${(e as Error).message}`);
-  }
-  for (const e of examples) {
-    if (e.ids.length > opened.model.maxPositions) throw new RuntimeError(`${dir}: a ${kind} example has ${e.ids.length} tokens; the model accepts at most ${opened.model.maxPositions}`);
-  }
   const accuracy = (training?.["accuracy"] as Record<string, number> | undefined)?.["heldout"];
-  const description = [
+  const about = [
     typeof training?.["description"] === "string" ? `${training["description"] as string}.` : `a ${kind} model from ${dir}.`,
     accuracy !== undefined ? `Held-out accuracy at the end of training: ${(100 * accuracy).toFixed(1)}%.` : "",
-    kind === "ioi" ? "Examples: IOI prompts from the held-out templates and name pairs." : `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`,
   ]
     .filter(Boolean)
     .join(" ");
-  const task: EvalTask = {
-    name,
-    description,
-    model: opened.model,
-    baseline,
-    baselineDescription: `${JSON.stringify(tokenizer.decodeToken(baseline))} (id ${baseline})`,
-    evidenceSets,
-    examples: examples.slice(0, sizes.examples),
-    selfRepairExamples: examples.slice(0, sizes.selfRepair),
-    pairs,
-    pairDescription,
-  };
+  let task: EvalTask;
+  try {
+    task = buildEvalTask(kind, opened.model, tokenizer, { name, sizes: options.sizes, seed: options.seed, about });
+  } catch (e) {
+    throw new RuntimeError(`${dir}: cannot build the ${kind} task's examples with this model's tokenizer: ${(e as Error).message}`);
+  }
   const trainingCommand = typeof training?.["command"] === "string" ? (training["command"] as string) : undefined;
   return { task, ...(trainingCommand ? { trainingCommand } : {}) };
 }
@@ -217,21 +161,6 @@ export class EvalProgressBar {
   finish(message: string): void {
     this.line.finish(message);
   }
-}
-
-/** The machine, from /proc/cpuinfo and Node. */
-export function machineInfo(): ReportMeta["machine"] {
-  let cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  try {
-    const line = fs
-      .readFileSync("/proc/cpuinfo", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("model name"));
-    if (line) cpu = line.slice(line.indexOf(":") + 1).trim();
-  } catch {
-    // Not Linux: keep Node's name for it.
-  }
-  return { cpu, cores: os.availableParallelism(), node: process.version, platform: `${os.platform()} ${os.arch()}` };
 }
 
 /** The command line that reproduces this run (`pnpm gim eval ...`), options in a fixed order. */
@@ -281,18 +210,12 @@ export const evalCommand: Command = {
     );
     bar.finish(`done in ${formatDuration(results.seconds)}`);
     if (reportPath !== undefined) {
-      const previous = fs.existsSync(reportPath) ? extractDiscussion(fs.readFileSync(reportPath, "utf8")) : undefined;
       const commands = [
         ...loaded.flatMap((l) => (l.trainingCommand ? [`# ${l.task.name} was trained with: ${l.trainingCommand}`] : [])),
         canonicalCommand(args, report),
       ];
-      const meta: ReportMeta = { date: new Date().toISOString(), machine: machineInfo(), commands, plotDir: "plots", ...(previous !== undefined ? { discussion: previous } : {}) };
-      const { markdown, plots } = renderReport(results, meta);
-      const plotDir = nodePath.join(nodePath.dirname(reportPath), "plots");
-      fs.mkdirSync(plotDir, { recursive: true });
-      for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
-      fs.writeFileSync(reportPath, markdown);
-      io.stderr.write(`gim eval wrote ${reportPath} and ${plots.length} plots in ${plotDir}\n`);
+      const { plotDir, plots } = writeReport(reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands });
+      io.stderr.write(`gim eval wrote ${reportPath} and ${plots} plots in ${plotDir}\n`);
     }
     if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
     else io.stdout.write(renderText(results));

@@ -20,7 +20,7 @@ import * as T from "@gim/tensor";
 import { Rng, type Tensor } from "@gim/tensor";
 import { randomModel, type CausalLM, type ModelConfig } from "@gim/transformer";
 import { saveTokenizer, writeSafetensors } from "@gim/transformer/node";
-import { formatDuration, lineChartSvg, palette } from "@gim/rules";
+import { formatDuration, lineChartSvg, palette } from "@gim/report";
 import { evaluate, type Evaluation } from "../evaluate.js";
 import { toHfConfig } from "../hfConfig.js";
 import { ProgressBar } from "../progress.js";

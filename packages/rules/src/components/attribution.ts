@@ -14,7 +14,7 @@
 import type { Rule } from "@gim/autograd";
 import { run, type CausalLM } from "@gim/transformer";
 import type { Component } from "./components.js";
-import type { Metric, Prompts } from "./metric.js";
+import type { Metric, Prompts } from "./logitMetric.js";
 import { difference, dotRange, graphPlaces, perHeadDots, placeGradientsOf, preparePair, type PlaceGradients, type PreparedPair } from "./pair.js";
 
 /** Scores of every component (in `components` order) and the metrics they explain. */

@@ -24,7 +24,7 @@
  */
 import type { CausalLM } from "@gim/transformer";
 import { rankOrder, type Ranking } from "./agreement.js";
-import type { Metric, Prompts } from "./metric.js";
+import type { Metric, Prompts } from "./logitMetric.js";
 import { preparePair, type PreparedPair } from "./pair.js";
 import { corruptRun, runPatched, type PatchedRun } from "./patching.js";
 import { InputError } from "@gim/tensor";

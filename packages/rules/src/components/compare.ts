@@ -12,7 +12,7 @@ import { faithfulnessFromPair, type FaithfulnessCurve } from "./circuit.js";
 import type { Component, ComponentInput } from "./components.js";
 import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges, type Edge } from "./edges.js";
 import { exactFromPair } from "./exact.js";
-import type { Metric, Prompts } from "./metric.js";
+import type { Metric, Prompts } from "./logitMetric.js";
 import { preparePair } from "./pair.js";
 import { InputError } from "@gim/tensor";
 

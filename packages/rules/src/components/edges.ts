@@ -27,7 +27,7 @@ import type { Rule } from "@gim/autograd";
 import type { Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
 import type { Component, ComponentInput } from "./components.js";
-import type { Metric, Prompts } from "./metric.js";
+import type { Metric, Prompts } from "./logitMetric.js";
 import { headContributions } from "./heads.js";
 import { dotRange, preparePair, type PlaceGradients, type PreparedPair } from "./pair.js";
 import { runPatched, type PatchedRun, type RowEdit } from "./patching.js";

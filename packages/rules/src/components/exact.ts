@@ -9,7 +9,7 @@
  */
 import type { CausalLM } from "@gim/transformer";
 import type { ComponentScores } from "./attribution.js";
-import type { Metric, Prompts } from "./metric.js";
+import type { Metric, Prompts } from "./logitMetric.js";
 import { preparePair, type PreparedPair } from "./pair.js";
 import { corruptRun, runPatched, type PatchedRun } from "./patching.js";
 

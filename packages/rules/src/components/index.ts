@@ -4,7 +4,7 @@
  * truth, and circuit faithfulness after the Mechanistic Interpretability Benchmark.
  */
 export * from "./components.js";
-export * from "./metric.js";
+export * from "./logitMetric.js";
 export * from "./heads.js";
 export * from "./pair.js";
 export * from "./attribution.js";

@@ -8,7 +8,7 @@ import type { Tensor } from "@gim/tensor";
 import { placeVars, run, type ActivationCache, type CausalLM, type RunResult } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import { componentGraph, type ComponentGraph } from "./components.js";
-import { metricOfRun, promptPair, type Metric, type Prompts } from "./metric.js";
+import { metricOfRun, promptPair, type Metric, type Prompts } from "./logitMetric.js";
 
 /** Gradients of the metric at every component place and component input, for one rule set. */
 export interface PlaceGradients {

@@ -11,7 +11,7 @@ import * as T from "@gim/tensor";
 import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { run, type CausalLM, type Patch } from "@gim/transformer";
 import type { Component } from "./components.js";
-import { metricOfRun, type Metric } from "./metric.js";
+import { metricOfRun, type Metric } from "./logitMetric.js";
 import type { PreparedPair } from "./pair.js";
 
 /**

@@ -3,6 +3,6 @@
  * GIM.md defines them) and the attention self-repair measurement behind TSG.
  */
 export * from "./ranking.js";
-export * from "./metrics.js";
+export * from "./tokenFaithfulness.js";
 export * from "./evidence.js";
 export * from "./selfRepair.js";

@@ -44,7 +44,7 @@ import type { Tensor } from "@gim/tensor";
 import { placeVars, resolvePosition, run, type CausalLM } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import type { GradientMethod } from "../explain.js";
-import { targetLogit } from "../components/metric.js";
+import { targetLogit } from "../components/logitMetric.js";
 import { runPatched, type PatchedRun, type RowEdit } from "../components/patching.js";
 import { InputError } from "@gim/tensor";
 

@@ -4,38 +4,9 @@
  * (balanced tags, quoted attributes, escaped text); JSON without NaN.
  */
 import { describe, expect, it } from "vitest";
-import { discussionMarkers, extractDiscussion, formatDuration, lineChartSvg, niceTicks, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { checkXml } from "../../report/test/xml.js";
+import { discussionMarkers, extractDiscussion, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
-
-/** Checks that SVG/XML text is well-formed enough to parse: balanced tags, quoted attributes, no stray "<" or "&". Returns the element names in order. */
-export function checkXml(text: string): string[] {
-  const stack: string[] = [];
-  const names: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const open = text.indexOf("<", i);
-    const between = text.slice(i, open < 0 ? text.length : open);
-    if (/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(between)) throw new Error(`unescaped & in text near ${JSON.stringify(between.slice(0, 40))}`);
-    if (open < 0) break;
-    const close = text.indexOf(">", open);
-    if (close < 0) throw new Error(`unterminated tag at ${open}`);
-    const tag = text.slice(open + 1, close);
-    if (tag.includes("<")) throw new Error(`"<" inside tag ${tag.slice(0, 40)}`);
-    if (tag.startsWith("/")) {
-      const name = tag.slice(1).trim();
-      const top = stack.pop();
-      if (top !== name) throw new Error(`</${name}> closes <${top}>`);
-    } else {
-      const m = /^([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"]*")*)\s*(\/?)$/.exec(tag);
-      if (!m) throw new Error(`malformed tag <${tag.slice(0, 60)}>`);
-      names.push(m[1]!);
-      if (m[3] !== "/") stack.push(m[1]!);
-    }
-    i = close + 1;
-  }
-  if (stack.length > 0) throw new Error(`unclosed tags: ${stack.join(", ")}`);
-  return names;
-}
 
 /** The tables of a markdown text: lists of rows, each a list of cells (escaped pipes kept inside cells). */
 function tables(markdown: string): string[][][] {
@@ -129,40 +100,6 @@ describe("renderReport", () => {
   it("escapes token text in the self-repair rows", () => {
     expect(results.models[0]!.selfRepair!.strongest.length).toBeGreaterThan(0);
     expect(markdown).toMatch(/"(a|<b>|c&d|d|e|f|g)"@\d/);
-  });
-});
-
-describe("lineChartSvg", () => {
-  it("breaks lines at non-finite values and escapes labels", () => {
-    const svg = lineChartSvg({
-      title: "a < b & c",
-      xLabel: "k",
-      left: { label: "f" },
-      right: { label: "acc", min: 0, max: 1 },
-      guides: [0, 1],
-      series: [
-        { label: "one", color: "#000", points: [[0, 1], [1, Number.NaN], [2, 3], [3, 4]] },
-        { label: "two \"quoted\"", color: "#f00", axis: "right", markers: true, points: [[0, 0.5], [3, 0.25]] },
-      ],
-    });
-    checkXml(svg);
-    expect(svg).toContain("a &lt; b &amp; c");
-    const paths = [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!);
-    expect(paths[0]!.match(/M/g)).toHaveLength(2);
-    expect(svg.match(/<circle /g)).toHaveLength(2);
-  });
-
-  it("picks round ticks", () => {
-    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    expect(niceTicks(0.5, 1, 5)).toEqual([0.5, 0.6, 0.7, 0.8, 0.9, 1]);
-    expect(niceTicks(-3, 7, 5)).toEqual([-2, 0, 2, 4, 6]);
-  });
-});
-
-describe("formatDuration", () => {
-  it("gives tenths under a minute, whole seconds and minutes above, and never 60 seconds", () => {
-    expect([42.13, 59.94, 59.96, 119.6, 185, 3725, 3599.6].map(formatDuration)).toEqual(["42.1s", "59.9s", "1m00s", "2m00s", "3m05s", "1h02m", "1h00m"]);
-    expect([Number.NaN, -1, Infinity].map(formatDuration)).toEqual(["?", "?", "?"]);
   });
 });
 

@@ -5,10 +5,8 @@
  * against exact patching of every pair on its own.
  */
 import { describe, expect, it } from "vitest";
-import {
-  circuitFaithfulness, evaluateComponents, exactComponentScores, explainMethods, logitDiff, rankTokens, runEval, targetLogitFunction, tokenFaithfulness,
-  type EvalProgress, type EvalTask,
-} from "../src/index.js";
+import { circuitFaithfulness, exactComponentScores, explainMethods, logitDiff, rankTokens, targetLogitFunction, tokenFaithfulness } from "@gim/rules";
+import { evaluateComponents, runEval, type EvalProgress, type EvalTask } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
 
 const model = fixtureModel("gpt2-f32");

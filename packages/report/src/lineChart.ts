@@ -1,7 +1,7 @@
 /**
  * A small hand-written SVG line chart: series of (x, y) points against a left axis and,
  * optionally, a right axis with its own range (e.g. loss on the left, accuracy 0..1 on the
- * right). Used for the faithfulness curves of `docs/results.md`.
+ * right). Used for the faithfulness curves of `docs/results.md` and the loss curves of training.
  */
 
 /** One plotted line. */

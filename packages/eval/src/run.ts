@@ -3,15 +3,13 @@
  * data each): token attribution faithfulness for every method, component attribution against
  * exact patching (plain gradient vs GIM), and the attention self-repair measurement.
  */
-import { describeLayout, type CausalLM } from "@gim/transformer";
-import { gim } from "../gim.js";
-import { methodRules, type GradientMethod } from "../explain.js";
-import type { SelfRepairCriteria } from "../faithfulness/selfRepair.js";
-import { evaluateComponents, type ComponentEvalResult } from "./components.js";
-import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepair.js";
-import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
-import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokens.js";
+import { gim, methodRules, type SelfRepairCriteria, type GradientMethod } from "@gim/rules";
 import { InputError } from "@gim/tensor";
+import { describeLayout, type CausalLM } from "@gim/transformer";
+import { evaluateComponents, type ComponentEvalResult } from "./componentEval.js";
+import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepairEval.js";
+import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
+import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokenEval.js";
 
 /** Where the evaluation is (for a progress display). */
 export interface EvalProgress {

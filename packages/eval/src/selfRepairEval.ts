@@ -5,10 +5,8 @@
  * the two keys, summarised over the rows that show self-repair and over the rows whose keys
  * matter additively (the control).
  */
+import { spearman, isSelfRepair, measureSelfRepair, type SelfRepairCriteria, type SelfRepairRow, type GradientMethod } from "@gim/rules";
 import type { CausalLM } from "@gim/transformer";
-import { spearman } from "../components/agreement.js";
-import type { GradientMethod } from "../explain.js";
-import { isSelfRepair, measureSelfRepair, type SelfRepairCriteria, type SelfRepairRow } from "../faithfulness/selfRepair.js";
 import { meanStat, median, type MeanStat } from "./stats.js";
 import type { EvalExample } from "./task.js";
 

@@ -2,8 +2,8 @@
  * What `runEval` evaluates: a model with its held-out data, given as plain ids so that this
  * package needs no task generator (`gim eval` builds these from `@gim/models`).
  */
+import { methodNames, type MethodName } from "@gim/rules";
 import type { CausalLM } from "@gim/transformer";
-import { methodNames, type MethodName } from "../explain.js";
 
 /** The token attribution methods of the evaluation: those of `explain`, and a seeded random ranking. */
 export type EvalMethod = MethodName | "random";

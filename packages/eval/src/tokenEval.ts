@@ -2,14 +2,13 @@
  * Token attributions on held-out examples: every method's ranking of each example, its
  * comprehensiveness and sufficiency, and whether its top token is ground-truth evidence.
  */
+import {
+  evidenceHitRate, comprehensivenessMaxSteps, sufficiencyRatios, targetLogitFunction, tokenFaithfulness, exampleRng, randomRanking,
+  rankablePositions, rankTokens, bindRules, explainMethods, methodRules, type HitRate, type TokenFaithfulness, type MethodName,
+} from "@gim/rules";
 import { noGrad } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
-import { bindRules } from "../bind.js";
-import { explainMethods, methodRules, type MethodName } from "../explain.js";
-import { evidenceHitRate, type HitRate } from "../faithfulness/evidence.js";
-import { comprehensivenessMaxSteps, sufficiencyRatios, targetLogitFunction, tokenFaithfulness, type TokenFaithfulness } from "../faithfulness/metrics.js";
-import { exampleRng, randomRanking, rankablePositions, rankTokens } from "../faithfulness/ranking.js";
 import { meanStat, type MeanStat } from "./stats.js";
 import type { EvalExample, EvalMethod, EvalTask } from "./task.js";
 

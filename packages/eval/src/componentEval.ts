@@ -11,18 +11,14 @@
  * scores weighted by group size, and the circuits of the whole set are evaluated by combining
  * each group's M(C_k) the same way.
  */
-import type { CausalLM } from "@gim/transformer";
-import { agreementWith, type Agreement, type Ranking } from "../components/agreement.js";
-import { attributionFromGradients } from "../components/attribution.js";
-import { curveFromMetrics, faithfulnessFromPair, type FaithfulnessCurve } from "../components/circuit.js";
-import { componentGraph } from "../components/components.js";
-import { edgeFaithfulnessFromPair, edgesFromGradients, exactEdgesFromPair, listEdges } from "../components/edges.js";
-import { exactFromPair } from "../components/exact.js";
-import { logitDiff } from "../components/metric.js";
-import { preparePair, type PreparedPair } from "../components/pair.js";
-import type { GradientMethod } from "../explain.js";
-import type { EvalPair } from "./task.js";
+import {
+  agreementWith, attributionFromGradients, curveFromMetrics, faithfulnessFromPair, componentGraph, edgeFaithfulnessFromPair, edgesFromGradients,
+  exactEdgesFromPair, listEdges, exactFromPair, logitDiff, preparePair, type Agreement, type Ranking, type FaithfulnessCurve, type PreparedPair,
+  type GradientMethod,
+} from "@gim/rules";
 import { InputError } from "@gim/tensor";
+import type { CausalLM } from "@gim/transformer";
+import type { EvalPair } from "./task.js";
 
 /** A faithfulness curve over the whole pair set. */
 export interface CurveSummary {

@@ -1,0 +1,61 @@
+/**
+ * The markdown report of `gim eval` (`docs/results.md`) and its SVG plots, from the results
+ * of `runEval`: one function per section, in {@link reportSections}' order. Everything but the
+ * discussion is generated; the discussion, written by a person after reading the numbers, sits
+ * between two markers and is carried over from the previous report when the report is
+ * regenerated.
+ */
+import type { EvalResults, ModelEvalResult } from "../run.js";
+import { closingSections } from "./closing.js";
+import { componentSection } from "./components.js";
+import { slug } from "./format.js";
+import { headlineSection } from "./headline.js";
+import { introSection } from "./intro.js";
+import type { ReportMeta, ReportPlot } from "./meta.js";
+import { modelsSection } from "./models.js";
+import { selfRepairSection } from "./selfRepair.js";
+import { tokenSection } from "./tokens.js";
+import type { ReportWriter } from "./writer.js";
+
+export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
+export { formatValue, methodLabels } from "./format.js";
+export type { ReportWriter } from "./writer.js";
+
+/** A section of the report: it appends its markdown (and plots) for the results. */
+export type ReportSection = (results: EvalResults, out: ReportWriter) => void;
+
+/** The sections of the report, in order. */
+export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, selfRepairSection, closingSections];
+
+/** The report's markdown and plots. */
+export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {
+  const lines: string[] = [];
+  const plots: ReportPlot[] = [];
+  const out: ReportWriter = {
+    p: (...more) => void lines.push(...more),
+    plot: (file, svg) => {
+      plots.push({ file, svg });
+      return `${meta.plotDir}/${file}`;
+    },
+    meta,
+  };
+  for (const section of reportSections) section(results, out);
+  return { markdown: lines.join("\n"), plots };
+}
+
+
+/** Results as JSON text: NaN and infinities become null; Maps become objects. */
+export function resultsJson(results: EvalResults): string {
+  return JSON.stringify(results, (_, v: unknown) => {
+    if (typeof v === "number" && !Number.isFinite(v)) return null;
+    if (v instanceof Map) return Object.fromEntries(v);
+    return v;
+  });
+}
+
+/** The plot of one model (for tests and tools): the file names `renderReport` writes for it. */
+export function plotFiles(model: ModelEvalResult): string[] {
+  const files = [`tokens-${slug(model.name)}-comprehensiveness.svg`, `tokens-${slug(model.name)}-sufficiency.svg`];
+  if (model.components) files.push(`circuits-${slug(model.name)}-nodes.svg`, `circuits-${slug(model.name)}-edges.svg`);
+  return files;
+}

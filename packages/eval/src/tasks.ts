@@ -1,0 +1,102 @@
+/**
+ * The evaluation tasks of the shipped models: held-out IOI and induction examples (from
+ * `@gim/models`' generators), with their ground-truth evidence and clean/corrupted pairs.
+ */
+import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, type TaskTokenizer } from "@gim/models";
+import { defaultBaseline } from "@gim/rules";
+import { InputError } from "@gim/tensor";
+import type { CausalLM, Tokenizer } from "@gim/transformer";
+import type { EvalExample, EvalTask } from "./task.js";
+
+/** The tasks an evaluation can draw held-out data for. */
+export const evalTaskKinds = ["ioi", "induction"] as const;
+
+/** One of {@link evalTaskKinds}. */
+export type EvalTaskKind = (typeof evalTaskKinds)[number];
+
+/** How many held-out items each part of the evaluation uses. */
+export interface EvalSizes {
+  /** Token attribution examples. */
+  readonly examples: number;
+  /** Clean/corrupted pairs of the component evaluation. */
+  readonly pairs: number;
+  /** Examples of the self-repair measurement. */
+  readonly selfRepair: number;
+}
+
+/** Held-out sizes of a full run, per model (those of docs/results.md). */
+export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48 };
+
+/** Held-out sizes for a subset of N (N of each part, at most the full run's self-repair size), or a full run. */
+export function sizesOf(subset: number | undefined): EvalSizes {
+  if (subset === undefined) return fullRun;
+  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair) };
+}
+
+/** Added to the evaluation seed to draw the held-out examples (apart from the seeds training used). */
+export const EVAL_DATA_SEED = 3_000_003;
+
+/** Options of {@link buildEvalTask}. */
+export interface EvalTaskOptions {
+  /** The model's name in the report. */
+  readonly name: string;
+  readonly sizes: EvalSizes;
+  /** Seed of the held-out draw (offset by {@link EVAL_DATA_SEED}); default 0. */
+  readonly seed?: number;
+  /** What the model is, for the report (sentences); the task's own description is appended. */
+  readonly about?: string;
+}
+
+/**
+ * Draws a model's held-out data for `kind` with its tokenizer: examples with their evidence
+ * positions (IOI: the IO name, and {IO, S1, S2}; induction: s+1, and {s, s+1}), and clean /
+ * corrupted pairs (the corrupted prompt supports another answer, the metric's wrong one).
+ */
+export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: Tokenizer & TaskTokenizer, options: EvalTaskOptions): EvalTask {
+  const { sizes } = options;
+  const seed = EVAL_DATA_SEED + (options.seed ?? 0);
+  const count = Math.max(sizes.examples, sizes.pairs, sizes.selfRepair);
+  const tokensOf = (ids: readonly number[]) => ids.map((id) => tokenizer.decodeToken(id));
+  let examples: EvalExample[];
+  let pairs: EvalTask["pairs"];
+  let evidenceSets: EvalTask["evidenceSets"];
+  let pairDescription: string;
+  let examplesDescription: string;
+  if (kind === "ioi") {
+    const drawn = ioiExamples("heldout", count, seed, tokenizer);
+    examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { io: [e.positions.io], names: [e.positions.io, e.positions.s1, e.positions.s2] }, tokens: tokensOf(e.ids) }));
+    pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+    evidenceSets = [
+      { name: "io", description: "IO" },
+      { name: "names", description: "{IO, S1, S2}" },
+    ];
+    pairDescription = "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
+    examplesDescription = "Examples: IOI prompts from the held-out templates and name pairs.";
+  } else {
+    const drawn = inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS);
+    examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { next: [e.positions.next], copy: [e.positions.s, e.positions.next] }, tokens: tokensOf(e.ids) }));
+    pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+    evidenceSets = [
+      { name: "next", description: "s+1" },
+      { name: "copy", description: "{s, s+1}" },
+    ];
+    pairDescription = "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
+    examplesDescription = `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`;
+  }
+  for (const e of examples) {
+    if (e.ids.length > model.maxPositions) throw new InputError(`a ${kind} example has ${e.ids.length} tokens; the model accepts at most ${model.maxPositions}`);
+  }
+  const baseline = defaultBaseline(tokenizer);
+  return {
+    name: options.name,
+    description: [options.about ?? `a ${kind} model.`, examplesDescription].join(" "),
+    model,
+    baseline,
+    baselineDescription: `${JSON.stringify(tokenizer.decodeToken(baseline))} (id ${baseline})`,
+    evidenceSets,
+    examples: examples.slice(0, sizes.examples),
+    selfRepairExamples: examples.slice(0, sizes.selfRepair),
+    pairs,
+    pairDescription,
+  };
+}
