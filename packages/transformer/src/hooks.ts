@@ -7,7 +7,7 @@
 import { graphNodes, noGrad, withForwardHook, type NodeInfo, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { formatShape, type Tensor, InputError } from "@gim/tensor";
-import { resolvePosition, type CausalLM, type ForwardResult, type ModelInput } from "./model.js";
+import { resolvePosition, type CausalLM, type ForwardResult, type ModelInput, type PlacesOptions } from "./model.js";
 import { placeKey } from "./places.js";
 
 /** A replacement for the activation at one place. */
@@ -28,6 +28,8 @@ export interface RunOptions {
   record?: boolean;
   /** Compute logits only at these positions (see `ForwardOptions`). */
   positions?: readonly number[];
+  /** Run the split q/k/v forward (see `ForwardOptions.splitQkv`): its places can be cached and patched. */
+  splitQkv?: boolean;
 }
 
 /** Activations by place key; `require` names a missing key and the cached ones. */
@@ -45,14 +47,15 @@ export interface RunResult extends ForwardResult {
   readonly cache: ActivationCache;
 }
 
-/** Checks keys against the model's places, suggesting near names for unknown ones. */
-export function checkPlaceKeys(model: CausalLM, keys: readonly string[]): void {
-  const known = new Set(model.places().flatMap((p) => p.keys));
+/** Checks keys against the model's places (of a split q/k/v forward with `splitQkv`), suggesting near names for unknown ones. */
+export function checkPlaceKeys(model: CausalLM, keys: readonly string[], options: PlacesOptions = {}): void {
+  const known = new Set(model.places(options).flatMap((p) => p.keys));
   for (const key of keys) {
     if (known.has(key)) continue;
     const [path = "", tag = ""] = key.split(":");
     const near = [...known].filter((k) => k.startsWith(`${path}:`) || k.endsWith(`:${tag}`)).slice(0, 6);
-    throw new InputError(`"${key}" is not a place of this ${model.config.modelType} model${near.length ? `; places nearby: ${near.join(", ")}` : " (keys look like h.0.attn:attn.z)"}`);
+    const split = options.splitQkv ? " in a split q/k/v forward" : key.includes("_input") ? " (q/k/v input places exist only in a split q/k/v forward: splitQkv)" : "";
+    throw new InputError(`"${key}" is not a place of this ${model.config.modelType} model${split}${near.length ? `; places nearby: ${near.join(", ")}` : " (keys look like h.0.attn:attn.z)"}`);
   }
 }
 
@@ -64,7 +67,8 @@ export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}
     patches.set(p.place, p);
   }
   const cacheKeys = options.cache === true ? undefined : new Set(options.cache ?? []);
-  checkPlaceKeys(model, [...patches.keys(), ...(cacheKeys ?? [])]);
+  const splitQkv = options.splitQkv ?? false;
+  checkPlaceKeys(model, [...patches.keys(), ...(cacheKeys ?? [])], { splitQkv });
   const cache = new ActivationCache();
   const hit = new Set<string>();
   const hook = (site: NodeInfo, output: Tensor): Tensor | undefined => {
@@ -85,7 +89,7 @@ export function run(model: CausalLM, input: ModelInput, options: RunOptions = {}
     }
     return value === output ? undefined : value;
   };
-  const forward = () => withForwardHook(hook, () => model.forward(input, options.positions ? { positions: options.positions } : {}));
+  const forward = () => withForwardHook(hook, () => model.forward(input, { ...(options.positions ? { positions: options.positions } : {}), splitQkv }));
   const result = options.record === false ? noGrad(forward) : forward();
   for (const key of patches.keys()) {
     if (!hit.has(key)) throw new Error(`patch for "${key}" was never applied (the place did not run)`);

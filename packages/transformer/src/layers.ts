@@ -56,6 +56,27 @@ export function mergeHeads(x: Var): Var {
   return reshape(permute(x, { axes: [0, 2, 1, 3] }), { shape: [b, t, h * dh] });
 }
 
+/**
+ * The split q/k/v input (TransformerLens' `use_split_qkv_input`): every head reads its own copy
+ * of the residual stream for its queries, for its keys and for its values, each a place
+ * (`attn.q_input`, `attn.k_input`, `attn.v_input`, [B, H, T, d]), so that what reaches one
+ * head's q, k or v can be read, differentiated or replaced alone. The copies are stacked for
+ * one pass through the norm: x [B, T, d] -> [B, 3H, T, d] (q copies of heads 0..H-1, then k, then v).
+ */
+export function splitQkvInputs(x: Var, heads: number): Var {
+  const [b, t, d] = x.shape as [number, number, number];
+  const copies = (name: string) => tag(expand(reshape(x, { shape: [b, 1, t, d] }), { shape: [b, heads, t, d] }), name); // [B, H, T, d]
+  return concat([copies(Tags.qInput), copies(Tags.kInput), copies(Tags.vInput)], { axis: 1 }); // [B, 3H, T, d]
+}
+
+/** One projection per head: x [B, H, T, d] @ weight [H, d, dh] (+ bias [H, dh]) -> [B, H, T, dh]. */
+export function headProjection(x: Var, weight: Var, bias?: Var): Var {
+  const y = matmul(x, weight); // [B, H, T, dh]
+  if (!bias) return y;
+  const [heads, dh] = bias.shape as [number, number];
+  return add(y, reshape(bias, { shape: [heads, 1, dh] }));
+}
+
 /** Repeats each kv head `times` times for grouped-query attention: [B, Hkv, T, dh] -> [B, Hkv * times, T, dh]. */
 export function repeatKv(x: Var, times: number): Var {
   if (times === 1) return x;

@@ -43,7 +43,17 @@ export interface AttentionLayout {
   readonly headDim: number;
   /** Sliding window (a query sees itself and the `window - 1` keys before it), or undefined for full causal attention. */
   readonly window: number | undefined;
-  /** `attn.q`, `attn.k`, `attn.v`: after projection (+ bias) and RoPE, before GQA repetition; [B, H or Hkv, T, dh]. */
+  /**
+   * `attn.q_input`, `attn.k_input`, `attn.v_input`: in a split q/k/v forward only
+   * (`ForwardOptions.splitQkv`), the residual stream as each head's queries, keys and values
+   * read it, one copy per head, before the attention's norm; [B, H, T, d]. Under grouped-query
+   * attention the k and v inputs are per query head too (the kv projections are repeated per
+   * query head, as TransformerLens ungroups them).
+   */
+  readonly qInput: string;
+  readonly kInput: string;
+  readonly vInput: string;
+  /** `attn.q`, `attn.k`, `attn.v`: after projection (+ bias) and RoPE, before GQA repetition; [B, H or Hkv, T, dh] (k and v [B, H, T, dh] in a split q/k/v forward). */
   readonly q: string;
   readonly k: string;
   readonly v: string;
@@ -112,9 +122,9 @@ export function normLayout(path: string, kind: NormLayout["kind"]): NormLayout {
 }
 
 /** The keys of an attention's places at module path `path` (the rest of its description from the family). */
-export function attentionPlaces(path: string): Pick<AttentionLayout, "q" | "k" | "v" | "scores" | "pattern" | "z" | "output"> {
+export function attentionPlaces(path: string): Pick<AttentionLayout, "qInput" | "kInput" | "vInput" | "q" | "k" | "v" | "scores" | "pattern" | "z" | "output"> {
   const at = (tag: string) => placeKey(path, tag);
-  return { q: at(Tags.q), k: at(Tags.k), v: at(Tags.v), scores: at(Tags.scores), pattern: at(Tags.pattern), z: at(Tags.z), output: at(Tags.attnOutput) };
+  return { qInput: at(Tags.qInput), kInput: at(Tags.kInput), vInput: at(Tags.vInput), q: at(Tags.q), k: at(Tags.k), v: at(Tags.v), scores: at(Tags.scores), pattern: at(Tags.pattern), z: at(Tags.z), output: at(Tags.attnOutput) };
 }
 
 /** The keys of an MLP's places at module path `path`. */

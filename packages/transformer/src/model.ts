@@ -19,6 +19,25 @@ export type ModelInput =
 export interface ForwardOptions {
   /** Compute logits only at these positions (negative counts from the end); all by default. */
   readonly positions?: readonly number[];
+  /**
+   * Give every attention head its own copy of the residual stream for its queries, keys and
+   * values (TransformerLens' split q/k/v input, with grouped kv heads ungrouped per query head):
+   * places `attn.q_input`, `attn.k_input`, `attn.v_input` [B, H, T, d] before the norm, and k, v
+   * per query head. The result is the fused forward's up to rounding; it exists so that an edge
+   * into one head's q, k or v has a place of its own (for a gradient or a patch). Default false.
+   */
+  readonly splitQkv?: boolean;
+}
+
+/** How the blocks run (see {@link ForwardOptions}). */
+export interface BlockOptions {
+  readonly splitQkv: boolean;
+}
+
+/** Options of {@link CausalLM.places}: the forward mode whose places to list. */
+export interface PlacesOptions {
+  /** The places of a split q/k/v forward (see {@link ForwardOptions.splitQkv}). */
+  readonly splitQkv?: boolean;
 }
 
 /** The result of a forward pass. */
@@ -42,7 +61,7 @@ export abstract class CausalLM {
   /** Parameters by checkpoint name (leaf vars; optimizers update their tensors in place). */
   readonly params: Map<string, Var>;
   readonly dtype: DType;
-  private placeList: Place[] | undefined;
+  private readonly placeLists = new Map<boolean, Place[]>();
   /** The module path the forward pass is in, as the model itself names it (a caller's scope is not part of it). */
   private readonly modulePath: string[] = [];
 
@@ -64,7 +83,7 @@ export abstract class CausalLM {
   /** The token embedding matrix [V, d]. */
   protected abstract get tokenEmbeddingWeight(): Var;
   /** Runs the blocks on token embeddings [B, T, d]: the residual stream after the last block, [B, T, d]. */
-  protected abstract blocks(embeds: Var): Var;
+  protected abstract blocks(embeds: Var, options: BlockOptions): Var;
   /** The final norm and the unembedding: [B, P, d] -> logits [B, P, V]. */
   protected abstract head(x: Var): Var;
   /** Embeds a flat list of ids with the model's own embedding op: [N, d]. */
@@ -127,7 +146,7 @@ export abstract class CausalLM {
     const seqLen = embeds.shape[embeds.ndim - 2]!;
     if (options.positions?.length === 0) throw new InputError("forward: positions is empty; omit it for logits at every position");
     const kept = options.positions?.map((p) => resolvePosition(p, seqLen));
-    let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] })); // [B, T, d]
+    let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] }), { splitQkv: options.splitQkv ?? false }); // [B, T, d]
     if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]
     const logits3 = this.head(hidden); // [B, P, V]
     const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
@@ -157,11 +176,17 @@ export abstract class CausalLM {
   /**
    * Every op of a forward pass, in order: op name, module path, tags, and (for tagged ones)
    * the `path:tag` keys that caches and patches use. Shapes are those of a one-token input.
+   * With `splitQkv`, those of a split q/k/v forward.
    */
-  places(): Place[] {
-    // Recorded at the top level, so a caller's noGrad, scope, tags or hooks cannot change (or empty) the cached list.
-    this.placeList ??= graphNodes(withDefaultContext(() => this.forward({ ids: [0] })).logits).map(toPlace);
-    return this.placeList;
+  places(options: PlacesOptions = {}): Place[] {
+    const splitQkv = options.splitQkv ?? false;
+    let list = this.placeLists.get(splitQkv);
+    if (!list) {
+      // Recorded at the top level, so a caller's noGrad, scope, tags or hooks cannot change (or empty) the cached list.
+      list = graphNodes(withDefaultContext(() => this.forward({ ids: [0] }, { splitQkv })).logits).map(toPlace);
+      this.placeLists.set(splitQkv, list);
+    }
+    return list;
   }
 
   /** d logit / d token embeddings, plain: a convenience over `forward` + `grad`. */

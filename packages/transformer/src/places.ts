@@ -23,11 +23,18 @@ export const Tags = {
   normScale: "norm.scale",
   /** A norm's output, [B, T, d]. */
   normOutput: "norm.output",
+  /**
+   * Split q/k/v forward only (`ForwardOptions.splitQkv`): each head's own copy of the residual
+   * stream for its queries, keys and values, before the attention's norm, [B, H, T, d].
+   */
+  qInput: "attn.q_input",
+  kInput: "attn.k_input",
+  vInput: "attn.v_input",
   /** Queries after projection (+ bias) and RoPE, [B, H, T, dh]. */
   q: "attn.q",
-  /** Keys after projection (+ bias) and RoPE, before GQA repetition, [B, Hkv, T, dh]. */
+  /** Keys after projection (+ bias) and RoPE, before GQA repetition, [B, Hkv, T, dh] ([B, H, T, dh] in a split q/k/v forward, one per query head). */
   k: "attn.k",
-  /** Values after projection (+ bias), before GQA repetition, [B, Hkv, T, dh]. */
+  /** Values after projection (+ bias), before GQA repetition, [B, Hkv, T, dh] ([B, H, T, dh] in a split q/k/v forward). */
   v: "attn.v",
   /** Scaled attention scores before the causal mask, [B, H, T, T]. */
   scores: "attn.scores",

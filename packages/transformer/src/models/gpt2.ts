@@ -6,17 +6,18 @@
  *   for each block h.i:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
  *   logits = ln_f(x) @ wte^T            (tied to the token embedding; lm_head.weight if tie_word_embeddings is false)
  *
- * attn: c_attn projects to q, k, v at once; causal softmax attention; c_proj.
+ * attn: c_attn projects to q, k, v at once; causal softmax attention; c_proj. In a split q/k/v
+ * forward, ln_1 runs on each head's own copies of x and c_attn's columns project them head by head.
  * mlp: c_proj(gelu_new(c_fc(x))). c_attn, c_proj and c_fc are Conv1D layers: y = x @ W + b
  * with W stored [in, out].
  */
-import { add, embedding, linear, split, tag, tagged, transpose, type Var } from "@gim/autograd";
+import { add, embedding, linear, permute, reshape, split, tag, tagged, transpose, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import type { Gpt2Config } from "../config.js";
-import { activation, causalAttention, layerNormLayer, mergeHeads, splitHeads } from "../layers.js";
+import { activation, causalAttention, headProjection, layerNormLayer, mergeHeads, splitHeads, splitQkvInputs } from "../layers.js";
 import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
-import { CausalLM, randomWeights, type ParamShapes, type RandomInitOptions } from "../model.js";
+import { CausalLM, randomWeights, type BlockOptions, type ParamShapes, type RandomInitOptions } from "../model.js";
 import { placeKey, Tags } from "../places.js";
 
 /** GPT-2's module names, as its checkpoint names them: the one source of module paths and parameter names. */
@@ -138,12 +139,12 @@ export class Gpt2Model extends CausalLM {
     return this.module(GPT2.tokenEmbeddings, () => tagged(Tags.tokenEmbeddings, () => embedding(this.own("weight"), { ids }))); // [N, d]
   }
 
-  protected blocks(embeds: Var): Var {
+  protected blocks(embeds: Var, options: BlockOptions): Var {
     const seqLen = embeds.shape[1]!;
     const positions = Array.from({ length: seqLen }, (_, i) => i);
     const pos = this.module(GPT2.positionEmbeddings, () => tagged(Tags.positionEmbeddings, () => embedding(this.own("weight"), { ids: positions }))); // [T, d]
     let x = add(embeds, pos); // [B, T, d]
-    for (let i = 0; i < this.config.nLayer; i++) x = this.module(GPT2.block(i), () => this.block(x));
+    for (let i = 0; i < this.config.nLayer; i++) x = this.module(GPT2.block(i), () => this.block(x, options));
     return x;
   }
 
@@ -162,13 +163,31 @@ export class Gpt2Model extends CausalLM {
     return this.module(name, () => add(linear(x, transpose(this.own("weight"))), this.own("bias")));
   }
 
-  private block(x: Var): Var {
+  /** q, k, v [B, H, T, dh] of block input `resid`: ln_1 then c_attn, or in a split q/k/v forward head by head from each head's own copies. */
+  private queriesKeysValues(resid: Var, splitQkv: boolean): Var[] {
+    const c = this.config;
+    if (!splitQkv) {
+      const attnIn = this.module(GPT2.attnNorm, () => this.layerNorm(resid));
+      return this.module(GPT2.attention, () => split(this.conv1d(attnIn, GPT2.qkv), 3, -1).map((part) => splitHeads(part, c.nHead))); // [B, T, 3d] -> 3 x [B, H, T, dh]
+    }
+    const copies = this.module(GPT2.attention, () => splitQkvInputs(resid, c.nHead)); // [B, 3H, T, d]
+    const normed = split(this.module(GPT2.attnNorm, () => this.layerNorm(copies)), 3, 1); // 3 x [B, H, T, d]
+    return this.module(GPT2.attention, () =>
+      this.module(GPT2.qkv, () => {
+        const [d, heads] = [c.nEmbd, c.nHead];
+        // c_attn's W [d, 3d]: columns part*d + h*dh .. + dh are head h's q (part 0), k (1) or v (2).
+        const weights = split(permute(reshape(this.own("weight"), { shape: [d, 3, heads, d / heads] }), { axes: [1, 2, 0, 3] }), 3, 0); // 3 x [1, H, d, dh]
+        const biases = split(reshape(this.own("bias"), { shape: [3, heads, d / heads] }), 3, 0); // 3 x [1, H, dh]
+        return normed.map((x, part) => headProjection(x, reshape(weights[part]!, { shape: weights[part]!.shape.slice(1) }), reshape(biases[part]!, { shape: biases[part]!.shape.slice(1) }))); // [B, H, T, dh]
+      }),
+    );
+  }
+
+  private block(x: Var, options: BlockOptions): Var {
     const c = this.config;
     const resid = tag(x, Tags.residPre);
-    const attnIn = this.module(GPT2.attnNorm, () => this.layerNorm(resid));
+    const [q, k, v] = this.queriesKeysValues(resid, options.splitQkv) as [Var, Var, Var];
     const attnOut = this.module(GPT2.attention, () => {
-      const qkv = this.conv1d(attnIn, GPT2.qkv); // [B, T, 3d]
-      const [q, k, v] = split(qkv, 3, -1).map((part) => splitHeads(part, c.nHead)) as [Var, Var, Var]; // [B, H, T, dh]
       const z = causalAttention(q, k, v); // [B, H, T, dh]
       return tag(this.conv1d(mergeHeads(z), GPT2.attnOut), Tags.attnOutput); // [B, T, d]
     });

@@ -7,14 +7,18 @@
  *     x = x + self_attn(input_layernorm(x))          (RMSNorm; RoPE on q and k; GQA)
  *     x = x + mlp(post_attention_layernorm(x))       (down_proj(silu(gate_proj(x)) * up_proj(x)))
  *   logits = lm_head(model.norm(x))                  (lm_head tied to embed_tokens if tie_word_embeddings)
+ *
+ * In a split q/k/v forward, input_layernorm runs on each head's own copies of x, and q_proj,
+ * k_proj and v_proj project them head by head, k and v once per query head (each query head
+ * with its kv head's rows: grouped-query attention ungrouped).
  */
-import { add, embedding, linear, mul, tag, tagged, type Var } from "@gim/autograd";
+import { add, embedding, indexSelect, linear, mul, reshape, split, tag, tagged, transpose, type Var } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import { ropeInverseFrequencies, slidingWindowOf, type LlamaConfig } from "../config.js";
-import { activation, applyRope, causalAttention, mergeHeads, rmsNormLayer, ropeTables, splitHeads } from "../layers.js";
+import { activation, applyRope, causalAttention, headProjection, mergeHeads, rmsNormLayer, ropeTables, splitHeads, splitQkvInputs } from "../layers.js";
 import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
-import { CausalLM, randomWeights, type ParamShapes, type RandomInitOptions } from "../model.js";
+import { CausalLM, randomWeights, type BlockOptions, type ParamShapes, type RandomInitOptions } from "../model.js";
 import { placeKey, Tags } from "../places.js";
 
 /** LlamaForCausalLM's module names, as its checkpoint names them: the one source of module paths and parameter names. */
@@ -154,10 +158,10 @@ export class LlamaModel extends CausalLM {
     return { cos: T.narrow(cos, 0, 0, length), sin: T.narrow(sin, 0, 0, length) };
   }
 
-  protected blocks(embeds: Var): Var {
+  protected blocks(embeds: Var, options: BlockOptions): Var {
     const rope = this.ropeFor(embeds.shape[1]!);
     let x = embeds; // [B, T, d]
-    for (let i = 0; i < this.config.numHiddenLayers; i++) x = this.module(LLAMA.block(i), () => this.block(x, i, rope));
+    for (let i = 0; i < this.config.numHiddenLayers; i++) x = this.module(LLAMA.block(i), () => this.block(x, i, rope, options));
     return x;
   }
 
@@ -180,14 +184,43 @@ export class LlamaModel extends CausalLM {
     });
   }
 
-  private block(x: Var, layer: number, rope: { cos: Tensor; sin: Tensor }): Var {
+  /**
+   * q (after RoPE), k (after RoPE) and v of block input `resid`: input_layernorm then the
+   * projections ([B, H, T, dh], [B, Hkv, T, dh], [B, Hkv, T, dh]), or in a split q/k/v forward
+   * head by head from each head's own copies (k and v [B, H, T, dh]).
+   */
+  private queriesKeysValues(resid: Var, rope: { cos: Tensor; sin: Tensor }, splitQkv: boolean): [Var, Var, Var] {
+    const c = this.config;
+    const [heads, kvHeads] = [c.numAttentionHeads, c.numKeyValueHeads];
+    const rotate = (x: Var) => applyRope(x, rope.cos, rope.sin);
+    if (!splitQkv) {
+      const attnIn = this.module(LLAMA.attnNorm, () => this.rmsNorm(resid));
+      return this.module(LLAMA.attention, () => [
+        rotate(splitHeads(this.proj(attnIn, LLAMA.q), heads)), // [B, H, T, dh]
+        rotate(splitHeads(this.proj(attnIn, LLAMA.k), kvHeads)), // [B, Hkv, T, dh]
+        splitHeads(this.proj(attnIn, LLAMA.v), kvHeads), // [B, Hkv, T, dh]
+      ]);
+    }
+    const copies = this.module(LLAMA.attention, () => splitQkvInputs(resid, heads)); // [B, 3H, T, d]
+    const [qIn, kIn, vIn] = split(this.module(LLAMA.attnNorm, () => this.rmsNorm(copies)), 3, 1) as [Var, Var, Var]; // 3 x [B, H, T, d]
+    const group = heads / kvHeads;
+    const kvOfHead = Array.from({ length: heads }, (_, h) => Math.floor(h / group));
+    // One nn.Linear (weight [n*dh, d], optional bias) split into n heads and taken for each query head: [H, d, dh] and [H, dh].
+    const perHead = (x: Var, name: string, n: number) =>
+      this.module(name, () => {
+        const rows = (t: Var) => (n === heads ? t : indexSelect(t, { axis: 0, ids: kvOfHead }));
+        const weight = rows(reshape(this.own("weight"), { shape: [n, c.headDim, c.hiddenSize] })); // [H, dh, d]
+        const bias = this.ownOptional("bias");
+        return headProjection(x, transpose(weight), bias && rows(reshape(bias, { shape: [n, c.headDim] }))); // [B, H, T, dh]
+      });
+    return this.module(LLAMA.attention, () => [rotate(perHead(qIn, LLAMA.q, heads)), rotate(perHead(kIn, LLAMA.k, kvHeads)), perHead(vIn, LLAMA.v, kvHeads)]);
+  }
+
+  private block(x: Var, layer: number, rope: { cos: Tensor; sin: Tensor }, options: BlockOptions): Var {
     const c = this.config;
     const resid = tag(x, Tags.residPre);
-    const attnIn = this.module(LLAMA.attnNorm, () => this.rmsNorm(resid));
+    const [q, k, v] = this.queriesKeysValues(resid, rope, options.splitQkv);
     const attnOut = this.module(LLAMA.attention, () => {
-      const q = applyRope(splitHeads(this.proj(attnIn, LLAMA.q), c.numAttentionHeads), rope.cos, rope.sin); // [B, H, T, dh]
-      const k = applyRope(splitHeads(this.proj(attnIn, LLAMA.k), c.numKeyValueHeads), rope.cos, rope.sin); // [B, Hkv, T, dh]
-      const v = splitHeads(this.proj(attnIn, LLAMA.v), c.numKeyValueHeads); // [B, Hkv, T, dh]
       const z = causalAttention(q, k, v, slidingWindowOf(c, layer)); // [B, H, T, dh]
       return tag(this.proj(mergeHeads(z), LLAMA.attnOut), Tags.attnOutput); // [B, T, d]
     });
