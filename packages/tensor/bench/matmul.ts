@@ -66,7 +66,7 @@ function median(values: number[]): number {
 export async function main(args: string[]): Promise<void> {
   const { json, quick, runs } = parseArgs(args);
   const threads = defaultMatmulThreads();
-  const gpu = gpuBackend({ mode: "webasm" });
+  const gpu = await gpuBackend({ mode: "webasm" });
   const contenders: Contender[] = [
     { label: "wasm 1t", backend: createCpuBackend({ kernel: "wasm", threads: 1 }), threads: 1, maxWork: Infinity },
     ...(threads > 1 ? [{ label: `wasm ${threads}t`, backend: createCpuBackend({ kernel: "wasm", threads }), threads, maxWork: Infinity }] : []),

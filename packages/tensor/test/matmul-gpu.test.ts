@@ -4,11 +4,14 @@
  * webasm mode; the backend's tiling must keep every element right. Also: k beyond gpu.js's
  * loop limit, and the automatic backend choice on a machine without a GPU.
  */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { GPU, type IKernelFunctionThis, type KernelFunction } from "gpu.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { autoBackend, cpuBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, matmul, randUniform, type Tensor } from "../src/index.js";
+import { autoBackend, cpuBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, matmul, randUniform, Tensor } from "../src/index.js";
 
-const webasm = gpuBackend({ mode: "webasm" });
+const webasm = await gpuBackend({ mode: "webasm" });
 afterAll(() => webasm.dispose());
 
 /** Max over elements of |got - exact| / sum_p |a_ip b_pj|, the exact product summed in float64. */
@@ -78,15 +81,42 @@ describe("gpu.js backend beyond 2^24 input elements", () => {
   });
 });
 
-describe("autoBackend", () => {
-  it("picks the CPU backend where gpu.js reports no real GPU (Node without GL)", () => {
-    expect(gpuIsAvailable()).toBe(false);
-    expect(autoBackend()).toBe(cpuBackend);
+describe("autoBackend and the gpu.js backend's edges", () => {
+  it("picks the CPU backend where gpu.js reports no real GPU (Node without GL)", async () => {
+    expect(await gpuIsAvailable()).toBe(false);
+    expect(await autoBackend()).toBe(cpuBackend);
   });
 
-  it("refuses to run a disposed gpu.js backend", () => {
-    const gpu = gpuBackend({ mode: "cpu" });
+  it("refuses to run a disposed gpu.js backend", async () => {
+    const gpu = await gpuBackend({ mode: "cpu" });
     gpu.dispose();
     expect(() => matmul(randUniform([2, 2]), randUniform([2, 2]), { backend: gpu })).toThrow(/disposed/);
+  });
+
+  it("computes float64 products in float64 (on the CPU), never rounded to float32", () => {
+    // 1 + 2^-40 is not a float32; its square's 2^-39 term survives only in float64 sums.
+    const x = 1 + 2 ** -40;
+    const a = new Tensor(new Float64Array(24).fill(x), [4, 6]);
+    const b = new Tensor(new Float64Array(30).fill(x), [6, 5]);
+    const c = matmul(a, b, { backend: webasm });
+    expect(c.dtype).toBe("float64");
+    for (const v of c.toFlat()) expect(v).toBe(6 * x * x);
+  });
+
+  it("is loaded only when asked for: importing @gim/tensor does not load gpu.js", () => {
+    const index = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+    const script = [
+      `const T = await import(${JSON.stringify(pathToFileURL(index).href)});`,
+      "const { createRequire } = await import('node:module');",
+      "const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('gpu.js'));",
+      "const before = loaded();",
+      "const gpu = await T.gpuBackend({ mode: 'cpu' });",
+      "console.log(before, loaded());",
+      "gpu.dispose();",
+    ].join("\n");
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href;
+    const run = spawnSync(process.execPath, ["--import", tsx, "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim()).toBe("false true");
   });
 });

@@ -10,9 +10,15 @@
  * loop silently after `loopMaxIterations`, so k is tiled by 4096 as well, with the partial
  * products summed in float64.
  *
- * The kernel computes in float32 whatever the dtype: float64 operands are rounded to float32.
+ * The kernel computes in float32, so float64 products are never sent to it: they run on
+ * {@link cpuBackend} (float64 sums), never rounded.
+ *
+ * gpu.js is an optional peer dependency, loaded by dynamic import when a gpu backend is asked
+ * for (so `gpuBackend` and `autoBackend` are async): importing `@gim/tensor` never loads it,
+ * and a CPU-only install does not need it (nor the 84 MB WebGPU package it depends on).
  */
-import { GPU, type GPUInternalMode, type GPUMode, type IKernelFunctionThis, type IKernelRunShortcut, type KernelFunction } from "gpu.js";
+import type { GPU, IKernelFunctionThis, IKernelRunShortcut, KernelFunction } from "gpu.js";
+import { InputError } from "../errors.js";
 import { cpuBackend } from "./cpu.js";
 import type { Gemm, MatmulBackend } from "./gemm.js";
 
@@ -32,13 +38,25 @@ function matmulTileKernel(this: IKernelFunctionThis, a: number[], b: number[], k
   return sum;
 }
 
+/** A gpu.js mode: `"gpu"` lets gpu.js pick (WebGL2, WebGL, headless-gl, else WebAssembly); the others force one. */
+export type GpuMode = "gpu" | "cpu" | "dev" | "webgl" | "webgl2" | "headlessgl" | "webasm";
+
 /** Options of {@link gpuBackend}. */
 export interface GpuBackendOptions {
-  /**
-   * gpu.js mode: `'gpu'` (gpu.js picks: WebGL2, WebGL, headless-gl, else WebAssembly),
-   * `'webasm'`, `'cpu'`, `'webgl'`, `'webgl2'`, `'headlessgl'`, ... Default `'gpu'`.
-   */
-  mode?: GPUMode | GPUInternalMode;
+  /** gpu.js mode (default `"gpu"`). */
+  mode?: GpuMode;
+}
+
+type GpuJs = typeof import("gpu.js");
+let gpuJs: Promise<GpuJs> | undefined;
+
+/** gpu.js, imported on first use; a clear error where it is not installed. */
+function loadGpuJs(): Promise<GpuJs> {
+  gpuJs ??= import("gpu.js").catch((e: unknown) => {
+    gpuJs = undefined;
+    throw new InputError(`the gpu matmul backend needs the gpu.js package, an optional peer dependency of @gim/tensor (npm install gpu.js@2.24.1): ${(e as Error).message}`);
+  });
+  return gpuJs;
 }
 
 /** A gpu.js backend. Call `dispose()` when done to free its gpu.js context. */
@@ -50,11 +68,13 @@ export interface GpuBackend extends MatmulBackend {
 }
 
 /**
- * Creates a gpu.js matmul backend, e.g. `gpuBackend({ mode: "webasm" })`. Results are float32
- * accurate, whatever the dtype. See {@link autoBackend} to use it only where there is a GPU.
+ * Creates a gpu.js matmul backend, e.g. `await gpuBackend({ mode: "webasm" })`, loading gpu.js
+ * on first use. Float32 products run on gpu.js (float32 accurate); float64 ones on
+ * {@link cpuBackend}. See {@link autoBackend} to use it only where there is a GPU.
  */
-export function gpuBackend(options: GpuBackendOptions = {}): GpuBackend {
+export async function gpuBackend(options: GpuBackendOptions = {}): Promise<GpuBackend> {
   const mode = options.mode ?? "gpu";
+  const { GPU } = await loadGpuJs();
   let gpu: GPU | undefined = new GPU({ mode });
   // gpu.js types kernel arguments as its own variable union; the kernel reads flat arrays.
   let kernel: IKernelRunShortcut | undefined = gpu
@@ -66,12 +86,16 @@ export function gpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       tactic: "precision",
     })
     .setLoopMaxIterations(MAX_TILE_K);
+  const name = `gpu.js-${mode}`;
   return {
-    name: `gpu.js-${mode}`,
+    name,
     mode,
     run(batch) {
-      if (!kernel) throw new Error(`matmul: the ${this.name} backend was disposed`);
-      for (const g of batch) if (g.m > 0 && g.n > 0) runTiled(kernel, g);
+      if (!kernel) throw new InputError(`matmul: the ${name} backend was disposed`);
+      // float64 products go to the CPU (float64 sums): gpu.js would round them to float32.
+      const exact = batch.filter((g) => g.c instanceof Float64Array);
+      if (exact.length > 0) cpuBackend.run(exact);
+      for (const g of batch) if (g.m > 0 && g.n > 0 && !(g.c instanceof Float64Array)) runTiled(kernel, g);
     },
     dispose() {
       kernel?.destroy();
@@ -131,9 +155,10 @@ function runTiled(kernel: IKernelRunShortcut, g: Gemm): void {
   }
 }
 
-/** True when gpu.js can reach a real GPU here: WebGL2 or WebGL in a browser, headless-gl in Node. */
-export function gpuIsAvailable(): boolean {
+/** True when gpu.js is installed and can reach a real GPU here: WebGL2 or WebGL in a browser, headless-gl in Node. */
+export async function gpuIsAvailable(): Promise<boolean> {
   try {
+    const { GPU } = await loadGpuJs();
     return GPU.isWebGL2Supported || GPU.isWebGLSupported || GPU.isHeadlessGLSupported;
   } catch {
     return false;
@@ -146,8 +171,8 @@ export function gpuIsAvailable(): boolean {
  * fallbacks (WebAssembly, JavaScript) are slower than the CPU backend, so they are never
  * chosen automatically. Dispose the result with {@link disposeBackend} when done.
  */
-export function autoBackend(): MatmulBackend {
-  return gpuIsAvailable() ? gpuBackend({ mode: "gpu" }) : cpuBackend;
+export async function autoBackend(): Promise<MatmulBackend> {
+  return (await gpuIsAvailable()) ? gpuBackend({ mode: "gpu" }) : cpuBackend;
 }
 
 /** Frees a backend's resources if it holds any (a gpu.js context); a no-op for the CPU backends. */

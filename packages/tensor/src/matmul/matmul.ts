@@ -13,7 +13,7 @@ import { cpuBackend } from "./cpu.js";
 import type { Gemm, MatmulBackend } from "./gemm.js";
 
 export { cpuBackend, createCpuBackend, type CpuBackend, type CpuBackendOptions, type CpuKernel } from "./cpu.js";
-export { autoBackend, disposeBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, type GpuBackend, type GpuBackendOptions } from "./gpu.js";
+export { autoBackend, disposeBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, type GpuBackend, type GpuBackendOptions, type GpuMode } from "./gpu.js";
 export { defaultMatmulThreads, shutdownMatmulPool } from "./pool.js";
 
 // The packed CPU kernel on every core: the fastest backend on a machine without a GPU.
