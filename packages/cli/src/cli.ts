@@ -2,7 +2,7 @@
  * The `gim` command in-process: parse, dispatch, and turn every error into one line on
  * stderr and an exit code (2: the command line is wrong; 1: running it failed).
  */
-import { FileFormatError, InputError } from "@gim/tensor";
+import { escapeControl, FileFormatError, InputError } from "@gim/tensor";
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
 import { componentsCommand } from "./commands/components.js";
 import { evalCommand } from "./commands/eval.js";
@@ -97,12 +97,27 @@ function findCommand(name: string): Command {
 
 function reportError(error: unknown, io: CliIO): number {
   const debug = io.env["GIM_DEBUG"] !== undefined && io.env["GIM_DEBUG"] !== "" && io.env["GIM_DEBUG"] !== "0";
-  const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`gim: ${oneLine(message)}\n`);
+  io.stderr.write(`gim: ${escapeControl(oneLine(describeFailure(error)))}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + "\n");
   // The library's InputError is a mistake in what was asked (exit 2), except in a file's content (exit 1).
   if (error instanceof UsageError || (error instanceof InputError && !(error instanceof FileFormatError))) return ExitCode.usage;
   return ExitCode.runtime;
+}
+
+/**
+ * The message of an error. The engine's own failures (a stack overflow, an allocation over
+ * its limits) are bugs the packages' checks should have prevented; they read as what they
+ * mean rather than as V8's wording alone.
+ */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof RangeError) {
+    if (/call stack size/i.test(error.message)) return `the input is nested too deeply to process (${error.message}); please report this with GIM_DEBUG=1`;
+    if (/allocation failed|invalid (typed )?array length|maximum size exceeded|invalid string length/i.test(error.message)) {
+      return `out of memory: the input needs more memory than can be allocated (${error.message})`;
+    }
+  }
+  return error.message;
 }
 
 /** A message on one line: line breaks become "; ", runs of blanks one space. */

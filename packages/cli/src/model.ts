@@ -2,13 +2,12 @@
  * Opening the model folder a command works on (weights and, when present, the tokenizer),
  * and turning the command line's input (text or ids) into checked token ids.
  */
-import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { defaultModel } from "@gim/models";
 import { modelDir as shippedModelDir } from "@gim/models/node";
-import { InputError } from "@gim/tensor";
-import { resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
-import { loadModel, loadTokenizer } from "@gim/transformer/node";
+import { InputError, quote } from "@gim/tensor";
+import { hasTokenizerFiles as folderHasTokenizerFiles, resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
+import { folderProblem, loadModel, loadTokenizer, nodeFolder } from "@gim/transformer/node";
 import { UsageError, type ParsedArgs } from "./args.js";
 
 /**
@@ -31,6 +30,11 @@ export class RuntimeError extends Error {
   override name = "RuntimeError";
 }
 
+/** How the command line asks to open its model (`--allow-unused-tensors`). */
+export function openOptions(args: ParsedArgs): OpenOptions {
+  return { allowUnusedTensors: args.flag("allow-unused-tensors") };
+}
+
 /** The model folder of `--model`, resolved against `cwd`, or {@link DEFAULT_MODEL_DIR}. */
 export function modelDir(args: ParsedArgs, cwd: string): string {
   const given = args.string("model");
@@ -39,24 +43,29 @@ export function modelDir(args: ParsedArgs, cwd: string): string {
   return nodePath.resolve(cwd, given);
 }
 
+/** Options of {@link openModel}. */
+export interface OpenOptions {
+  /** Ignore tensors the config does not use (`--allow-unused-tensors`) instead of refusing the checkpoint. */
+  readonly allowUnusedTensors?: boolean;
+}
+
 /** Loads the weights and (when present) the tokenizer of a model folder. */
-export async function openModel(dir: string): Promise<OpenedModel> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(dir);
-  } catch {
-    throw new RuntimeError(`model folder ${dir} does not exist`);
+export async function openModel(dir: string, options: OpenOptions = {}): Promise<OpenedModel> {
+  const problem = folderProblem(dir);
+  if (problem !== undefined) {
+    throw new RuntimeError(problem.endsWith("not a folder") ? `${dir} ${problem} (--model takes a Hugging Face model folder)` : `model folder ${dir} ${problem}`);
   }
-  if (!stat.isDirectory()) throw new RuntimeError(`${dir} is not a folder (--model takes a Hugging Face model folder)`);
-  const model = loadModel(dir);
+  const model = loadModel(dir, { allowUnusedTensors: options.allowUnusedTensors ?? false });
   const tokenizer = await openTokenizer(dir);
   return { dir, model, tokenizer };
 }
 
-/** Whether a folder has tokenizer files (tokenizer.json, or vocab.json + merges.txt). */
+/**
+ * Whether a folder has tokenizer files (tokenizer.json, or vocab.json + merges.txt); a broken
+ * link in their place counts, so loading it says what is wrong with it.
+ */
 export function hasTokenizerFiles(dir: string): boolean {
-  const has = (name: string) => fs.existsSync(nodePath.join(dir, name));
-  return has("tokenizer.json") || (has("vocab.json") && has("merges.txt"));
+  return folderHasTokenizerFiles(nodeFolder(dir));
 }
 
 /** The tokenizer of a model folder, or undefined when it has none. */
@@ -91,10 +100,20 @@ export function inputIds(args: ParsedArgs, opened: OpenedModel): number[] {
     fromOption("--ids", () => opened.model.checkIds(ids));
     return ids;
   }
+  return encodeText(text, args, opened);
+}
+
+/**
+ * Text from the command line encoded as the TEXT argument is (the tokenizer's special tokens
+ * unless `--no-special-tokens`) and checked by the model; errors name `option` (`--corrupted`),
+ * or "the text" for TEXT itself.
+ */
+export function encodeText(text: string, args: ParsedArgs, opened: OpenedModel, option?: string): number[] {
+  const purpose = option === undefined ? "to encode text; pass --ids instead" : `to encode ${option}; pass ${option}-ids instead`;
   // As Hugging Face's tokenizer(text): the model's special tokens (Llama's BOS) are added.
-  const encoded = requireTokenizer(opened, "to encode text; pass --ids instead").encode(text, { addSpecialTokens: !args.flag("no-special-tokens") });
-  if (encoded.length === 0) throw new UsageError(`the text ${JSON.stringify(text)} encodes to no tokens`);
-  fromOption("the text", () => opened.model.checkIds(encoded));
+  const encoded = requireTokenizer(opened, purpose).encode(text, { addSpecialTokens: !args.flag("no-special-tokens") });
+  if (encoded.length === 0) throw new UsageError(`${option ?? "the text"} ${quote(text)} encodes to no tokens`);
+  fromOption(option ?? "the text", () => opened.model.checkIds(encoded));
   return encoded;
 }
 

@@ -97,7 +97,7 @@ describe("runtime errors exit 1 with one line", () => {
 
   it("a file instead of a folder", async () => {
     const file = path.join(gpt2, "config.json");
-    await fails(["logits", "--model", file, "--ids", "1"], 1, `${file} is not a folder (--model takes a Hugging Face model folder)`);
+    await fails(["logits", "--model", file, "--ids", "1"], 1, `${file} is a regular file, not a folder (--model takes a Hugging Face model folder)`);
   });
 
   it("a folder without config.json", async () => {

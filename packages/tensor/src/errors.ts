@@ -11,6 +11,11 @@
 /** A caller's input the library cannot use; the message names the problem on one line. */
 export class InputError extends Error {
   override name = "InputError";
+
+  /** `message` on one line, with control characters escaped (see {@link escapeControl}). */
+  constructor(message: string, options?: ErrorOptions) {
+    super(escapeControl(joinLines(message)), options);
+  }
 }
 
 /**
@@ -24,10 +29,89 @@ export class FileFormatError extends InputError {
   /** The problem, without the file name. */
   readonly problem: string;
 
-  constructor(file: string, problem: string) {
-    const oneLine = problem.replace(/\s*[\r\n]+\s*/g, " ");
-    super(`${file}: ${oneLine}`);
-    this.file = file;
-    this.problem = oneLine;
+  constructor(file: string, problem: string, options?: ErrorOptions) {
+    const safeFile = escapeControl(joinLines(file));
+    const safeProblem = escapeControl(joinLines(problem));
+    super(`${safeFile}: ${safeProblem}`, options);
+    this.file = safeFile;
+    this.problem = safeProblem;
   }
+}
+
+/**
+ * `text` on one line: each line break, with the blanks around it, becomes one space. Linear
+ * time (a regex like `\s*\n+\s*` backtracks quadratically over a long run of blanks).
+ */
+export function joinLines(text: string): string {
+  const lines = text.split(/[\r\n\u2028\u2029]+/);
+  if (lines.length === 1) return text;
+  return lines.map((line, i) => (i === 0 ? line.trimEnd() : i === lines.length - 1 ? line.trimStart() : line.trim())).join(" ");
+}
+
+// C0 and C1 controls, DEL, format characters (bidi overrides, zero-width ones), line and
+// paragraph separators, and lone surrogates: anything that can move the cursor, recolour
+// or reorder a terminal's text, or hide what a message says.
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/**
+ * `text` safe to print on a terminal: every control or format character (ESC, CSI, bidi
+ * overrides, zero-width characters, line separators, lone surrogates) becomes a visible
+ * escape (`\n`, `\t`, `\u001b`, `\u202e`); everything else is kept. The one helper every
+ * message that quotes a file's content goes through ({@link quote}, the error classes here,
+ * the `gim` command's error line).
+ */
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, (ch) => {
+    if (ch === "\n") return "\\n";
+    if (ch === "\r") return "\\r";
+    if (ch === "\t") return "\\t";
+    const code = ch.codePointAt(0)!;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * A value from a file (a JSON value, a token, a name), as a message quotes it: JSON-like
+ * (strings in double quotes, so `"1"` and `1` differ), at most `maxChars` characters (longer
+ * ones end in `...`), nested at most a few levels deep, with control characters escaped.
+ * Bounded work whatever the value: a 100 MB string or an array nested 100,000 deep is cut,
+ * not rendered and then cut.
+ */
+export function quote(value: unknown, maxChars = 100): string {
+  const text = preview(value, maxChars + 1, 0);
+  return escapeControl(text.length > maxChars ? `${text.slice(0, Math.max(0, maxChars - 3))}...` : text);
+}
+
+const MAX_QUOTE_DEPTH = 4;
+
+function preview(value: unknown, budget: number, depth: number): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > budget ? value.slice(0, budget) : value) ?? "";
+    case "number":
+    case "boolean":
+      return String(value); // NaN and Infinity as they are (JSON.stringify would say null)
+    case "bigint":
+      return `${value}n`;
+    case "undefined":
+      return "undefined";
+    case "function":
+    case "symbol":
+      return `a ${typeof value}`;
+  }
+  if (value === null) return "null";
+  if (depth >= MAX_QUOTE_DEPTH) return Array.isArray(value) ? "[...]" : "{...}";
+  const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
+  let out = open;
+  let first = true;
+  const items: Iterable<unknown> = Array.isArray(value) ? value : Object.keys(value as object);
+  for (const item of items) {
+    if (out.length > budget) return out; // the caller cuts it and adds "..."
+    const text = Array.isArray(value)
+      ? preview(item, budget - out.length, depth + 1)
+      : `${JSON.stringify((item as string).slice(0, budget))}:${preview((value as Record<string, unknown>)[item as string], budget - out.length, depth + 1)}`;
+    out += (first ? "" : ",") + text;
+    first = false;
+  }
+  return out + close;
 }

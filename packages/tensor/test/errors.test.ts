@@ -32,3 +32,33 @@ describe("errors", () => {
     expect(e.name).toBe("FileFormatError");
   });
 });
+
+describe("messages quote content safely", () => {
+  it("escapeControl makes every control, format and separator character visible and keeps the rest", () => {
+    expect(T.escapeControl("a\u001b[31mb\u009b1m\u202ec\n\t\r\u2028\u200b\u0000é😀")).toBe("a\\u001b[31mb\\u009b1m\\u202ec\\n\\t\\r\\u2028\\u200b\\u0000é😀");
+    expect(T.escapeControl("\ud800x")).toBe("\\ud800x"); // a lone surrogate
+    expect(T.escapeControl(T.escapeControl("\u001b"))).toBe("\\u001b"); // idempotent
+  });
+
+  it("quote tells strings from numbers, bounds long and deep values, and keeps NaN visible", () => {
+    expect(T.quote("1")).toBe('"1"');
+    expect(T.quote(1)).toBe("1");
+    expect(T.quote([[1]])).toBe("[[1]]");
+    expect(T.quote(NaN)).toBe("NaN");
+    expect(T.quote({ a: [1, "x"] })).toBe('{"a":[1,"x"]}');
+    expect(T.quote("x".repeat(1e7))).toBe(`"${"x".repeat(96)}...`);
+    let deep: unknown = 0;
+    for (let i = 0; i < 1e5; i++) deep = [deep];
+    expect(T.quote(deep)).toBe("[[[[[...]]]]]");
+    const wide = Array.from({ length: 1e6 }, (_, i) => i);
+    expect(T.quote(wide, 20)).toBe("[0,1,2,3,4,5,6,7,...");
+    expect(T.quote("\u001b")).toBe('"\\u001b"');
+  });
+
+  it("errors escape their messages and join lines in linear time", () => {
+    expect(new InputError("bad \u001b[2J\nvalue").message).toBe("bad \\u001b[2J value");
+    const e = new FileFormatError("dir/\u001bx", `a${" ".repeat(200_000)}\n b`);
+    expect(e.file).toBe("dir/\\u001bx");
+    expect(e.problem).toBe("a b");
+  });
+});

@@ -3,7 +3,15 @@
  * bad config fails with one line naming the key instead of deep inside a forward pass.
  */
 
-import { FileFormatError } from "@gim/tensor";
+import { FileFormatError, quote } from "@gim/tensor";
+
+/**
+ * The largest sizes a config may claim, checked before anything is built from them. Layers:
+ * the largest published models have about 130, and per-layer lists are built from the count
+ * before a tensor is compared with it. Every other size (vocabulary, width, heads, positions):
+ * 2^31 - 1, beyond what a typed array can hold; the tensors present then bound them exactly.
+ */
+export const configLimits = { layers: 4096, size: 2 ** 31 - 1 } as const;
 
 /** GPT-2 (`model_type: "gpt2"`). */
 export interface Gpt2Config {
@@ -111,7 +119,7 @@ class Reader {
   object(key: string): Reader | undefined {
     if (!this.has(key)) return undefined;
     const v = this.json[key];
-    if (typeof v !== "object" || Array.isArray(v)) this.fail(`${this.name(key)} must be an object, got ${JSON.stringify(v)}`);
+    if (typeof v !== "object" || Array.isArray(v)) this.fail(`${this.name(key)} must be an object, got ${quote(v)}`);
     return new Reader(v as Json, this.source, `${this.prefix}${key}.`);
   }
 
@@ -129,13 +137,13 @@ class Reader {
     return Object.keys(this.json);
   }
 
-  int(key: string, fallback?: number, min = 1): number {
+  int(key: string, fallback?: number, min = 1, max: number = configLimits.size): number {
     if (!this.has(key)) {
       if (fallback !== undefined) return fallback;
       this.fail(`missing required key ${this.name(key)}`);
     }
     const v = this.json[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) this.fail(`${this.name(key)} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.fail(`${this.name(key)} must be an integer in [${min}, ${max}], got ${quote(v)}`);
     return v;
   }
 
@@ -145,21 +153,21 @@ class Reader {
       this.fail(`missing required key ${this.name(key)}`);
     }
     const v = this.json[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) this.fail(`${this.name(key)} must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) this.fail(`${this.name(key)} must be a positive number, got ${quote(v)}`);
     return v;
   }
 
   bool(key: string, fallback: boolean): boolean {
     if (!this.has(key)) return fallback;
     const v = this.json[key];
-    if (typeof v !== "boolean") this.fail(`${this.name(key)} must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean") this.fail(`${this.name(key)} must be true or false, got ${quote(v)}`);
     return v;
   }
 
   oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
     if (!this.has(key)) return fallback;
     const v = this.json[key];
-    if (typeof v !== "string" || !allowed.includes(v as T)) this.fail(`${this.name(key)} is ${JSON.stringify(v)}; supported: ${allowed.join(", ")}`);
+    if (typeof v !== "string" || !allowed.includes(v as T)) this.fail(`${this.name(key)} is ${quote(v)}; supported: ${allowed.join(", ")}`);
     return v as T;
   }
 }
@@ -175,7 +183,7 @@ export function parseConfig(json: unknown, source = "config.json"): ModelConfig 
   if (typeof type !== "string") r.fail(`missing required key "model_type"`);
   if (type === "gpt2") return parseGpt2(r);
   if (type === "llama" || type === "qwen2" || type === "mistral") return parseLlama(r, type);
-  return r.fail(`unknown model_type "${type}"; supported: ${supportedModelTypes.join(", ")}`);
+  return r.fail(`unknown model_type ${quote(type)}; supported: ${supportedModelTypes.join(", ")}`);
 }
 
 function parseGpt2(r: Reader): Gpt2Config {
@@ -191,7 +199,7 @@ function parseGpt2(r: Reader): Gpt2Config {
     vocabSize: r.int("vocab_size"),
     nPositions: r.int("n_positions"),
     nEmbd,
-    nLayer: r.int("n_layer"),
+    nLayer: r.int("n_layer", undefined, 1, configLimits.layers),
     nHead,
     nInner: r.int("n_inner", 4 * nEmbd),
     layerNormEpsilon: r.number("layer_norm_epsilon", 1e-5),
@@ -208,7 +216,7 @@ function parseLlama(r: Reader, modelType: LlamaConfig["modelType"]): LlamaConfig
   if (!r.has("head_dim") && hiddenSize % heads !== 0) r.fail(`hidden_size ${hiddenSize} is not divisible by num_attention_heads ${heads}`);
   const headDim = r.int("head_dim", hiddenSize / heads);
   if (headDim % 2 !== 0) r.fail(`head_dim ${headDim} must be even for rotary embeddings`);
-  const layers = r.int("num_hidden_layers");
+  const layers = r.int("num_hidden_layers", undefined, 1, configLimits.layers);
   const rope = parseRope(r);
   const slidingWindows = parseSlidingWindows(r, modelType, layers);
   // Only Llama reads attention_bias and mlp_bias; Qwen2 always has q/k/v biases; Mistral has none.
@@ -250,7 +258,7 @@ function parseRope(r: Reader): { theta: number; scaling?: RopeScaling } {
   const theta = params?.has("rope_theta") ? params.number("rope_theta") : r.number("rope_theta", 10000);
   for (const where of [r, params]) {
     if (where?.has("partial_rotary_factor") && where.raw("partial_rotary_factor") !== 1) {
-      where.fail(`${where.name("partial_rotary_factor")} other than 1 is not supported, got ${JSON.stringify(where.raw("partial_rotary_factor"))}`);
+      where.fail(`${where.name("partial_rotary_factor")} other than 1 is not supported, got ${quote(where.raw("partial_rotary_factor"))}`);
     }
   }
   if (!params) return { theta };
@@ -284,7 +292,7 @@ function parseSlidingWindows(r: Reader, modelType: LlamaConfig["modelType"], lay
     return full.map((_, i) => (i >= from ? window : null));
   }
   if (!Array.isArray(types) || types.length !== layers || !types.every((t) => t === "full_attention" || t === "sliding_attention")) {
-    r.fail(`"layer_types" must list "full_attention" or "sliding_attention" for each of the ${layers} layers, got ${JSON.stringify(types)}`);
+    r.fail(`"layer_types" must list "full_attention" or "sliding_attention" for each of the ${layers} layers, got ${quote(types)}`);
   }
   return types.map((t) => (t === "sliding_attention" ? window : null));
 }

@@ -33,11 +33,16 @@ describe("loading refuses bad model folders with one line naming the file and th
     ["a config that is not JSON", () => loadModel(variant("notjson", "gpt2-f32", { config: () => "{ not json" })), /config\.json: not valid JSON/],
     ["an unknown model_type", () => loadModel(variant("bert", "gpt2-f32", { config: (c) => ({ ...c, model_type: "bert" }) })), /config\.json: unknown model_type "bert"; supported: gpt2, llama, qwen2, mistral/],
     ["a config missing a required key", () => loadModel(variant("nokey", "llama-gqa-sharded", { config: (c) => ({ ...c, hidden_size: undefined }) })), /config\.json: missing required key "hidden_size"/],
-    ["a key of the wrong type", () => loadModel(variant("badkey", "gpt2-f32", { config: (c) => ({ ...c, n_head: "four" }) })), /"n_head" must be an integer >= 1, got "four"/],
+    ["a key of the wrong type", () => loadModel(variant("badkey", "gpt2-f32", { config: (c) => ({ ...c, n_head: "four" }) })), /"n_head" must be an integer in \[1, 2147483647\], got "four"/],
     ["heads that do not divide the width", () => loadModel(variant("heads", "gpt2-f32", { config: (c) => ({ ...c, n_head: 5 }) })), /n_embd 32 is not divisible by n_head 5/],
     ["a missing tensor", () => loadModel(variant("notensor", "gpt2-f32", { tensors: (m) => void m.delete("h.1.mlp.c_fc.bias") })), /model\.safetensors: tensor "h\.1\.mlp\.c_fc\.bias" is missing/],
     ["a tensor of the wrong shape for the config", () => loadModel(variant("shape", "gpt2-f32", { config: (c) => ({ ...c, n_inner: 64 }) })), /model\.safetensors: tensor "h\.0\.mlp\.c_fc\.weight" has shape \[32, 128\], but the config needs \[32, 64\]/],
     ["an untied Llama without lm_head", () => loadModel(variant("nohead", "llama-gqa-sharded", { tensors: (m) => void m.delete("lm_head.weight") })), /tensor "lm_head\.weight" is missing/],
+    ["a config with more layers than stored", () => loadModel(variant("more-layers", "gpt2-f32", { config: (c) => ({ ...c, n_layer: 3 }) })), /config\.json: "n_layer" is 3, but .*model\.safetensors holds 2 layers/],
+    ["a config with fewer layers than stored", () => loadModel(variant("fewer-layers", "llama-gqa-sharded", { config: (c) => ({ ...c, num_hidden_layers: 1 }) })), /config\.json: "num_hidden_layers" is 1, but .*model\.safetensors holds 3 layers/],
+    ["a config with a billion layers", () => loadModel(variant("billion-layers", "gpt2-f32", { config: (c) => ({ ...c, n_layer: 1e9 }) })), /config\.json: "n_layer" must be an integer in \[1, 4096\], got 1000000000/],
+    ["a tensor stored with and without the transformer. prefix", () => loadModel(variant("both", "gpt2-f32", { tensors: (m) => void m.set("transformer.ln_f.bias", m.get("ln_f.bias")!) })), /model\.safetensors: holds both "ln_f\.bias" and "transformer\.ln_f\.bias"; which one the model uses is ambiguous/],
+    ["tensors the config does not use", () => loadModel(variant("unused", "gpt2-f32", { tensors: (m) => { for (const n of ["v_head.weight", "score.weight", "a", "b"]) m.set(n, T.zeros([1])); } })), /model\.safetensors: 4 tensors are not used by this gpt2 config: "a", "b", "score\.weight" and 1 more \(check the config, or allow unused tensors to ignore them\)/],
     ["an untied GPT-2 without lm_head", () => loadModel(variant("gpt2-nohead", "gpt2-f32", { config: (c) => ({ ...c, tie_word_embeddings: false }) })), /tensor "lm_head\.weight" is missing/],
   ];
   it.each(cases)("%s", (_what, load, message) => {
@@ -52,20 +57,35 @@ describe("loading refuses bad model folders with one line naming the file and th
     expect((error as Error).message).not.toContain("\n");
   });
 
-  it("a tied Llama ignores a stored lm_head.weight, and GPT-2 loads with or without the transformer. prefix", () => {
+  it("a tied model accepts a stored lm_head.weight equal to its embeddings, and GPT-2 loads with or without the transformer. prefix", () => {
     const gpt2 = loadModel(path.join(fixturesDir, "gpt2-prefixed-f16"));
     expect(gpt2.params.has("wte.weight")).toBe(true);
     expect(gpt2.params.has("lm_head.weight")).toBe(false);
+    const llama = loadModel(variant("llama-tied-head", "llama-tied-bf16", { tensors: (m) => void m.set("lm_head.weight", m.get("model.embed_tokens.weight")!) }));
+    expect(llama.params.has("lm_head.weight")).toBe(false);
+  });
+
+  it("ignores the buffers transformers ignores, and unused tensors when asked to", () => {
+    const buffers = variant("buffers", "llama-gqa-sharded", { tensors: (m) => void m.set("model.layers.1.self_attn.rotary_emb.inv_freq", T.ones([4])) });
+    expect(loadModel(buffers).params.size).toBe(30);
+    const extra = variant("extra", "gpt2-f32", { tensors: (m) => void m.set("v_head.weight", T.ones([1, 32])) });
+    expect(() => loadModel(extra)).toThrow(/1 tensor is not used by this gpt2 config: "v_head\.weight"/);
+    const model = loadModel(extra, { allowUnusedTensors: true });
+    expect(model.params.has("v_head.weight")).toBe(false);
+    expect(model.forward({ ids: [1, 2] }).logits.shape).toEqual([2, 96]);
   });
 });
 
 describe("GPT-2 unembedding", () => {
   it("uses its own lm_head.weight only when tie_word_embeddings is false, as transformers does", () => {
-    // A stored lm_head of twice wte: logits are twice the tied ones when untied, unchanged when tied.
+    // A stored lm_head of twice wte: logits are twice the tied ones when untied, unchanged when
+    // tied (then the differing head is an error unless unused tensors are allowed).
     const doubled = (m: Map<string, T.Tensor>) => void m.set("lm_head.weight", T.mul(m.get("wte.weight")!, 2));
     const ids = [5, 17, 3];
     const tied = loadModel(path.join(fixturesDir, "gpt2-f32")).forward({ ids }).logits.value;
-    const ignored = loadModel(variant("gpt2-head-tied", "gpt2-f32", { tensors: doubled })).forward({ ids }).logits.value;
+    const tiedDir = variant("gpt2-head-tied", "gpt2-f32", { tensors: doubled });
+    expect(() => loadModel(tiedDir)).toThrow(/tie_word_embeddings is true but the checkpoint's "lm_head\.weight" differs from "wte\.weight"/);
+    const ignored = loadModel(tiedDir, { allowUnusedTensors: true }).forward({ ids }).logits.value;
     const untied = loadModel(variant("gpt2-head-untied", "gpt2-f32", { config: (c) => ({ ...c, tie_word_embeddings: false }), tensors: doubled })).forward({ ids }).logits.value;
     expect(Array.from(ignored.data)).toEqual(Array.from(tied.data));
     Array.from(untied.data).forEach((v, i) => expect(v).toBeCloseTo(2 * tied.data[i]!, 4));
@@ -174,7 +194,7 @@ describe("parseConfig: sliding-window attention", () => {
     expect(windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, max_window_layers: 28 })).toEqual([undefined, undefined, undefined]);
     expect(windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, layer_types: ["sliding_attention", "full_attention", "sliding_attention"] })).toEqual([4, undefined, 4]);
     expect(() => windows({ model_type: "qwen2", use_sliding_window: true, sliding_window: 4, layer_types: ["full_attention"] })).toThrow('"layer_types" must list "full_attention" or "sliding_attention" for each of the 3 layers');
-    expect(() => windows({ model_type: "mistral", sliding_window: 0 })).toThrow('"sliding_window" must be an integer >= 1, got 0');
+    expect(() => windows({ model_type: "mistral", sliding_window: 0 })).toThrow('"sliding_window" must be an integer in [1, 2147483647], got 0');
   });
 
   it("ignores window keys on Llama", () => {

@@ -571,7 +571,7 @@ describe("bad files", () => {
     expectSafetensorsError(() => reader.entry("nope"), name, 'no tensor named "nope"');
     expectSafetensorsError(() => reader.read("nope"), name, 'no tensor named "nope"');
     const missing = path.join(tmp, "missing.safetensors");
-    expectSafetensorsError(() => openSafetensors(missing), missing, "cannot open", "ENOENT");
+    expectSafetensorsError(() => openSafetensors(missing), missing, "does not exist");
     expectSafetensorsError(() => openSafetensors(tmp), tmp, "not a regular file");
     // A named pipe would block a reader that opened it; it must be refused without opening.
     const fifo = path.join(tmp, "pipe.safetensors");
@@ -633,9 +633,9 @@ describe("sharded checkpoints and model folders", () => {
     const empty = folder({ "config.json": "{}" });
     expectSafetensorsError(() => openSafetensorsFolder(empty), empty, "neither model.safetensors nor model.safetensors.index.json");
     const nowhere = path.join(tmp, "no-such-folder");
-    expectSafetensorsError(() => openSafetensorsFolder(nowhere), nowhere, "cannot open the model folder");
+    expectSafetensorsError(() => openSafetensorsFolder(nowhere), nowhere, "the model folder does not exist");
     const file = path.join(single, "model.safetensors");
-    expectSafetensorsError(() => openSafetensorsFolder(file), file, "is not a folder");
+    expectSafetensorsError(() => openSafetensorsFolder(file), file, "the model folder is a regular file, not a folder");
   });
 
   it("rejects bad indexes with the index file and the problem", () => {

@@ -136,7 +136,7 @@ describe("loadTokenizer: one-line errors naming the file", () => {
   it("missing folder, a file instead of a folder, a folder without tokenizer files", async () => {
     await expect(loadTokenizer(join(scratch, "nope"))).rejects.toThrow(`${join(scratch, "nope")}: tokenizer folder not found`);
     const dir = await folderWith({ "config.json": "{}" });
-    await expect(loadTokenizer(join(dir, "config.json"))).rejects.toThrow("config.json: not a folder");
+    await expect(loadTokenizer(join(dir, "config.json"))).rejects.toThrow("config.json: is a regular file, not a folder (expected a checkpoint folder with tokenizer files)");
     await expect(loadTokenizer(dir)).rejects.toThrow(`${dir}: no tokenizer files: expected tokenizer.json, or vocab.json + merges.txt`);
     const half = await folderWith({ "vocab.json": "{}" });
     await expect(loadTokenizer(half)).rejects.toThrow("(vocab.json without merges.txt)");
@@ -159,7 +159,7 @@ describe("loadTokenizer: one-line errors naming the file", () => {
     const badVocab = await folderWith({ "vocab.json": "{\"a\": }", "merges.txt": merges });
     await expect(loadTokenizer(badVocab)).rejects.toThrow(`${badVocab}/vocab.json: malformed JSON`);
     const negative = await folderWith({ "vocab.json": JSON.stringify({ a: -1 }), "merges.txt": "" });
-    await expect(loadTokenizer(negative)).rejects.toThrow(`${negative}/vocab.json: "a" must be a non-negative integer, got number -1`);
+    await expect(loadTokenizer(negative)).rejects.toThrow(`${negative}/vocab.json: the vocabulary["a"] must be a non-negative integer, got number -1`);
     const badLine = await folderWith({ "vocab.json": vocab, "merges.txt": `${merges}a b c\n` });
     const line = merges.split("\n").length;
     await expect(loadTokenizer(badLine)).rejects.toThrow(`${badLine}/merges.txt: line ${line} must be two tokens separated by one space, got "a b c"`);

@@ -13,6 +13,13 @@ export const modelOption: OptionSpec = {
   defaultText: `the shipped ${defaultModel} model (${DEFAULT_MODEL_DIR})`,
 };
 
+/** `--allow-unused-tensors`. */
+export const allowUnusedTensorsOption: OptionSpec = {
+  name: "allow-unused-tensors",
+  kind: "flag",
+  description: "Load a checkpoint that holds tensors the config does not use, ignoring them (they are an error otherwise)",
+};
+
 /** `--ids 5,17,3`. */
 export const idsOption: OptionSpec = {
   name: "ids",

@@ -10,11 +10,11 @@ import {
   type GradientMethod, type ComponentReport, type FaithfulnessCurve, type Metric, type ScoredSource, type Agreement,
 } from "@gim/rules";
 import * as T from "@gim/tensor";
-import { parseArgs, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
+import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, encodeText, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
 import { formatNumber, renderTable, type Column } from "../render.js";
-import { describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { allowUnusedTensorsOption, describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
 
 /** The options and help of `gim components`. */
@@ -25,6 +25,7 @@ export const componentsSpec: CommandSpec = {
   positionals: { name: "TEXT", description: "The clean prompt, encoded with the model's tokenizer (or use --ids)", max: 1 },
   options: [
     modelOption,
+    allowUnusedTensorsOption,
     { name: "corrupted", kind: "string", valueName: "TEXT", description: "The corrupted prompt (same number of tokens as the clean one)" },
     idsOption,
     { name: "no-special-tokens", kind: "flag", description: "Encode the prompts without the special tokens the tokenizer adds (e.g. Llama's BOS)" },
@@ -85,9 +86,8 @@ function corruptedIds(args: ParsedArgs, opened: OpenedModel): number[] {
     fromOption("--corrupted-ids", () => opened.model.checkIds(ids));
     return ids;
   }
-  // The same input path as the clean TEXT (tokenizer, special tokens, checks).
-  const special = args.flag("no-special-tokens") ? ["--no-special-tokens"] : [];
-  return inputIds(parseArgs(componentsSpec, [...special, "--", args.string("corrupted")!]), opened);
+  // The same input path as the clean TEXT (tokenizer, special tokens, checks), named as --corrupted.
+  return encodeText(args.string("corrupted")!, args, opened, "--corrupted");
 }
 
 /** A one-token answer from `--NAME TOKEN` or `--NAME-id N`, or undefined. */
@@ -118,7 +118,7 @@ export const componentsCommand: Command = {
     if (metricName === "logit" && (args.has("wrong-answer") || args.has("wrong-answer-id"))) throw new UsageError("--metric logit reads the answer's logit alone; drop --wrong-answer");
     checkInput(args);
     checkCorrupted(args);
-    const opened = await openModel(modelDir(args, io.cwd));
+    const opened = await openModel(modelDir(args, io.cwd), openOptions(args));
     const clean = inputIds(args, opened);
     const corrupted = corruptedIds(args, opened);
     if (clean.length !== corrupted.length) {

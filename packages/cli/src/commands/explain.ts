@@ -5,9 +5,9 @@
 import { defaultBaseline, explainMethods, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
-import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The command-line name of a method: `freezeNorm` is `freeze-norm`. */
 export function methodFlagName(method: MethodName): string {
@@ -42,6 +42,7 @@ export const explainSpec: CommandSpec = {
   positionals: { name: "TEXT", description: "Text to explain, encoded with the model's tokenizer (or use --ids)", max: 1 },
   options: [
     modelOption,
+    allowUnusedTensorsOption,
     idsOption,
     noSpecialTokensOption,
     { name: "method", kind: "string", valueName: "M", repeatable: true, description: `Attribution method: ${methodNames.map((m) => methodFlagName(m)).join(", ")}; aliases tsg, ig; also comma-separated`, defaultText: "gim and gradient (with --json: gim)" },
@@ -141,7 +142,7 @@ export const explainCommand: Command = {
     const settings = gimSettings(args);
     checkInput(args);
     const dir = modelDir(args, io.cwd);
-    const opened = await openModel(dir);
+    const opened = await openModel(dir, openOptions(args));
     const ids = inputIds(args, opened);
     const position = positionOf(args, ids.length);
     const target = targetId(args, opened);

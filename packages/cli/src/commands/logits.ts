@@ -5,9 +5,9 @@
 import { noGrad } from "@gim/autograd";
 import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, inputIds, modelDir, openModel, positionOf, tokenText } from "../model.js";
+import { checkInput, inputIds, modelDir, openModel, openOptions, positionOf, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
-import { describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The options and help of `gim logits`. */
 export const logitsSpec: CommandSpec = {
@@ -17,6 +17,7 @@ export const logitsSpec: CommandSpec = {
   positionals: { name: "TEXT", description: "Text to encode with the model's tokenizer (or use --ids)", max: 1 },
   options: [
     modelOption,
+    allowUnusedTensorsOption,
     idsOption,
     noSpecialTokensOption,
     positionOption,
@@ -33,7 +34,7 @@ export const logitsCommand: Command = {
   async run(args, io: CliIO) {
     checkInput(args);
     const dir = modelDir(args, io.cwd);
-    const opened = await openModel(dir);
+    const opened = await openModel(dir, openOptions(args));
     const ids = inputIds(args, opened);
     const position = positionOf(args, ids.length);
     const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position] }).logits.value.toFlat())); // [1, V]: only this position's row

@@ -11,7 +11,7 @@
  *
  * @packageDocumentation
  */
-export { nodeFolder } from "./folder.js";
+export { nodeFolder, folderProblem, openRegularFile, readRegularFile, type FileErrorClass } from "./folder.js";
 export { loadModel, readConfig } from "./load.js";
 export { openSafetensors, openShardedSafetensors, openSafetensorsFolder } from "./open-safetensors.js";
 export { writeSafetensors } from "./write-safetensors.js";

@@ -1,9 +1,8 @@
 /** Loading a Hugging Face model folder from disk. */
-import * as fs from "node:fs";
 import { ConfigError, type ModelConfig } from "../config.js";
 import { CONFIG_FILE_NAME, loadModelFrom, readConfigFrom, type LoadOptions } from "../load.js";
 import type { CausalLM } from "../model.js";
-import { nodeFolder } from "./folder.js";
+import { folderProblem, nodeFolder } from "./folder.js";
 
 /** Reads and checks `config.json` of the model folder `dir`. */
 export function readConfig(dir: string): ModelConfig {
@@ -21,5 +20,6 @@ export function loadModel(dir: string, options: LoadOptions = {}): CausalLM {
 }
 
 function checkFolder(dir: string): void {
-  if (!fs.existsSync(dir)) throw new ConfigError(`${dir}/${CONFIG_FILE_NAME}`, "the model folder does not exist");
+  const problem = folderProblem(dir);
+  if (problem !== undefined) throw new ConfigError(`${dir}/${CONFIG_FILE_NAME}`, `the model folder ${problem}`);
 }

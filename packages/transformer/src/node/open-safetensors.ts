@@ -5,7 +5,7 @@ import { SafetensorsError, describeError } from "../safetensors/error.js";
 import type { ByteSource } from "../safetensors/read-tensor.js";
 import { openSource, type SafetensorsFile, type SafetensorsReader } from "../safetensors/reader.js";
 import { openCheckpoint, openShardedIn, type ShardedSafetensors } from "../safetensors/sharded.js";
-import { nodeFolder } from "./folder.js";
+import { folderProblem, nodeFolder, openRegularFile } from "./folder.js";
 
 // One readSync call reads at most about 2 GB; bigger tensors are read in several calls.
 const MAX_READ_BYTES = 1 << 30;
@@ -47,25 +47,13 @@ class FileSource implements ByteSource {
 }
 
 /**
- * A regular file at `path` opened for reading byte ranges; `what` names it in errors. Refuses
- * anything else (a folder, a FIFO, a device) before opening it: opening a FIFO for reading
- * would block until a writer comes.
+ * A regular file at `path` opened for reading byte ranges. Refuses anything else (a folder, a
+ * FIFO, a device, a broken or looping link) before opening it: opening a FIFO for reading
+ * would block until a writer comes (see `openRegularFile`).
  */
 export function openFileSource(path: string): ByteSource {
-  let fd: number;
-  try {
-    if (!fs.statSync(path).isFile()) throw new SafetensorsError(path, "is not a regular file");
-    fd = fs.openSync(path, "r");
-  } catch (error) {
-    if (error instanceof SafetensorsError) throw error;
-    throw new SafetensorsError(path, `cannot open: ${describeError(error)}`);
-  }
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) {
-    fs.closeSync(fd);
-    throw new SafetensorsError(path, "is not a regular file");
-  }
-  return new FileSource(path, fd, stat.size);
+  const { fd, size } = openRegularFile(path, SafetensorsError);
+  return new FileSource(path, fd, size);
 }
 
 /**
@@ -92,12 +80,7 @@ export function openShardedSafetensors(indexPath: string): ShardedSafetensors {
  * `model.safetensors.index.json` if there is one, else `model.safetensors`.
  */
 export function openSafetensorsFolder(dir: string): SafetensorsReader {
-  let isDirectory: boolean;
-  try {
-    isDirectory = fs.statSync(dir).isDirectory();
-  } catch (error) {
-    throw new SafetensorsError(dir, `cannot open the model folder: ${describeError(error)}`);
-  }
-  if (!isDirectory) throw new SafetensorsError(dir, "is not a folder");
+  const problem = folderProblem(dir);
+  if (problem !== undefined) throw new SafetensorsError(dir, `the model folder ${problem}`);
   return openCheckpoint(nodeFolder(dir));
 }

@@ -6,7 +6,7 @@ import { toGpt2Files } from "../tokenizer/gpt2.js";
 import { TokenizerError } from "../tokenizer/error.js";
 import type { BpeTokenizer } from "../tokenizer/tokenizer.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { nodeFolder } from "./folder.js";
+import { folderProblem, nodeFolder } from "./folder.js";
 
 /**
  * Loads the tokenizer of a checkpoint folder: tokenizer.json if present, else vocab.json +
@@ -14,13 +14,9 @@ import { nodeFolder } from "./folder.js";
  * config.json (see `tokenizerFromFiles`).
  */
 export async function loadTokenizer(folder: string): Promise<BpeTokenizer> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(folder);
-  } catch {
-    throw new TokenizerError(folder, "tokenizer folder not found");
-  }
-  if (!stat.isDirectory()) throw new TokenizerError(folder, "not a folder (expected a checkpoint folder with tokenizer files)");
+  const problem = folderProblem(folder);
+  if (problem === "does not exist") throw new TokenizerError(folder, "tokenizer folder not found");
+  if (problem !== undefined) throw new TokenizerError(folder, `${problem} (expected a checkpoint folder with tokenizer files)`);
   return tokenizerFromFolder(nodeFolder(folder));
 }
 

@@ -1,4 +1,4 @@
-import { FileFormatError } from "@gim/tensor";
+import { FileFormatError, joinLines } from "@gim/tensor";
 
 /**
  * The one error type of the safetensors reader and writer.
@@ -14,6 +14,5 @@ export class SafetensorsError extends FileFormatError {
 
 /** The message of an unknown thrown value, on one line (for wrapping I/O and JSON errors). */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s*[\r\n]+\s*/g, " ");
+  return joinLines(error instanceof Error ? error.message : String(error));
 }

@@ -21,4 +21,4 @@ export { MAX_HEADER_BYTES, type SafetensorsEntry } from "./header.js";
 export type { ByteSource, ReadOptions } from "./read-tensor.js";
 export { SafetensorsFile, openSource, parseSafetensors, type SafetensorsReader } from "./reader.js";
 export { serializeSafetensors, type RawTensorData, type SafetensorsWriteDType, type TensorsToWrite, type WriteOptions } from "./writer.js";
-export { INDEX_FILE_NAME, SINGLE_FILE_NAME, ShardedSafetensors, openCheckpoint, openShardedIn } from "./sharded.js";
+export { INDEX_FILE_NAME, SINGLE_FILE_NAME, ShardedSafetensors, openCheckpoint, openShardedIn, shardedLimits } from "./sharded.js";

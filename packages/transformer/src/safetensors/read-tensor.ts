@@ -7,7 +7,7 @@
  * memory it is a view, when aligned). Other dtypes are read in chunks of at most
  * {@link CHUNK_BYTES} into one scratch buffer and converted into the output.
  */
-import { Tensor, allocate, sizeOf, type DType, type Storage, InputError } from "@gim/tensor";
+import { Tensor, allocate, sizeOf, type DType, type Storage, InputError, quote } from "@gim/tensor";
 import { LITTLE_ENDIAN_HOST, swapByteOrder } from "./byte-order.js";
 import { decodeBfloat16Array, decodeFloat16Array, isLoadableDType, itemSize, type SafetensorsDType } from "./dtypes.js";
 import { SafetensorsError } from "./error.js";
@@ -40,11 +40,11 @@ export function readTensor(source: ByteSource, entry: SafetensorsEntry, dtype: D
     throw new InputError(`read(): dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
   }
   if (!isLoadableDType(entry.dtype)) {
-    throw new SafetensorsError(entry.file, `tensor ${JSON.stringify(entry.name)} has dtype ${entry.dtype}, which cannot be loaded as float`);
+    throw new SafetensorsError(entry.file, `tensor ${quote(entry.name)} has dtype ${entry.dtype}, which cannot be loaded as float`);
   }
   const count = sizeOf(entry.shape);
   const size = itemSize(entry.dtype);
-  const what = `tensor ${JSON.stringify(entry.name)}`;
+  const what = `tensor ${quote(entry.name)}`;
 
   if ((entry.dtype === "F32" && dtype === "float32") || (entry.dtype === "F64" && dtype === "float64")) {
     const view = LITTLE_ENDIAN_HOST ? source.view?.(entry.byteOffset, entry.byteLength) : undefined;
@@ -123,14 +123,14 @@ function decodeChunk(entry: SafetensorsEntry, bytes: Uint8Array, n: number, out:
       const src = new Uint8Array(buffer, at, n);
       for (let i = 0; i < n; i++) {
         if (src[i]! > 1) {
-          throw new SafetensorsError(entry.file, `tensor ${JSON.stringify(entry.name)} holds the byte ${src[i]} at element ${start + i}, which is not a BOOL (0 or 1)`);
+          throw new SafetensorsError(entry.file, `tensor ${quote(entry.name)} holds the byte ${src[i]} at element ${start + i}, which is not a BOOL (0 or 1)`);
         }
       }
       out.set(src, start);
       return;
     }
     default:
-      throw new SafetensorsError(entry.file, `tensor ${JSON.stringify(entry.name)} has dtype ${entry.dtype as SafetensorsDType}, which cannot be loaded as float`);
+      throw new SafetensorsError(entry.file, `tensor ${quote(entry.name)} has dtype ${entry.dtype as SafetensorsDType}, which cannot be loaded as float`);
   }
 }
 
@@ -139,7 +139,7 @@ function notExact(entry: SafetensorsEntry, value: bigint | number, index: number
   const advice = single && Number.isSafeInteger(Number(value)) ? `; read it with { dtype: "float64" }` : "";
   return new SafetensorsError(
     entry.file,
-    `tensor ${JSON.stringify(entry.name)} holds the ${entry.dtype} value ${value} at element ${index}, which ${single ? "float32" : "float64"} cannot represent exactly${advice}`,
+    `tensor ${quote(entry.name)} holds the ${entry.dtype} value ${value} at element ${index}, which ${single ? "float32" : "float64"} cannot represent exactly${advice}`,
   );
 }
 

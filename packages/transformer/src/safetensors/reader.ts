@@ -2,6 +2,7 @@
  * The reader interface shared by single files, in-memory buffers and sharded checkpoints, and
  * {@link parseSafetensors} for bytes already in memory (no Node APIs, so it runs in browsers).
  */
+import { quote } from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import { memorySource } from "../folder.js";
 import { SafetensorsError, describeError } from "./error.js";
@@ -53,6 +54,11 @@ export class SafetensorsFile implements SafetensorsReader {
     return this.header.metadata;
   }
 
+  /** Bytes of the file's JSON header. */
+  get headerLength(): number {
+    return this.header.headerLength;
+  }
+
   names(): string[] {
     return this.header.entries.map((e) => e.name);
   }
@@ -64,14 +70,14 @@ export class SafetensorsFile implements SafetensorsReader {
   entry(name: string): SafetensorsEntry {
     const entry = this.header.byName.get(name);
     if (!entry) {
-      throw new SafetensorsError(this.file, `no tensor named ${JSON.stringify(name)} among its ${this.header.entries.length} tensors`);
+      throw new SafetensorsError(this.file, `no tensor named ${quote(name)} among its ${this.header.entries.length} tensors`);
     }
     return entry;
   }
 
   read(name: string, options: ReadOptions = {}): Tensor {
     const entry = this.entry(name);
-    if (!this.source) throw new SafetensorsError(this.file, `is closed; cannot read tensor ${JSON.stringify(name)}`);
+    if (!this.source) throw new SafetensorsError(this.file, `is closed; cannot read tensor ${quote(name)}`);
     return readTensor(this.source, entry, options.dtype ?? "float32");
   }
 

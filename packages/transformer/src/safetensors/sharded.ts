@@ -4,11 +4,12 @@
  * {@link openCheckpoint}, which opens whichever form a model folder holds. Both read through
  * a {@link ModelFolder}, so they work on disk and in memory alike.
  */
-import type { Tensor } from "@gim/tensor";
+import { FileFormatError, type Tensor, quote } from "@gim/tensor";
 import { normalizeFileName, readText, type ModelFolder } from "../folder.js";
 import { SafetensorsError, describeError } from "./error.js";
+import { parseJsonText } from "../json-text.js";
 import { isPlainObject, kindOf, type SafetensorsEntry } from "./header.js";
-import type { ReadOptions } from "./read-tensor.js";
+import type { ByteSource, ReadOptions } from "./read-tensor.js";
 import { openSource, type SafetensorsFile, type SafetensorsReader } from "./reader.js";
 
 /** The file name of a single-file checkpoint in a model folder. */
@@ -16,8 +17,13 @@ export const SINGLE_FILE_NAME = "model.safetensors";
 /** The file name of a sharded checkpoint's index in a model folder. */
 export const INDEX_FILE_NAME = "model.safetensors.index.json";
 
-// Index files are a few hundred kB even for the largest models.
-const MAX_INDEX_BYTES = 100_000_000;
+/**
+ * Limits on a sharded checkpoint, checked before the shards are opened or as their headers
+ * are read: the index file's size (DeepSeek-V3's, of 91,000 tensors, is 9 MB), the number of
+ * shard files (the largest published models have a few hundred), and the bytes of all the
+ * shards' headers together (DeepSeek-V3's: 14 MB).
+ */
+export const shardedLimits = { indexBytes: 32_000_000, shards: 4096, headerBytes: 32_000_000 } as const;
 
 /** A sharded checkpoint presented as one reader. */
 export class ShardedSafetensors implements SafetensorsReader {
@@ -58,7 +64,7 @@ export class ShardedSafetensors implements SafetensorsReader {
   entry(name: string): SafetensorsEntry {
     const reader = this.readerOf.get(name);
     if (!reader) {
-      throw new SafetensorsError(this.file, `no tensor named ${JSON.stringify(name)} in weight_map (${this.order.length} tensors in ${this.readers.length} shards)`);
+      throw new SafetensorsError(this.file, `no tensor named ${quote(name)} in weight_map (${this.order.length} tensors in ${this.readers.length} shards)`);
     }
     return reader.entry(name);
   }
@@ -71,6 +77,31 @@ export class ShardedSafetensors implements SafetensorsReader {
   close(): void {
     for (const reader of this.readers) reader.close();
   }
+}
+
+/**
+ * The bytes of one shard, opened only while they are read: a checkpoint of thousands of shards
+ * holds no file open between reads (and cannot run out of file descriptors). A shard whose
+ * size changes after its header was read is an error. Sources in memory are used as they are.
+ */
+function shardSource(folder: ModelFolder, shard: string): ByteSource {
+  const opened = folder.open(shard);
+  if (opened.view) return opened;
+  const size = opened.size;
+  opened.close();
+  return {
+    size,
+    readInto(target, position, what) {
+      const source = folder.open(shard);
+      try {
+        if (source.size !== size) throw new SafetensorsError(folder.pathOf(shard), `changed from ${size} to ${source.size} bytes while it was open`);
+        source.readInto(target, position, what);
+      } finally {
+        source.close();
+      }
+    },
+    close() {},
+  };
 }
 
 /**
@@ -87,16 +118,11 @@ export function openShardedIn(folder: ModelFolder, indexFile: string = INDEX_FIL
   };
   let text = "";
   try {
-    text = readText(folder, indexFile, MAX_INDEX_BYTES);
+    text = readText(folder, indexFile, shardedLimits.indexBytes);
   } catch (error) {
-    fail(`cannot read the index: ${describeError(error instanceof SafetensorsError ? error.problem : error)}`);
+    fail(error instanceof FileFormatError ? error.problem : `cannot read the index: ${describeError(error)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    fail(`index is not valid JSON (${describeError(error)})`);
-  }
+  const json = parseJsonText(text, fail, (error) => fail(`index is not valid JSON (${describeError(error)})`));
   if (!isPlainObject(json)) return fail(`index is ${kindOf(json)}, not a JSON object`);
   const metadata = json["metadata"] ?? {};
   if (!isPlainObject(metadata)) fail(`index "metadata" is ${kindOf(metadata)}, not an object`);
@@ -108,10 +134,10 @@ export function openShardedIn(folder: ModelFolder, indexFile: string = INDEX_FIL
   const shardByNormal = new Map<string, string>();
   const shardOf = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== "string") fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${kindOf(shard)}, not a shard file name`);
+    if (typeof shard !== "string") fail(`weight_map maps tensor ${quote(tensor)} to ${kindOf(shard)}, not a shard file name`);
     const normalized = normalizeFileName(shard as string);
     if (normalized === undefined) {
-      fail(`weight_map maps tensor ${JSON.stringify(tensor)} to ${JSON.stringify(shard)}, which is not a file inside the index's folder`);
+      fail(`weight_map maps tensor ${quote(tensor)} to ${quote(shard)}, which is not a file inside the index's folder`);
     }
     if (!shardByNormal.has(normalized)) {
       shardByNormal.set(normalized, shard as string);
@@ -120,17 +146,23 @@ export function openShardedIn(folder: ModelFolder, indexFile: string = INDEX_FIL
     shardOf.set(tensor, shardByNormal.get(normalized)!);
   }
 
+  if (shardNames.length > shardedLimits.shards) fail(`weight_map names ${shardNames.length} shard files; at most ${shardedLimits.shards}`);
+
   const readers: SafetensorsFile[] = [];
   const readerOf = new Map<string, SafetensorsFile>();
+  let headerBytes = 0;
   try {
     for (const shard of shardNames) {
-      if (!folder.has(shard)) fail(`weight_map names shard ${JSON.stringify(shard)}, but ${folder.pathOf(shard)} does not exist`);
-      readers.push(openSource(folder.pathOf(shard), folder.open(shard)));
+      if (!folder.has(shard)) fail(`weight_map names shard ${quote(shard)}, but ${folder.pathOf(shard)} does not exist`);
+      const reader = openSource(folder.pathOf(shard), shardSource(folder, shard));
+      readers.push(reader);
+      headerBytes += reader.headerLength;
+      if (headerBytes > shardedLimits.headerBytes) fail(`the shards' headers together are over ${shardedLimits.headerBytes} bytes (at shard ${quote(shard)})`);
     }
     const readerByShard = new Map(shardNames.map((shard, i) => [shard, readers[i]!]));
     for (const [tensor, shard] of shardOf) {
       const reader = readerByShard.get(shard)!;
-      if (!reader.has(tensor)) fail(`weight_map puts tensor ${JSON.stringify(tensor)} in shard ${JSON.stringify(shard)}, which does not hold it`);
+      if (!reader.has(tensor)) fail(`weight_map puts tensor ${quote(tensor)} in shard ${quote(shard)}, which does not hold it`);
       readerOf.set(tensor, reader);
     }
     for (const [i, reader] of readers.entries()) {
@@ -138,9 +170,9 @@ export function openShardedIn(folder: ModelFolder, indexFile: string = INDEX_FIL
         const owner = readerOf.get(tensor);
         if (owner === reader) continue;
         if (owner) {
-          fail(`tensor ${JSON.stringify(tensor)} is in two shards, ${JSON.stringify(shardNames[readers.indexOf(owner)])} and ${JSON.stringify(shardNames[i])}`);
+          fail(`tensor ${quote(tensor)} is in two shards, ${quote(shardNames[readers.indexOf(owner)])} and ${quote(shardNames[i])}`);
         }
-        fail(`shard ${JSON.stringify(shardNames[i])} holds tensor ${JSON.stringify(tensor)}, which weight_map does not list`);
+        fail(`shard ${quote(shardNames[i])} holds tensor ${quote(tensor)}, which weight_map does not list`);
       }
     }
   } catch (error) {

@@ -10,7 +10,7 @@
 import { byteFallbackToken, utf8Encode } from "./bytes.js";
 import { Heap } from "./heap.js";
 import { TokenizerError } from "./error.js";
-import { InputError } from "@gim/tensor";
+import { InputError, quote } from "@gim/tensor";
 
 /** Settings of a BPE model, as in the `model` object of tokenizer.json. */
 export interface BpeModelOptions {
@@ -63,11 +63,11 @@ export class BpeModel {
     this.merges = merges;
     for (const [token, id] of vocab) {
       if (!Number.isInteger(id) || id < 0 || id >= PAIR_SHIFT) {
-        throw new TokenizerError(source, `token ${JSON.stringify(token)} has id ${id}, expected an integer in [0, ${PAIR_SHIFT})`);
+        throw new TokenizerError(source, `token ${quote(token)} has id ${id}, expected an integer in [0, ${PAIR_SHIFT})`);
       }
       const other = this.idToTokenMap.get(id);
       if (other !== undefined) {
-        throw new TokenizerError(source, `tokens ${JSON.stringify(other)} and ${JSON.stringify(token)} both have id ${id}`);
+        throw new TokenizerError(source, `tokens ${quote(other)} and ${quote(token)} both have id ${id}`);
       }
       this.idToTokenMap.set(id, token);
     }
@@ -84,7 +84,7 @@ export class BpeModel {
       const mergedId = vocab.get(merged);
       const missing = leftId === undefined ? left : rightId === undefined ? right : mergedId === undefined ? merged : undefined;
       if (missing !== undefined) {
-        throw new TokenizerError(source, `merge ${rank} (${JSON.stringify(left)} ${JSON.stringify(right)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`);
+        throw new TokenizerError(source, `merge ${rank} (${quote(left)} ${quote(right)}) uses ${quote(missing)}, which is not in the vocabulary`);
       }
       // A repeated pair keeps its last rank, as in GPT-2's encoder and Hugging Face tokenizers.
       this.mergeRank.set(leftId! * PAIR_SHIFT + rightId!, rank);
@@ -93,7 +93,7 @@ export class BpeModel {
     if (options.unkToken !== undefined) {
       this.unkId = vocab.get(options.unkToken);
       if (this.unkId === undefined) {
-        throw new TokenizerError(source, `unk_token ${JSON.stringify(options.unkToken)} is not in the vocabulary`);
+        throw new TokenizerError(source, `unk_token ${quote(options.unkToken)} is not in the vocabulary`);
       }
     }
   }
@@ -159,7 +159,7 @@ export class BpeModel {
       if (this.unkId === undefined) {
         const code = char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
         throw new InputError(
-          `${source}: character ${JSON.stringify(char)} (U+${code}) is not in the vocabulary and the model has neither byte_fallback nor unk_token`,
+          `${source}: character ${quote(char)} (U+${code}) is not in the vocabulary and the model has neither byte_fallback nor unk_token`,
         );
       }
       if (!(pendingUnk && fuseUnk)) symbols.push(this.unkId);

@@ -6,7 +6,7 @@
 // first token, and Strip does nothing. So "Ġthe" shows as " the" and "▁the" as " the".
 
 import { byteFallbackToken, CHAR_TO_BYTE, parseByteFallbackToken, utf8Decode, utf8Encode } from "./bytes.js";
-import { asArray, asObject, asString, componentType, optionalIndex, unsupported } from "./json.js";
+import { asArray, asObject, asString, componentType, optionalIndex, unsupported, checkSequenceDepth } from "./json.js";
 import { buildPattern, replaceAll } from "./normalizers.js";
 import { readPrependScheme, readReplacement } from "./pre-tokenizers.js";
 
@@ -128,7 +128,7 @@ export const byteFallbackDecoder: Decoder = (tokens, display) => {
 };
 
 /** Builds the decoder described by `spec` (null: none). `source` names the file in errors. */
-export function buildDecoder(spec: unknown, source: string, where = "decoder"): Decoder | undefined {
+export function buildDecoder(spec: unknown, source: string, where = "decoder", depth = 0): Decoder | undefined {
   if (spec === null || spec === undefined) return undefined;
   const obj = asObject(spec, source, where);
   const type = componentType(obj, source, where);
@@ -172,8 +172,9 @@ export function buildDecoder(spec: unknown, source: string, where = "decoder"): 
         tokens.map((token, i) => token.split(suffix).join(i === tokens.length - 1 && !display ? "" : " "));
     }
     case "Sequence": {
+      checkSequenceDepth(depth, source, where);
       const steps = asArray(obj["decoders"], source, `${where}.decoders`)
-        .map((step, i) => buildDecoder(step, source, `${where}.decoders[${i}]`))
+        .map((step, i) => buildDecoder(step, source, `${where}.decoders[${i}]`, depth + 1))
         .filter((step): step is Decoder => step !== undefined);
       return (tokens, display) => steps.reduce((acc, step) => step(acc, display), tokens);
     }

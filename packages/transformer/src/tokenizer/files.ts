@@ -22,6 +22,7 @@ import { BpeTokenizer, type SpecialTokenRoles } from "./tokenizer.js";
 import type { Tokenizer } from "./types.js";
 import { TokenizerError } from "./error.js";
 import { readText, type ModelFolder } from "../folder.js";
+import { FileFormatError, quote } from "@gim/tensor";
 
 /** The texts of the tokenizer files of a checkpoint folder, by file name. */
 export interface TokenizerFiles {
@@ -74,7 +75,7 @@ function configId(config: JsonObject | undefined, key: string, source: string): 
   if (config === undefined || !(key in config)) return undefined;
   const value = Array.isArray(config[key]) ? (config[key] as unknown[])[0] : config[key];
   if (value === null || value === undefined) return null;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new TokenizerError(source, `${key} must be a non-negative integer (or a list of them), got ${JSON.stringify(config[key])}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new TokenizerError(source, `${key} must be a non-negative integer (or a list of them), got ${quote(config[key])}`);
   return value;
 }
 
@@ -99,7 +100,7 @@ export function tokenizerFromFiles(files: TokenizerFiles, folder = "tokenizer fo
   if (isObject(decoderEntries)) {
     for (const [id, entry] of Object.entries(decoderEntries)) {
       const source = `${folder}/tokenizer_config.json`;
-      if (!/^\d+$/.test(id)) throw new TokenizerError(source, `added_tokens_decoder key ${JSON.stringify(id)} is not an id`);
+      if (!/^\d+$/.test(id)) throw new TokenizerError(source, `added_tokens_decoder key ${quote(id)} is not an id`);
       configAdded.push(readAddedToken(entry, source, `added_tokens_decoder[${id}]`, Number(id)));
     }
   }
@@ -138,8 +139,12 @@ function addNamedSpecialTokens(added: AddedTokenJson[], vocab: ReadonlyMap<strin
   added.sort((a, b) => a.id - b.id);
 }
 
-// Tokenizer files of real checkpoints are at most tens of MB (Llama 3's tokenizer.json: 9 MB).
-const MAX_TOKENIZER_FILE_BYTES = 200_000_000;
+/**
+ * The largest tokenizer file read, in bytes. Real ones are at most tens of MB (Llama 3's
+ * tokenizer.json: 9 MB, Gemma 3's: 33 MB); parsing a file of this size costs up to about
+ * 700 MB of memory.
+ */
+export const MAX_TOKENIZER_FILE_BYTES = 40_000_000;
 
 /**
  * The tokenizer of a model folder (on disk via `loadTokenizer` in `@gim/transformer/node`, or
@@ -150,7 +155,12 @@ const MAX_TOKENIZER_FILE_BYTES = 200_000_000;
 export function tokenizerFromFolder(folder: ModelFolder): BpeTokenizer {
   const files: TokenizerFiles = {};
   for (const name of TOKENIZER_FILE_NAMES) {
-    if (folder.has(name)) files[name] = readText(folder, name, MAX_TOKENIZER_FILE_BYTES);
+    if (!folder.has(name)) continue;
+    try {
+      files[name] = readText(folder, name, MAX_TOKENIZER_FILE_BYTES);
+    } catch (error) {
+      throw error instanceof FileFormatError && !(error instanceof TokenizerError) ? new TokenizerError(error.file, error.problem) : error;
+    }
   }
   return tokenizerFromFiles(files, folder.name);
 }

@@ -3,7 +3,8 @@
 // describe a byte-level BPE: no normalizer, GPT-2's regex pre-tokenizer, the ByteLevel
 // decoder. "<|endoftext|>" is GPT-2's only special token (BOS, EOS and unknown at once).
 
-import { asIndex, asObject, parseJson } from "./json.js";
+import { quote } from "@gim/tensor";
+import { asObject, parseJson, readVocab, tokenizerLimits } from "./json.js";
 import { readAddedToken, type AddedTokenJson, type TokenizerJson } from "./tokenizer-json.js";
 import { BpeTokenizer, type SpecialTokenRoles } from "./tokenizer.js";
 import { TokenizerError } from "./error.js";
@@ -13,10 +14,7 @@ export const GPT2_END_OF_TEXT = "<|endoftext|>";
 
 /** Reads vocab.json text into token -> id. `source` names the file in errors. */
 export function parseVocabJson(text: string, source = "vocab.json"): Map<string, number> {
-  const obj = asObject(parseJson(text, source), source, "the file");
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(obj)) vocab.set(token, asIndex(id, source, JSON.stringify(token)));
-  return vocab;
+  return readVocab(asObject(parseJson(text, source), source, "the file"), source, "the vocabulary");
 }
 
 /**
@@ -32,8 +30,9 @@ export function parseMergesTxt(text: string, source = "merges.txt"): Array<[stri
     if (line === "" || (index === 0 && line.startsWith("#version"))) return;
     const parts = line.split(" ");
     if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-      throw new TokenizerError(source, `line ${index + 1} must be two tokens separated by one space, got ${JSON.stringify(line)}`);
+      throw new TokenizerError(source, `line ${index + 1} must be two tokens separated by one space, got ${quote(line)}`);
     }
+    if (merges.length === tokenizerLimits.merges) throw new TokenizerError(source, `has more than ${tokenizerLimits.merges} merges`);
     merges.push([parts[0]!, parts[1]!]);
   });
   return merges;

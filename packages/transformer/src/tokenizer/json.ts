@@ -1,17 +1,24 @@
 // Small checked accessors for JSON read from tokenizer files. Every failure names the file
 // (`source`) and the path of the offending value, on one line.
+import { quote } from "@gim/tensor";
 import { TokenizerError } from "./error.js";
+import { parseJsonText } from "../json-text.js";
 
 /** A parsed JSON object. */
 export type JsonObject = { [key: string]: unknown };
 
-/** Parses `text` as JSON, or throws `"<source>: malformed JSON (<reason>)"`. */
+/** Parses `text` as JSON, or throws `"<source>: malformed JSON (<reason>)"` (or names a key given twice in one object). */
 export function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new TokenizerError(source, `malformed JSON (${(error as Error).message})`);
-  }
+  // Refuses a key twice in one object (a token twice in the vocabulary: the last would win).
+  return parseJsonText(
+    text,
+    (problem) => {
+      throw new TokenizerError(source, problem);
+    },
+    (error) => {
+      throw new TokenizerError(source, `malformed JSON (${error.message})`);
+    },
+  );
 }
 
 /** True for a plain JSON object (not null, not an array). */
@@ -72,7 +79,7 @@ export function componentType(obj: JsonObject, source: string, where: string): s
 
 /** A one-line error for a component type we do not implement. */
 export function unsupported(source: string, kind: string, type: string): TokenizerError {
-  return new TokenizerError(source, `unsupported ${kind} type ${JSON.stringify(type)}`);
+  return new TokenizerError(source, `unsupported ${kind} type ${quote(type)}`);
 }
 
 function describe(value: unknown): string {
@@ -81,4 +88,40 @@ function describe(value: unknown): string {
   if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
   if (typeof value === "object") return "an object";
   return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * The deepest nesting of `Sequence` components accepted (real files nest one or two). Each
+ * level is a recursive call when the pipeline is built and when it runs, so a file nested
+ * thousands deep would overflow the stack.
+ */
+export const MAX_SEQUENCE_DEPTH = 16;
+
+/** A one-line error when a Sequence at `where` is nested `depth` levels deep, past the limit. */
+export function checkSequenceDepth(depth: number, source: string, where: string): void {
+  if (depth >= MAX_SEQUENCE_DEPTH) throw new TokenizerError(source, `${where}: Sequences nested deeper than ${MAX_SEQUENCE_DEPTH}`);
+}
+
+/**
+ * The most tokens a vocabulary may have (Gemma's, among the largest, has 262,144) and the
+ * most merges a BPE model may list: beyond them a file costs gigabytes to hold, and ids past
+ * 2^24 cannot be used anyway.
+ */
+export const tokenizerLimits = { vocab: 2 ** 20, merges: 2 ** 21 } as const;
+
+/**
+ * A vocabulary object (token -> id) as a map, every id checked; `where` names it in errors.
+ * Refuses more than {@link tokenizerLimits}.vocab tokens before building anything.
+ */
+export function readVocab(obj: JsonObject, source: string, where: string): Map<string, number> {
+  let count = 0;
+  for (const _ in obj) if (++count > tokenizerLimits.vocab) throw new TokenizerError(source, `${where} has more than ${tokenizerLimits.vocab} tokens`);
+  const vocab = new Map<string, number>();
+  for (const token in obj) {
+    const id = obj[token];
+    // The message (and its quoting) only when an id is bad: a vocabulary has a million entries.
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) asIndex(id, source, `${where}[${quote(token)}]`);
+    vocab.set(token, id as number);
+  }
+  return vocab;
 }

@@ -1,7 +1,7 @@
 // Normalizers (tokenizer.json `normalizer`): text -> text before pre-tokenization. Applied to
 // each stretch of text between added tokens separately, as Hugging Face tokenizers does.
 
-import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject } from "./json.js";
+import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject, checkSequenceDepth } from "./json.js";
 import { findMatches, translateRegex } from "./regex.js";
 import { TokenizerError } from "./error.js";
 
@@ -12,7 +12,7 @@ export type Normalizer = (text: string) => string;
 export function buildPattern(spec: unknown, source: string, where: string): RegExp | string {
   const obj = asObject(spec, source, where);
   if (typeof obj["String"] === "string") return obj["String"];
-  if (typeof obj["Regex"] === "string") return translateRegex(obj["Regex"], source);
+  if (typeof obj["Regex"] === "string") return translateRegex(obj["Regex"], source, where);
   throw new TokenizerError(source, `${where} must be {"String": ...} or {"Regex": ...}`);
 }
 
@@ -29,7 +29,7 @@ const STRIP_END = /\p{White_Space}+$/u;
 const NONSPACING_MARKS = /\p{Mn}/gu;
 
 /** Builds the normalizer described by `spec` (null: none). `source` names the file in errors. */
-export function buildNormalizer(spec: unknown, source: string, where = "normalizer"): Normalizer | undefined {
+export function buildNormalizer(spec: unknown, source: string, where = "normalizer", depth = 0): Normalizer | undefined {
   if (spec === null || spec === undefined) return undefined;
   const obj: JsonObject = asObject(spec, source, where);
   const type = componentType(obj, source, where);
@@ -64,8 +64,9 @@ export function buildNormalizer(spec: unknown, source: string, where = "normaliz
     case "StripAccents":
       return (text) => text.replace(NONSPACING_MARKS, "");
     case "Sequence": {
+      checkSequenceDepth(depth, source, where);
       const steps = asArray(obj["normalizers"], source, `${where}.normalizers`)
-        .map((step, i) => buildNormalizer(step, source, `${where}.normalizers[${i}]`))
+        .map((step, i) => buildNormalizer(step, source, `${where}.normalizers[${i}]`, depth + 1))
         .filter((step): step is Normalizer => step !== undefined);
       return (text) => steps.reduce((acc, step) => step(acc), text);
     }

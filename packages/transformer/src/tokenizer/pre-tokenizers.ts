@@ -2,8 +2,9 @@
 // BPE model encodes one at a time (no token spans two pieces), possibly rewriting them
 // (ByteLevel maps bytes to characters, Metaspace turns spaces into "▁").
 
+import { quote } from "@gim/tensor";
 import { toByteLevel } from "./bytes.js";
-import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject } from "./json.js";
+import { asArray, asObject, asString, componentType, optionalBoolean, unsupported, type JsonObject, checkSequenceDepth } from "./json.js";
 import { buildPattern } from "./normalizers.js";
 import { findMatches, GPT2_SPLIT_PATTERN, translateRegex, type MatchRange } from "./regex.js";
 import { TokenizerError } from "./error.js";
@@ -121,7 +122,7 @@ export function readPrependScheme(obj: JsonObject, source: string, where: string
   let scheme: PrependScheme = "always";
   if (raw !== undefined && raw !== null) {
     if (raw !== "always" && raw !== "first" && raw !== "never") {
-      throw new TokenizerError(source, `${where}.prepend_scheme must be "always", "first" or "never", got ${JSON.stringify(raw)}`);
+      throw new TokenizerError(source, `${where}.prepend_scheme must be "always", "first" or "never", got ${quote(raw)}`);
     }
     scheme = raw;
   }
@@ -132,7 +133,7 @@ export function readPrependScheme(obj: JsonObject, source: string, where: string
 /** Reads Metaspace's one-character `replacement`. */
 export function readReplacement(obj: JsonObject, source: string, where: string): string {
   const replacement = asString(obj["replacement"], source, `${where}.replacement`);
-  if ([...replacement].length !== 1) throw new TokenizerError(source, `${where}.replacement must be one character, got ${JSON.stringify(replacement)}`);
+  if ([...replacement].length !== 1) throw new TokenizerError(source, `${where}.replacement must be one character, got ${quote(replacement)}`);
   return replacement;
 }
 
@@ -154,7 +155,7 @@ export function metaspacePreTokenizer(replacement: string, scheme: PrependScheme
 }
 
 /** Builds the pre-tokenizer described by `spec` (null: none). `source` names the file in errors. */
-export function buildPreTokenizer(spec: unknown, source: string, where = "pre_tokenizer"): PreTokenizer | undefined {
+export function buildPreTokenizer(spec: unknown, source: string, where = "pre_tokenizer", depth = 0): PreTokenizer | undefined {
   if (spec === null || spec === undefined) return undefined;
   const obj = asObject(spec, source, where);
   const type = componentType(obj, source, where);
@@ -168,7 +169,7 @@ export function buildPreTokenizer(spec: unknown, source: string, where = "pre_to
       const pattern = buildPattern(obj["pattern"], source, `${where}.pattern`);
       const behavior = asString(obj["behavior"], source, `${where}.behavior`);
       if (!SPLIT_BEHAVIORS.includes(behavior as SplitBehavior)) {
-        throw new TokenizerError(source, `${where}.behavior must be one of ${SPLIT_BEHAVIORS.join(", ")}, got ${JSON.stringify(behavior)}`);
+        throw new TokenizerError(source, `${where}.behavior must be one of ${SPLIT_BEHAVIORS.join(", ")}, got ${quote(behavior)}`);
       }
       const invert = optionalBoolean(obj, "invert", false, source, where);
       return (pieces) => splitPieces(pieces, pattern, behavior as SplitBehavior, invert);
@@ -184,8 +185,9 @@ export function buildPreTokenizer(spec: unknown, source: string, where = "pre_to
       return (pieces) => splitPieces(pieces, /\p{N}/gu, individual ? "Isolated" : "Contiguous");
     }
     case "Sequence": {
+      checkSequenceDepth(depth, source, where);
       const steps = asArray(obj["pretokenizers"], source, `${where}.pretokenizers`)
-        .map((step, i) => buildPreTokenizer(step, source, `${where}.pretokenizers[${i}]`))
+        .map((step, i) => buildPreTokenizer(step, source, `${where}.pretokenizers[${i}]`, depth + 1))
         .filter((step): step is PreTokenizer => step !== undefined);
       return (pieces) => steps.reduce((acc, step) => step(acc), pieces);
     }

@@ -12,7 +12,12 @@
 //
 // Constructs we cannot translate faithfully (possessive quantifiers, atomic groups, `\b`,
 // `\A`, letters in a character class inside `(?i:...)`, ...) give an error naming them.
+import { quote } from "@gim/tensor";
 import { TokenizerError } from "./error.js";
+import { backtrackingProblem } from "./regex-safety.js";
+
+/** The longest pattern accepted, in characters (real tokenizers' are a few hundred). */
+export const MAX_PATTERN_LENGTH = 4096;
 
 /** GPT-2's pre-tokenizer pattern (also the `ByteLevel` pre-tokenizer's with `use_regex`). */
 export const GPT2_SPLIT_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -52,11 +57,17 @@ const isLetter = (char: string): boolean => /\p{L}/u.test(char);
 /**
  * Translates an Oniguruma / Python `regex` pattern as found in tokenizer.json into a global,
  * Unicode-mode JavaScript RegExp with the same matches (see the notes at the top of this
- * file). `source` names the file for error messages.
+ * file). `source` names the file for error messages, `where` the pattern's place in it.
+ * A pattern that could backtrack catastrophically is refused (see `regex-safety.ts`), as is
+ * one longer than {@link MAX_PATTERN_LENGTH} characters.
  */
-export function translateRegex(pattern: string, source: string): RegExp {
+export function translateRegex(pattern: string, source: string, where?: string): RegExp {
+  const at = where === undefined ? "" : `${where}: `;
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw new TokenizerError(source, `${at}the regex ${quote(pattern)} is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH}`);
+  }
   const fail = (what: string): never => {
-    throw new TokenizerError(source, `unsupported regex construct ${what} in pattern ${JSON.stringify(pattern)}`);
+    throw new TokenizerError(source, `${at}unsupported regex construct ${what} in pattern ${quote(pattern)}`);
   };
   const chars = [...pattern];
   let out = "";
@@ -66,7 +77,8 @@ export function translateRegex(pattern: string, source: string): RegExp {
   const caseInsensitive: boolean[] = [false];
   const ci = () => caseInsensitive[caseInsensitive.length - 1]!;
   let i = 0;
-  const rest = () => chars.slice(i).join("");
+  // Enough of what follows to recognize a group opening or a quantifier.
+  const rest = () => chars.slice(i, i + 300).join("");
   while (i < chars.length) {
     const c = chars[i]!;
     if (c === "\\") {
@@ -183,7 +195,7 @@ export function translateRegex(pattern: string, source: string): RegExp {
         out += `(?<${named[1]}>`;
         i += named[0].length;
       } else if (r.startsWith("(?")) {
-        fail(JSON.stringify(r.slice(0, 3)));
+        fail(quote(r.slice(0, 3)));
       } else {
         caseInsensitive.push(ci());
         out += "(";
@@ -240,11 +252,15 @@ export function translateRegex(pattern: string, source: string): RegExp {
   }
   if (inClass) fail("unterminated character class");
   if (caseInsensitive.length !== 1) fail("unbalanced '('");
+  let compiled: RegExp;
   try {
-    return new RegExp(out, "gu");
+    compiled = new RegExp(out, "gu");
   } catch (error) {
-    throw new TokenizerError(source, `cannot compile pattern ${JSON.stringify(pattern)} (${(error as Error).message})`);
+    throw new TokenizerError(source, `${at}cannot compile pattern ${quote(pattern)} (${(error as Error).message})`);
   }
+  const problem = backtrackingProblem(out);
+  if (problem !== undefined) throw new TokenizerError(source, `${at}the regex ${quote(pattern)} ${problem}`);
+  return compiled;
 }
 
 /** A half-open range `[start, end)` of UTF-16 offsets and whether the pattern matched it. */

@@ -15,6 +15,7 @@
 // Not read: `truncation` and `padding` (encode never truncates or pads) and the model's
 // `dropout` (encoding is always deterministic, as with dropout null).
 
+import { quote } from "@gim/tensor";
 import {
   asArray,
   asIndex,
@@ -24,6 +25,8 @@ import {
   optionalBoolean,
   optionalString,
   parseJson,
+  readVocab,
+  tokenizerLimits,
   unsupported,
   type JsonObject,
 } from "./json.js";
@@ -100,15 +103,13 @@ function readModel(value: unknown, source: string): BpeModelJson {
   if (type !== "BPE" && !(type === undefined && "merges" in model)) {
     throw unsupported(source, "model", typeof type === "string" ? type : String(type));
   }
-  const vocabObject = asObject(model["vocab"], source, "model.vocab");
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabObject)) {
-    vocab.set(token, asIndex(id, source, `model.vocab[${JSON.stringify(token)}]`));
-  }
-  const merges = asArray(model["merges"] ?? [], source, "model.merges").map((merge, i): [string, string] => {
+  const vocab = readVocab(asObject(model["vocab"], source, "model.vocab"), source, "model.vocab");
+  const mergeList = asArray(model["merges"] ?? [], source, "model.merges");
+  if (mergeList.length > tokenizerLimits.merges) throw new TokenizerError(source, `model.merges has ${mergeList.length} merges; at most ${tokenizerLimits.merges}`);
+  const merges = mergeList.map((merge, i): [string, string] => {
     if (typeof merge === "string") {
       const parts = merge.split(" ");
-      if (parts.length !== 2) throw new TokenizerError(source, `model.merges[${i}] must be two tokens separated by one space, got ${JSON.stringify(merge)}`);
+      if (parts.length !== 2) throw new TokenizerError(source, `model.merges[${i}] must be two tokens separated by one space, got ${quote(merge)}`);
       return [parts[0]!, parts[1]!];
     }
     const pair = asArray(merge, source, `model.merges[${i}]`);

@@ -5,6 +5,7 @@
 //           -> pre-tokenizer pieces -> BPE ids per piece -> (post-processor if asked)
 //   decode: ids -> token strings -> decoder steps -> joined text
 
+import { quote } from "@gim/tensor";
 import { AddedTokenMatcher, type AddedToken, type Segment } from "./added-tokens.js";
 import { BpeModel } from "./bpe.js";
 import { toWellFormed } from "./bytes.js";
@@ -97,15 +98,15 @@ export class BpeTokenizer implements Tokenizer {
     for (const token of added) {
       const other = this.addedById.get(token.id);
       if (other !== undefined && other.content !== token.content) {
-        throw new TokenizerError(source, `added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(token.content)} both have id ${token.id}`);
+        throw new TokenizerError(source, `added tokens ${quote(other.content)} and ${quote(token.content)} both have id ${token.id}`);
       }
       const inVocab = this.model.tokenToId(token.content);
       if (inVocab !== undefined && inVocab !== token.id) {
-        throw new TokenizerError(source, `added token ${JSON.stringify(token.content)} has id ${token.id} but id ${inVocab} in the vocabulary`);
+        throw new TokenizerError(source, `added token ${quote(token.content)} has id ${token.id} but id ${inVocab} in the vocabulary`);
       }
       const vocabToken = this.model.idToToken(token.id);
       if (vocabToken !== undefined && vocabToken !== token.content) {
-        throw new TokenizerError(source, `added token ${JSON.stringify(token.content)} has id ${token.id}, which the vocabulary gives to ${JSON.stringify(vocabToken)}`);
+        throw new TokenizerError(source, `added token ${quote(token.content)} has id ${token.id}, which the vocabulary gives to ${quote(vocabToken)}`);
       }
       this.addedById.set(token.id, token);
       this.addedByContent.set(token.content, token);
@@ -131,7 +132,7 @@ export class BpeTokenizer implements Tokenizer {
         return value;
       }
       const id = this.tokenToId(value);
-      if (id === undefined) throw new TokenizerError(source, `${role} token ${JSON.stringify(value)} is not in the vocabulary`);
+      if (id === undefined) throw new TokenizerError(source, `${role} token ${quote(value)} is not in the vocabulary`);
       return id;
     };
     this.bosTokenId = resolve("bos", roles.bos);
