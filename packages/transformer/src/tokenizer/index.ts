@@ -31,4 +31,4 @@ export {
 export { trainByteLevelBpe, type TrainBpeOptions } from "./train.js";
 export type { JsonObject } from "./json.js";
 export { BYTE_TO_CHAR, CHAR_TO_BYTE, toByteLevel, fromByteLevel, toWellFormed } from "./bytes.js";
-export { translateRegex, GPT2_SPLIT_PATTERN, LLAMA3_SPLIT_PATTERN, QWEN2_SPLIT_PATTERN } from "./regex.js";
+export { translateRegex, MAX_PATTERN_LENGTH, GPT2_SPLIT_PATTERN, LLAMA3_SPLIT_PATTERN, QWEN2_SPLIT_PATTERN } from "./regex.js";
