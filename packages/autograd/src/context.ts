@@ -5,7 +5,7 @@
  * even when the callback throws, so nothing leaks between forward passes.
  */
 import type { Tensor } from "@gim/tensor";
-import type { NodeInfo } from "./var.js";
+import type { NodeInfo } from "./types.js";
 import { InputError } from "@gim/tensor";
 
 /**

@@ -6,49 +6,13 @@
  */
 import { formatShape, scalar, Tensor, type DType, InputError } from "@gim/tensor";
 import { activeHooks, currentPath, currentTags, isRecording } from "./context.js";
-import { describeNode, Var, type Node, type NodeInfo } from "./var.js";
+import type { AnyOpDef, InputNames, Named, NodeInfo, OpDef } from "./types.js";
+import { describeNode, Var, type Node } from "./var.js";
+
+export type { AnyOpDef, BackwardContext, Grads, InputNames, Named, OpDef } from "./types.js";
 
 /** What op functions accept as inputs: vars, plain tensors (constants) and numbers (0-d constants). */
 export type VarLike = Var | Tensor | number;
-
-/** Input names of an op, e.g. `["a", "b"]`. */
-export type InputNames = readonly string[];
-
-/** An object with one entry per input name. */
-export type Named<In extends InputNames, V> = { [K in In[number]]: V };
-
-/** Gradients returned by a backward: one per input name; a missing entry means zero. */
-export type Grads<In extends InputNames = InputNames> = Partial<Named<In, Tensor | undefined>>;
-
-/** Everything a backward (default or rule) gets. */
-export interface BackwardContext<In extends InputNames = InputNames, A = unknown> {
-  /** Input values by name. */
-  readonly inputs: Named<In, Tensor>;
-  /** The op's output value. */
-  readonly output: Tensor;
-  /** The op's attributes. */
-  readonly attrs: A;
-  /** The upstream gradient dL/d(output), of the output's shape. */
-  readonly grad: Tensor;
-  /** Which input gradients are wanted; a backward may skip the others. */
-  readonly needs: Named<In, boolean>;
-  /** The node being differentiated: op name, module path, tags. */
-  readonly node: NodeInfo;
-}
-
-/** The definition of an op: name, input names, forward, default backward. */
-export interface OpDef<Name extends string = string, In extends InputNames = InputNames, A = unknown> {
-  readonly name: Name;
-  readonly inputs: In;
-  /** Computes the output from the input values. Must not mutate the inputs. */
-  forward(inputs: Named<In, Tensor>, attrs: A): Tensor;
-  /** The default vector-Jacobian product: gradients of the inputs given `ctx.grad`. */
-  backward(ctx: BackwardContext<In, A>): Grads<In>;
-}
-
-/** An op definition of any name, inputs and attributes. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyOpDef = OpDef<string, InputNames, any>;
 
 /** Positional arguments of an op function: one VarLike per input, then the attributes (optional when every attribute is). */
 export type OpArgs<In extends InputNames, A> = [...{ [K in keyof In]: VarLike }, ...(Record<string, never> extends A ? [attrs?: A] : [attrs: A])];

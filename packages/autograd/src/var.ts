@@ -3,17 +3,9 @@
  * application of an op to input vars, stamped with its module path and tags.
  */
 import { formatShape, type Tensor } from "@gim/tensor";
-import type { AnyOpDef } from "./op.js";
+import type { AnyOpDef, NodeInfo } from "./types.js";
 
-/** Where a node sits in the model: which op, at which module path, with which tags. */
-export interface NodeInfo {
-  /** The op's name, e.g. `"softmax"`. */
-  readonly op: string;
-  /** Module path in checkpoint naming, e.g. `"h.3.attn"` (`""` at top level). */
-  readonly path: string;
-  /** Tags that mark the place, e.g. `["attn.pattern"]`. */
-  readonly tags: readonly string[];
-}
+export type { NodeInfo } from "./types.js";
 
 /** One recorded op application. */
 export interface Node extends NodeInfo {

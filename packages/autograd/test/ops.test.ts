@@ -13,7 +13,7 @@ import type { Tensor } from "@gim/tensor";
 import { describe, expect, it } from "vitest";
 import {
   abs, add, concat, crossEntropy, div, embedding, exp, expand, gelu, grad, gradcheck, identity, indexSelect, layerNorm, linear, log,
-  logSoftmax, logsumexp, matmul, max, maximum, mean, minimum, mul, narrow, neg, opNames, permute, pow, relu, reshape, rms, rmsNorm,
+  logSoftmax, logsumexp, matmul, max, maximum, mean, minimum, mul, narrow, neg, opNames, ops, permute, pow, relu, reshape, rms, rmsNorm,
   rsqrt, sigmoid, silu, softmax, sqrt, std, sub, sum, tag, tanh, variable, where,
   type OpName, type ReduceAttrs, type Var,
 } from "../src/index.js";
@@ -548,6 +548,11 @@ function runCase(variant: (g: Gen) => Setup, shape: number[], seed: number, layo
 describe("every registered op", () => {
   it("has a case in the table (and nothing else is in it)", () => {
     expect(Object.keys(cases).sort()).toEqual([...opNames].sort());
+  });
+
+  it("is registered under its own name, and helpers of the op files (split, transpose, tag, ...) are not ops", () => {
+    for (const name of opNames) expect(ops[name].def.name).toBe(name);
+    for (const helper of ["split", "transpose", "tag", "squeeze", "unsqueeze", "flatten"]) expect(opNames).not.toContain(helper);
   });
 
   for (const name of opNames) {
