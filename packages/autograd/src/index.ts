@@ -26,7 +26,7 @@ export {
 } from "./gradcheck.js";
 export { SGD, type SgdOptions, type SgdState } from "./optim/sgd.js";
 export { Adam, type AdamOptions, type AdamState } from "./optim/adam.js";
-export { ops, opNames, type OpName, type OpDefOf, type OpInputs, type OpAttrs } from "./registry.js";
+export { ops, opNames, type OpFunctions, type OpName, type OpDefOf, type OpInputs, type OpAttrs } from "./registry.js";
 
 export * from "./ops/index.js";
 /** The softmax kernels of `@gim/tensor` (`T.softmax`, `T.softmaxBackward`), under the names rules import them by. */

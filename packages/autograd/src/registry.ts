@@ -7,7 +7,7 @@ import * as exported from "./ops/index.js";
 import type { AnyOpDef, InputNames, OpDef } from "./types.js";
 
 /** The exports of the ops list that are op functions (they carry `.def`), by name; helpers such as `split` or `tag` are not. */
-type OpFunctions = { [K in keyof typeof exported as (typeof exported)[K] extends { readonly def: AnyOpDef } ? K : never]: (typeof exported)[K] };
+export type OpFunctions = { [K in keyof typeof exported as (typeof exported)[K] extends { readonly def: AnyOpDef } ? K : never]: (typeof exported)[K] };
 
 /** Every built-in op function, keyed by op name: the op functions of `ops/index.ts`, the one list of ops. */
 export const ops: OpFunctions = Object.fromEntries(
