@@ -3,15 +3,15 @@
  * their input names and attributes, so rules and tests written against an op are checked
  * by the compiler (a table typed over `OpName` does not compile when an op is missing).
  */
-import * as exported from "./ops/index.js";
+import * as opsList from "./ops/index.js";
 import type { AnyOpDef, InputNames, OpDef } from "./types.js";
 
 /** The exports of the ops list that are op functions (they carry `.def`), by name; helpers such as `split` or `tag` are not. */
-export type OpFunctions = { [K in keyof typeof exported as (typeof exported)[K] extends { readonly def: AnyOpDef } ? K : never]: (typeof exported)[K] };
+export type OpFunctions = { [K in keyof typeof opsList as (typeof opsList)[K] extends { readonly def: AnyOpDef } ? K : never]: (typeof opsList)[K] };
 
 /** Every built-in op function, keyed by op name: the op functions of `ops/index.ts`, the one list of ops. */
 export const ops: OpFunctions = Object.fromEntries(
-  Object.entries(exported).filter(([, value]) => typeof value === "function" && "def" in value),
+  Object.entries(opsList).filter(([, value]) => typeof value === "function" && "def" in value),
 ) as OpFunctions;
 
 /** The name of a built-in op. */
