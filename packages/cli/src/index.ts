@@ -54,6 +54,7 @@ export {
 } from "./model.js";
 export { explainCommand, explainSpec, parseMethod, methodFlagName, methodAliases, gimSettings, requestedMethods, explanationJson } from "./commands/explain.js";
 export { logitsCommand, logitsSpec } from "./commands/logits.js";
+export { htmlReport, type HtmlReport } from "./html.js";
 export {
   detectColorMode,
   divergingColor,

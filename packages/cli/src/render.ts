@@ -3,7 +3,11 @@
  * method), aligned tables, and the helpers they need (color detection, visible whitespace,
  * display width). Nothing here computes attributions.
  */
+import { divergingColor, inlineToken, isDark, normalizeByMaxAbs, type HeatmapRow, type Rgb } from "@gim/report";
 import { InputError } from "@gim/tensor";
+
+// The colors, numbers and token texts the HTML heatmaps share live in @gim/report.
+export { divergingColor, formatNumber, inlineToken, normalizeByMaxAbs, type HeatmapRow, type Rgb } from "@gim/report";
 
 /** How colors are written: 24-bit, the xterm 256-color palette, or not at all. */
 export type ColorMode = "truecolor" | "256" | "none";
@@ -21,23 +25,6 @@ export function detectColorMode(env: Readonly<Record<string, string | undefined>
   if (!forced && (!isTTY || env["TERM"] === "dumb")) return "none";
   const colorterm = (env["COLORTERM"] ?? "").toLowerCase();
   return force === "3" || colorterm === "truecolor" || colorterm === "24bit" ? "truecolor" : "256";
-}
-
-/** A color as red, green, blue in 0..255. */
-export type Rgb = readonly [number, number, number];
-
-// Ends of the diverging scale: blue for negative, white at zero, red for positive
-// (ColorBrewer RdBu ends, so the scale reads the same as in the usual plotting tools).
-const NEGATIVE: Rgb = [33, 102, 172];
-const ZERO: Rgb = [247, 247, 247];
-const POSITIVE: Rgb = [178, 24, 43];
-
-/** The color of a value in [-1, 1] (clamped): blue below zero, white at zero, red above. */
-export function divergingColor(v: number): Rgb {
-  const t = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
-  const end = t < 0 ? NEGATIVE : POSITIVE;
-  const a = Math.abs(t);
-  return [0, 1, 2].map((i) => Math.round(ZERO[i]! + (end[i]! - ZERO[i]!) * a)) as unknown as Rgb;
 }
 
 const CUBE_LEVELS = [0, 95, 135, 175, 215, 255];
@@ -69,17 +56,9 @@ export function paint(text: string, v: number, mode: ColorMode): string {
   // The color actually shown (the palette's, in 256-color mode) decides black or white text,
   // by relative luminance (Rec. 709 weights).
   const bg = mode === "truecolor" ? wanted : xterm256Rgb(index);
-  const dark = 0.2126 * bg[0] + 0.7152 * bg[1] + 0.0722 * bg[2] < 140;
-  const fg = dark ? "97" : "30";
+  const fg = isDark(bg) ? "97" : "30";
   const back = mode === "truecolor" ? `48;2;${bg[0]};${bg[1]};${bg[2]}` : `48;5;${index}`;
   return `\x1b[${fg};${back}m${text}${RESET}`;
-}
-
-/** Values divided by the largest |value| (all zeros stay zeros): the per-method normalisation. */
-export function normalizeByMaxAbs(values: readonly number[]): number[] {
-  let max = 0;
-  for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-  return values.map((v) => (max > 0 && Number.isFinite(v) ? v / max : 0));
 }
 
 const ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
@@ -97,20 +76,6 @@ export function visibleWhitespace(text: string): string {
     else if (ESCAPES[ch] !== undefined) out += ESCAPES[ch];
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
     else if (/[\p{Zs}\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch)) out += `\\u{${code.toString(16)}}`;
-    else out += ch;
-  }
-  return out;
-}
-
-/** A token as it reads inside running text: line breaks and tabs shown as `↵` and `→`, other controls escaped. */
-export function inlineToken(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (ch === "\n") out += "↵";
-    else if (ch === "\t") out += "→";
-    else if (ch === "\r") out += "\\r";
-    else if (code < 0x20 || code === 0x7f || /[\p{Cf}\p{Zl}\p{Zp}]/u.test(ch)) out += `\\u{${code.toString(16)}}`;
     else out += ch;
   }
   return out;
@@ -144,15 +109,6 @@ function isWide(code: number): boolean {
   );
 }
 
-/** A number for tables: 4 significant digits, no `-0`. */
-export function formatNumber(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  return a >= 1e-4 && a < 1e6 ? String(Number(v.toPrecision(4))) : v.toExponential(3);
-}
-
 /** A table column. */
 export interface Column {
   readonly header: string;
@@ -181,12 +137,6 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
   return lines.join("\n") + "\n";
 }
 
-/** One heatmap row: a label and a value per token. */
-export interface HeatmapRow {
-  readonly label: string;
-  /** One attribution per token (any scale: each row is normalised by its own max |value|). */
-  readonly values: readonly number[];
-}
 
 /**
  * The tokens as running text, once per row, each token on the background color of its

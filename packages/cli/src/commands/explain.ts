@@ -3,9 +3,12 @@
  * side, as a colored heatmap and a table, or as JSON.
  */
 import { defaultBaseline, explainMethods, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
+import { htmlReport } from "../html.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -58,6 +61,7 @@ export const explainSpec: CommandSpec = {
     { name: "up-scale", kind: "number", valueName: "S", description: "Gradient scale on the up branch of gated MLPs; 1 = off", defaultText: "0.5" },
     { name: "no-freeze-norm", kind: "flag", description: "Do not freeze the norms' std/rms in backward (GIM freezes them)" },
     { name: "steps", kind: "int", valueName: "N", min: 1, description: "Integrated gradients: interpolation steps", defaultText: "32" },
+    { name: "html", kind: "string", valueName: "FILE", description: "Also write the heatmaps and values as a self-contained HTML page (no scripts) to FILE" },
     jsonOption,
   ],
   notes: [
@@ -70,6 +74,7 @@ export const explainSpec: CommandSpec = {
     "explain --model ./my-model --ids 5,17,3 --json --baseline-id 0",
     'explain --model ./my-model "The capital of France is" --target " Paris" --method gim,ig',
     "explain --model ./my-model --ids 5,17,3 --method tsg --softmax-temperature 4",
+    'explain "When Mary and John went to the store, John gave a drink to" --html mary.html',
   ],
 };
 
@@ -157,6 +162,9 @@ export const explainCommand: Command = {
       ...(steps !== undefined ? { steps } : {}),
     });
 
+    const html = args.string("html");
+    if (html !== undefined) writeHtml(html, explanations, methods, opened, io);
+
     if (json) {
       const several = named && methods.length > 1;
       for (const [i, e] of explanations.entries()) io.stdout.write(JSON.stringify(explanationJson(e, opened, several ? methodFlagName(methods[i]!) : undefined)) + "\n");
@@ -174,6 +182,31 @@ export const explainCommand: Command = {
     io.stdout.write(report(explanations, methods, opened, io));
   },
 };
+
+/** Writes the `--html` page (the path resolved against the working folder) and says where on stderr. */
+function writeHtml(file: string, explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): void {
+  if (file.trim() === "") throw new UsageError("option --html needs a file name, got an empty string");
+  const first = explanations[0]!;
+  const page = htmlReport({
+    title: first.ids.map((id) => tokenText(opened, id)).join(opened.tokenizer ? "" : " "),
+    facts: [
+      ["model", `${opened.dir} (${describeModel(opened)})`],
+      ["target", `${JSON.stringify(tokenText(opened, first.target))} (id ${first.target}) at ${describePosition(first.position, first.ids.length)}, logit ${formatNumber(first.logit)}`],
+      ["baseline", `${JSON.stringify(tokenText(opened, first.baseline))} (id ${first.baseline})`],
+    ],
+    tokens: first.ids.map((id) => tokenText(opened, id)),
+    ids: first.ids,
+    methods: explanations.map((e, i) => ({ label: methodFlagName(methods[i]!), values: e.attributions })),
+    note: "attr[t] = sum_d dL/de[t, d] * (e[t, d] - e_baseline[d]) for the gradient methods, L the target logit; gim: norm freeze, TSG, q/k/v and gate/up gradient scaling (see docs/how-gim-changes-backprop.md). Hover a token for its exact value.",
+  });
+  const path = nodePath.resolve(io.cwd, file);
+  try {
+    fs.writeFileSync(path, page);
+  } catch (e) {
+    throw new RuntimeError(`cannot write --html ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  io.stderr.write(`gim: wrote ${path}\n`);
+}
 
 /** Columns to wrap the heatmap at: the terminal's, else $COLUMNS, else 80. */
 function terminalWidth(io: CliIO): number {
