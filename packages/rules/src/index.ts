@@ -19,3 +19,4 @@ export * from "./explain.js";
 export * from "./trace.js";
 export * from "./components/index.js";
 export * from "./faithfulness/index.js";
+export * from "./circuits/index.js";

@@ -11,7 +11,7 @@ import * as T from "@gim/tensor";
 import { formatShape, type Tensor, InputError } from "@gim/tensor";
 import { run, type CausalLM, type Patch } from "@gim/transformer";
 import type { Component } from "./components.js";
-import { metricOfRun, type Metric } from "./logitMetric.js";
+import type { Metric } from "./logitMetric.js";
 import type { PreparedPair } from "./pair.js";
 
 /**
@@ -30,6 +30,8 @@ export interface RunPatchedOptions {
   readonly batchSize?: number;
   /** Places whose (edited) activation each run records for later edits of the same run. */
   readonly record?: readonly string[];
+  /** Run the split q/k/v forward (its `attn.q_input`/`k_input`/`v_input` places can be edited). */
+  readonly splitQkv?: boolean;
 }
 
 /**
@@ -37,12 +39,17 @@ export interface RunPatchedOptions {
  * without edits is the plain run of the prompts.
  */
 export function runPatched(model: CausalLM, prompts: readonly (readonly number[])[], runs: readonly PatchedRun[], metric: Metric, options: RunPatchedOptions = {}): number[] {
+  return runPatchedPrompts(model, prompts, runs, metric, options).map((values) => values.reduce((s, v) => s + v, 0) / values.length);
+}
+
+/** {@link runPatched} with the metric of every prompt of every run: `[run][prompt]`. */
+export function runPatchedPrompts(model: CausalLM, prompts: readonly (readonly number[])[], runs: readonly PatchedRun[], metric: Metric, options: RunPatchedOptions = {}): number[][] {
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${batchSize}`);
   const perPrompt = prompts.length;
   const perPass = Math.max(1, Math.floor(batchSize / perPrompt)); // runs per forward pass
   const recorded = new Set(options.record ?? []);
-  const results: number[] = [];
+  const results: number[][] = [];
   for (let start = 0; start < runs.length; start += perPass) {
     const chunk = runs.slice(start, start + perPass);
     const seen = chunk.map(() => new Map<string, Tensor>());
@@ -72,8 +79,8 @@ export function runPatched(model: CausalLM, prompts: readonly (readonly number[]
       },
     }));
     const ids = chunk.flatMap(() => prompts as number[][]);
-    const logits = run(model, { ids }, { patches, record: false }).logits.value; // [C*B, T, V]
-    chunk.forEach((_, c) => results.push(metricOfRun(metric, logits, c * perPrompt, perPrompt)));
+    const logits = run(model, { ids }, { patches, record: false, splitQkv: options.splitQkv ?? false }).logits.value; // [C*B, T, V]
+    chunk.forEach((_, c) => results.push(Array.from({ length: perPrompt }, (_, b) => metric.value(T.select(logits, 0, c * perPrompt + b), b))));
   }
   return results;
 }
