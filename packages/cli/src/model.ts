@@ -3,12 +3,13 @@
  * and turning the command line's input (text or ids) into checked token ids.
  */
 import * as nodePath from "node:path";
-import { defaultModel } from "@gim/models";
+import { defaultModel, shippedModels } from "@gim/models";
 import { modelDir as shippedModelDir } from "@gim/models/node";
 import { InputError, quote } from "@gim/tensor";
 import { hasTokenizerFiles as folderHasTokenizerFiles, resolvePosition, type CausalLM, type Tokenizer } from "@gim/transformer";
-import { folderProblem, loadModel, loadTokenizer, nodeFolder } from "@gim/transformer/node";
+import { folderProblem, hubSnapshotDir, isHubId, loadModel, loadTokenizer, nodeFolder } from "@gim/transformer/node";
 import { UsageError, type ParsedArgs } from "./args.js";
+import type { CliIO } from "./io.js";
 
 /**
  * The model folder `gim` uses when no `--model` is given (absolute): the IOI model that
@@ -20,6 +21,8 @@ export const DEFAULT_MODEL_DIR: string = shippedModelDir(defaultModel);
 export interface OpenedModel {
   /** The folder, as resolved. */
   readonly dir: string;
+  /** The shipped model's name, the hub id, or the folder's base name (`--json` reports it). */
+  readonly name: string;
   readonly model: CausalLM;
   /** The folder's tokenizer, or undefined when it has no tokenizer files. */
   readonly tokenizer: Tokenizer | undefined;
@@ -35,12 +38,39 @@ export function openOptions(args: ParsedArgs): OpenOptions {
   return { allowUnusedTensors: args.flag("allow-unused-tensors") };
 }
 
-/** The model folder of `--model`, resolved against `cwd`, or {@link DEFAULT_MODEL_DIR}. */
-export function modelDir(args: ParsedArgs, cwd: string): string {
+/** Where a `--model` value led: the folder, and a short name for reports. */
+export interface ResolvedModel {
+  readonly dir: string;
+  /** The shipped model's name, the hub id, or the folder's base name. */
+  readonly name: string;
+}
+
+/**
+ * The model a `--model` value names, tried in this order: a folder (resolved against `cwd`),
+ * a model shipped with `@gim/models` (`ioi-gpt2`), a Hugging Face hub id already in the local
+ * cache (`gpt2`, `org/name@revision`; nothing is downloaded). When none fits, one line says
+ * what was tried (a runtime error, exit 1, as for a folder that does not exist).
+ */
+export function resolveModel(spec: string, cwd: string, env: Readonly<Record<string, string | undefined>>): ResolvedModel {
+  if (spec.trim() === "") throw new UsageError("option --model needs a model folder, a shipped model name or a Hugging Face id, got an empty string");
+  const path = nodePath.resolve(cwd, spec);
+  const problem = folderProblem(path);
+  // Anything at the path (a folder, or a broken link or a file where one was meant) is what was asked for.
+  if (problem !== "does not exist") return { dir: path, name: nodePath.basename(path) };
+  if ((shippedModels as readonly string[]).includes(spec)) return { dir: shippedModelDir(spec), name: spec };
+  if (!isHubId(spec)) throw new RuntimeError(`model folder ${path} does not exist`);
+  try {
+    return { dir: hubSnapshotDir(spec, env), name: spec };
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    throw new RuntimeError(`--model ${spec}: no folder ${path}, no shipped model of that name (${shippedModels.join(", ")}), and ${error.message}`);
+  }
+}
+
+/** The model of `--model` (see {@link resolveModel}), or the shipped default ({@link DEFAULT_MODEL_DIR}). */
+export function modelArg(args: ParsedArgs, io: Pick<CliIO, "cwd" | "env">): ResolvedModel {
   const given = args.string("model");
-  if (given === undefined) return DEFAULT_MODEL_DIR;
-  if (given.trim() === "") throw new UsageError("option --model needs a folder, got an empty string");
-  return nodePath.resolve(cwd, given);
+  return given === undefined ? { dir: DEFAULT_MODEL_DIR, name: defaultModel } : resolveModel(given, io.cwd, io.env);
 }
 
 /** Options of {@link openModel}. */
@@ -50,14 +80,14 @@ export interface OpenOptions {
 }
 
 /** Loads the weights and (when present) the tokenizer of a model folder. */
-export async function openModel(dir: string, options: OpenOptions = {}): Promise<OpenedModel> {
+export async function openModel({ dir, name }: ResolvedModel, options: OpenOptions = {}): Promise<OpenedModel> {
   const problem = folderProblem(dir);
   if (problem !== undefined) {
     throw new RuntimeError(problem.endsWith("not a folder") ? `${dir} ${problem} (--model takes a Hugging Face model folder)` : `model folder ${dir} ${problem}`);
   }
   const model = loadModel(dir, { allowUnusedTensors: options.allowUnusedTensors ?? false });
   const tokenizer = await openTokenizer(dir);
-  return { dir, model, tokenizer };
+  return { dir, name, model, tokenizer };
 }
 
 /**

@@ -33,8 +33,8 @@ describe("usage errors exit 2 with one line", () => {
     ["unknown option, nothing close", ["logits", "--frobnicate"], "unknown option --frobnicate for gim logits (see gim logits --help)"],
     ["unknown short option", ["logits", "-x"], "unknown option -x for gim logits (see gim logits --help)"],
     ["option of another command", ["logits", "--method", "gim"], "unknown option --method for gim logits (see gim logits --help)"],
-    ["missing value at the end", ["logits", "--ids", "1", "--model"], "option --model needs a value (DIR)"],
-    ["missing value before an option", ["logits", "--model", "--json", "--ids", "1"], "option --model needs a value (DIR)"],
+    ["missing value at the end", ["logits", "--ids", "1", "--model"], "option --model needs a value (DIR|NAME|ID)"],
+    ["missing value before an option", ["logits", "--model", "--json", "--ids", "1"], "option --model needs a value (DIR|NAME|ID)"],
     ["flag with a value", ["logits", "--json=yes"], 'option --json takes no value (got "yes")'],
     ["option given twice", ["logits", "--model", "a", "--model", "b"], "option --model is given more than once"],
     ["position not a number", ["logits", "--model", gpt2, "--ids", ids, "--position", "last"], 'option --position needs an integer, got "last"'],
@@ -54,7 +54,7 @@ describe("usage errors exit 2 with one line", () => {
     ["two texts", ["explain", "hello", "world"], "gim explain takes at most 1 TEXT argument, got 2 (quote text that has spaces)"],
     ["empty text", ["explain", "--model", gpt2, ""], "the text is empty"],
     ["empty text, no model", ["explain", ""], "the text is empty"],
-    ["empty model", ["logits", "--model", "", "--ids", "1"], "option --model needs a folder, got an empty string"],
+    ["empty model", ["logits", "--model", "", "--ids", "1"], "option --model needs a model folder, a shipped model name or a Hugging Face id, got an empty string"],
     ["unknown method", ["explain", "--method", "gim,shap"], 'unknown method "shap" for --method (known: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale, integrated-gradients (ig), occlusion)'],
     ["misspelt method", ["explain", "--method", "gradeint"], 'unknown method "gradeint" for --method; did you mean gradient? (known: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale, integrated-gradients (ig), occlusion)'],
     ["start of a method name", ["explain", "--method", "integrated"], 'unknown method "integrated" for --method; did you mean integrated-gradients? (known: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale, integrated-gradients (ig), occlusion)'],
@@ -86,7 +86,7 @@ describe("without --model", () => {
 
 describe("runtime errors exit 1 with one line", () => {
   it("a relative --model is resolved against the working folder", async () => {
-    const r = await gim(["logits", "--model", "missing-model", "--ids", "1"], { cwd: tmp });
+    const r = await gim(["logits", "--model", "./missing-model", "--ids", "1"], { cwd: tmp });
     expect(r.stderr).toBe(`gim: model folder ${path.join(tmp, "missing-model")} does not exist\n`);
     expect(r.code).toBe(1);
   });

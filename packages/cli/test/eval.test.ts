@@ -83,23 +83,23 @@ describe("gim eval", () => {
     expect(json["models"][0].tokens.argmaxIsTarget).toBe(2); // the trained model predicts the answer of both held-out examples
   });
 
-  it("refuses bad options with one line and exit code 2", async () => {
-    const cases: [string[], RegExp][] = [
+  it("refuses bad options with one line and exit code 2 (1 for a model that cannot be found)", async () => {
+    const cases: [string[], RegExp, number?][] = [
       [["eval", "--methods", "gim,nope"], /^gim: unknown method "nope"/],
       [["eval", "--task", "ioi"], /^gim: --task applies to a --model DIR/],
-      [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no shipped model of that name/],
-      [["eval", "--model", "README.md"], /^gim: --model README.md: .*README.md is a file, not a model folder/],
+      [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no folder .*, no shipped model of that name \(ioi-gpt2, ioi-llama, induction-gpt2\), and no-such-model is not in the local Hugging Face cache/, 1],
+      [["eval", "--model", "README.md"], /^gim: .*README.md is not a folder \(--model takes a Hugging Face model folder\)/, 1],
       [["eval", "--model", tmp], /^gim: cannot tell the task of .*: it has no training.json \(recipes: ioi-gpt2/],
       [["eval", "--subset", "0"], /^gim: option --subset/],
       [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
       [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, message, exit = 2] of cases) {
       const { code, stderr: err, stdout: out } = await gim(args);
       expect(out).toBe("");
       expect(err).toMatch(message);
       expect(err.trim().split("\n")).toHaveLength(1);
-      expect(code).toBe(2);
+      expect(code).toBe(exit);
     }
   });
 });

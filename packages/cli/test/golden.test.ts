@@ -18,8 +18,10 @@ async function logitsOf(model: string, ids: readonly number[], position = -1): P
   const r = await gim(["logits", "--model", model, "--ids", ids.join(","), "--position", String(position), "--json"]);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  const out = JSON.parse(r.stdout) as { logits: number[] };
-  expect(Object.keys(out)).toEqual(["logits"]);
+  const out = JSON.parse(r.stdout) as { model: string; position: number; logits: number[] };
+  expect(Object.keys(out)).toEqual(["model", "position", "logits"]);
+  expect(out.model).toBe(path.basename(model));
+  expect(out.position).toBe(position < 0 ? position + ids.length : position);
   return out.logits;
 }
 
@@ -54,7 +56,7 @@ describe("gim logits --json", () => {
 
   it("prints plain JSON numbers", async () => {
     const r = await gim(["logits", "--model", gpt2, "--ids", "1,2", "--json"]);
-    expect(r.stdout).toMatch(/^\{"logits":\[-?\d[\d.e+-]*(,-?\d[\d.e+-]*)*\]\}\n$/);
+    expect(r.stdout).toMatch(/^\{"model":"gpt2-f32","position":1,"logits":\[-?\d[\d.e+-]*(,-?\d[\d.e+-]*)*\]\}\n$/);
   });
 });
 
@@ -64,7 +66,10 @@ describe("gim explain --json", () => {
   it("without --method prints one GIM object: the reference's gim attributions, argmax target, its logit", async () => {
     const [out, ...rest] = await explainJson(["--model", gpt2, "--ids", ids, "--baseline-id", "0"]);
     expect(rest).toEqual([]);
-    expect(Object.keys(out!)).toEqual(["tokens", "ids", "target", "logit", "attributions"]);
+    expect(Object.keys(out!)).toEqual(["model", "tokens", "ids", "position", "target", "logit", "baseline", "attributions"]);
+    expect(out!["model"]).toBe("gpt2-f32");
+    expect(out!["position"]).toBe(gpt2Golden.ids.length - 1);
+    expect(out!["baseline"]).toBe(0);
     expect(out!["ids"]).toEqual(gpt2Golden.ids);
     expect(out!["tokens"]).toEqual(gpt2Golden.ids.map(() => null)); // the fixture has no tokenizer
     expect(out!["target"]).toBe(gpt2Golden.gim.target_id);
@@ -83,7 +88,7 @@ describe("gim explain --json", () => {
     expect(lines.map((l) => l["method"])).toEqual(["gim", "freeze-norm", "softmax-temperature", "qkv-scale", "gradient"]);
     const reference = ["gim", "freeze_norm", "tsg", "qkv_scale", "gradient"];
     lines.forEach((line, i) => {
-      expect(Object.keys(line)).toEqual(["method", "tokens", "ids", "target", "logit", "attributions"]);
+      expect(Object.keys(line)).toEqual(["method", "model", "tokens", "ids", "position", "target", "logit", "baseline", "attributions"]);
       expect(relativeError(line["attributions"] as number[], goldenResult(gpt2Golden, reference[i]!))).toBeLessThan(1e-4);
     });
   });

@@ -8,8 +8,8 @@ import { DEFAULT_MODEL_DIR, type OpenedModel } from "../model.js";
 export const modelOption: OptionSpec = {
   name: "model",
   kind: "string",
-  valueName: "DIR",
-  description: "Hugging Face model folder: config.json, *.safetensors, tokenizer files",
+  valueName: "DIR|NAME|ID",
+  description: "A Hugging Face model folder (config.json, *.safetensors, tokenizer files), a shipped model (ioi-gpt2, ioi-llama, induction-gpt2), or a hub id already in the local Hugging Face cache (gpt2, org/name@revision; nothing is downloaded)",
   defaultText: `the shipped ${defaultModel} model (${DEFAULT_MODEL_DIR})`,
 };
 

@@ -12,7 +12,7 @@ import {
 import * as T from "@gim/tensor";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, encodeText, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, encodeText, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
 import { formatNumber, renderTable, type Column } from "../render.js";
 import { allowUnusedTensorsOption, describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
@@ -118,7 +118,7 @@ export const componentsCommand: Command = {
     if (metricName === "logit" && (args.has("wrong-answer") || args.has("wrong-answer-id"))) throw new UsageError("--metric logit reads the answer's logit alone; drop --wrong-answer");
     checkInput(args);
     checkCorrupted(args);
-    const opened = await openModel(modelDir(args, io.cwd), openOptions(args));
+    const opened = await openModel(modelArg(args, io), openOptions(args));
     const clean = inputIds(args, opened);
     const corrupted = corruptedIds(args, opened);
     if (clean.length !== corrupted.length) {

@@ -13,11 +13,10 @@ import {
 } from "@gim/eval";
 import { machineInfo, writeReport } from "@gim/eval/node";
 import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
-import { modelDir as shippedModelDir } from "@gim/models/node";
 import { formatDuration, ProgressLine } from "@gim/report";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command, OutputStream } from "../io.js";
-import { openModel, RuntimeError } from "../model.js";
+import { openModel, resolveModel, RuntimeError } from "../model.js";
 import { renderTable, type Column } from "../render.js";
 import { jsonOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
@@ -31,7 +30,7 @@ export const evalSpec: CommandSpec = {
     {
       name: "model",
       kind: "string",
-      valueName: "NAME|DIR",
+      valueName: "NAME|DIR|ID",
       repeatable: true,
       description: `A shipped model (${shippedModels.join(", ")}) or a model folder trained on one of their tasks`,
       defaultText: "every shipped model",
@@ -104,15 +103,10 @@ export interface LoadedTask {
 }
 
 /** Opens a model (shipped name or folder) and draws its held-out data. */
-export async function loadEvalTask(spec: string, cwd: string, options: { task?: string; seed: number; sizes: EvalSizes }): Promise<LoadedTask> {
-  const shipped = (shippedModels as readonly string[]).includes(spec);
-  if (spec.trim() === "") throw new UsageError("option --model needs a shipped model name or a folder, got an empty string");
-  const dir = shipped ? shippedModelDir(spec) : nodePath.resolve(cwd, spec);
-  if (!shipped && !fs.existsSync(dir)) throw new UsageError(`--model ${spec}: no shipped model of that name (${shippedModels.join(", ")}) and no folder ${dir}`);
-  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--model ${spec}: ${dir} is a file, not a model folder`);
-  const name = shipped ? spec : nodePath.basename(dir);
+export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">, options: { task?: string; seed: number; sizes: EvalSizes }): Promise<LoadedTask> {
+  const { dir, name } = resolveModel(spec, io.cwd, io.env);
   const { kind, training } = taskOf(dir, name, options.task);
-  const opened = await openModel(dir);
+  const opened = await openModel({ dir, name });
   const tokenizer = opened.tokenizer;
   if (!tokenizer) throw new RuntimeError(`${dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt); gim eval needs it to build the task's examples`);
   const accuracy = (training?.["accuracy"] as Record<string, number> | undefined)?.["heldout"];
@@ -202,7 +196,7 @@ export const evalCommand: Command = {
     const names = specs.length > 0 ? specs : [...shippedModels];
     const sizes = sizesOf(subset);
     const loaded: LoadedTask[] = [];
-    for (const spec of names) loaded.push(await loadEvalTask(spec, io.cwd, { ...(task !== undefined ? { task } : {}), seed, sizes }));
+    for (const spec of names) loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes }));
     const bar = new EvalProgressBar(io.stderr);
     const results = runEval(
       loaded.map((l) => l.task),

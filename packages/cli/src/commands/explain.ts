@@ -8,7 +8,7 @@ import * as nodePath from "node:path";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import { htmlReport } from "../html.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, fromOption, inputIds, modelDir, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -66,7 +66,7 @@ export const explainSpec: CommandSpec = {
   ],
   notes: [
     "The GIM settings (--softmax-temperature ... --no-freeze-norm) apply to gim and to the single-modification methods (freeze-norm, softmax-temperature, qkv-scale, gate-up-scale).",
-    'With --json, prints {"tokens", "ids", "target", "logit", "attributions"} for one method; with several --method, one such object per method and line, each with a "method" field. "tokens" are null without a tokenizer.',
+    'With --json, prints {"model", "tokens", "ids", "position", "target", "logit", "baseline", "attributions"} for one method; with several --method, one such object per method and line, each with a "method" field. "tokens" are null without a tokenizer.',
     "Colors: red positive, blue negative, each method scaled by its max |attribution|. NO_COLOR turns them off, FORCE_COLOR on; they are off when stdout is not a terminal.",
   ],
   examples: [
@@ -130,10 +130,13 @@ function baselineId(args: ParsedArgs, opened: OpenedModel): number {
 export function explanationJson(e: Explanation, opened: OpenedModel, method?: string): Record<string, unknown> {
   return {
     ...(method !== undefined ? { method } : {}),
+    model: opened.name,
     tokens: e.ids.map((id) => (opened.tokenizer ? opened.tokenizer.decodeToken(id) : null)),
     ids: [...e.ids],
+    position: e.position,
     target: e.target,
     logit: e.logit,
+    baseline: e.baseline,
     attributions: Array.from(e.attributions, Number),
   };
 }
@@ -146,8 +149,7 @@ export const explainCommand: Command = {
     const { methods, named } = requestedMethods(args, json);
     const settings = gimSettings(args);
     checkInput(args);
-    const dir = modelDir(args, io.cwd);
-    const opened = await openModel(dir, openOptions(args));
+    const opened = await openModel(modelArg(args, io), openOptions(args));
     const ids = inputIds(args, opened);
     const position = positionOf(args, ids.length);
     const target = targetId(args, opened);

@@ -5,7 +5,7 @@
 import { noGrad } from "@gim/autograd";
 import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, inputIds, modelDir, openModel, openOptions, positionOf, tokenText } from "../model.js";
+import { checkInput, inputIds, modelArg, openModel, openOptions, positionOf, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
 import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -24,7 +24,7 @@ export const logitsSpec: CommandSpec = {
     { name: "top-k", kind: "int", valueName: "K", min: 1, description: "Tokens listed in the report (not with --json)", defaultText: "10" },
     jsonOption,
   ],
-  notes: ['With --json, prints {"logits": [...]}: one float per vocabulary entry.'],
+  notes: ['With --json, prints {"model", "position", "logits": [...]}: one float per vocabulary entry at that position.'],
   examples: ["logits --model ./my-model --ids 5,17,3 --json", 'logits --model ./my-model "The capital of France is" --top-k 5', "logits --model ./my-model --ids 5,17,3 --position 0"],
 };
 
@@ -33,13 +33,12 @@ export const logitsCommand: Command = {
   spec: logitsSpec,
   async run(args, io: CliIO) {
     checkInput(args);
-    const dir = modelDir(args, io.cwd);
-    const opened = await openModel(dir, openOptions(args));
+    const opened = await openModel(modelArg(args, io), openOptions(args));
     const ids = inputIds(args, opened);
     const position = positionOf(args, ids.length);
     const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position] }).logits.value.toFlat())); // [1, V]: only this position's row
     if (args.flag("json")) {
-      io.stdout.write(JSON.stringify({ logits }) + "\n");
+      io.stdout.write(JSON.stringify({ model: opened.name, position, logits }) + "\n");
       return;
     }
     const k = Math.min(args.number("top-k") ?? 10, logits.length);

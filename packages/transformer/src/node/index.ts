@@ -15,4 +15,5 @@ export { nodeFolder, folderProblem, openRegularFile, readRegularFile, type FileE
 export { loadModel, readConfig } from "./load.js";
 export { openSafetensors, openShardedSafetensors, openSafetensorsFolder } from "./open-safetensors.js";
 export { writeSafetensors } from "./write-safetensors.js";
+export { hubCacheDir, hubSnapshotDir, isHubId, type HubEnvironment } from "./hub.js";
 export { loadTokenizer, saveTokenizer, writeGpt2TokenizerFiles, writeTokenizerJson } from "./tokenizer.js";
