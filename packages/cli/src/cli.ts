@@ -2,6 +2,7 @@
  * The `gim` command in-process: parse, dispatch, and turn every error into one line on
  * stderr and an exit code (2: the command line is wrong; 1: running it failed).
  */
+import { createRequire } from "node:module";
 import { escapeControl, FileFormatError, InputError } from "@gim/tensor";
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
 import { componentsCommand } from "./commands/components.js";
@@ -32,6 +33,7 @@ export function overallHelp(): string {
     "Usage:",
     "  gim COMMAND [options]",
     "  gim help [COMMAND]",
+    "  gim --version",
     "",
     "Commands:",
     ...twoColumns([...commands.values()].map((c) => [c.spec.name, c.spec.summary])),
@@ -51,6 +53,13 @@ export function overallHelp(): string {
   ].join("\n");
 }
 
+/** The version of this package (`@gim/cli`'s package.json). */
+export function cliVersion(): string {
+  // src/cli.ts and dist/cli.js both sit one level below the package root.
+  const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
+  return pkg.version;
+}
+
 /** The IO of the current process (stdout, stderr, environment, working folder). */
 export function processIO(): CliIO {
   // Under `pnpm gim`, scripts run in the repo root; INIT_CWD is where the user typed it.
@@ -64,7 +73,15 @@ export function processIO(): CliIO {
 export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   try {
     const [first, ...rest] = argv;
-    if (first === undefined) throw new UsageError("no command given (commands: " + [...commands.keys()].join(", ") + "; see gim --help)");
+    if (first === undefined) {
+      // Nothing asked: show what can be asked (exit 2, as for any incomplete command line).
+      io.stdout.write(overallHelp());
+      return ExitCode.usage;
+    }
+    if (first === "--version" || first === "-V") {
+      io.stdout.write(`gim ${cliVersion()}\n`);
+      return ExitCode.ok;
+    }
     if (isHelpArg(first)) {
       io.stdout.write(overallHelp());
       return ExitCode.ok;

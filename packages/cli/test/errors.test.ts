@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { commands } from "../src/index.js";
-import { gim, modelsDir } from "./helpers.js";
+import { gim, modelsDir, repoRoot } from "./helpers.js";
 
 const gpt2 = path.join(modelsDir, "gpt2-f32");
 const ids = "23,23,84,28,1,16,77,92";
@@ -22,9 +22,27 @@ async function fails(argv: readonly string[], code: number, message: string, env
   expect(r.code).toBe(code);
 }
 
+describe("gim with no arguments, and gim --version", () => {
+  it("no arguments print the usage (every command) and exit 2", async () => {
+    const r = await gim([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^gim: explain a language model's predictions/);
+    for (const name of names.split(", ")) expect(r.stdout).toContain(`  ${name} `);
+  });
+
+  it("--version and -V print the package's version", async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, "packages/cli/package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const r = await gim([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`gim ${version}\n`);
+    }
+  });
+});
+
 describe("usage errors exit 2 with one line", () => {
   const cases: [string, string[], string][] = [
-    ["no command", [], `no command given (commands: ${names}; see gim --help)`],
     ["unknown command", ["explian"], `unknown command "explian"; did you mean explain? (commands: ${names}; see gim --help)`],
     ["unknown command, nothing close", ["frobnicate"], `unknown command "frobnicate" (commands: ${names}; see gim --help)`],
     ["an option instead of a command", ["--json"], `expected a command before options, got --json (commands: ${names}; see gim --help)`],

@@ -15,6 +15,7 @@ import {
   xterm256,
   xterm256Rgb,
 } from "../src/index.js";
+import { terminalWidth } from "../src/commands/explain.js";
 import { gim, modelsDir } from "./helpers.js";
 
 const gpt2 = path.join(modelsDir, "gpt2-f32");
@@ -195,5 +196,26 @@ describe("human reports", () => {
       expect(cells).toEqual([String(rank + 1), String(id), `<${id}>`, formatNumber(logits[id]!), formatNumber(Math.exp(logits[id]!) / z)]);
     });
     expect(r.stdout).toContain('logits    at position 7 (the last of 8 tokens), after token "<92>" (id 92)');
+  });
+});
+
+describe("terminalWidth", () => {
+  it("takes the terminal's columns, else $COLUMNS, else 80; a terminal reporting 0 columns is unknown", () => {
+    const io = (columns: number | undefined, env: Record<string, string> = {}) => ({ stdout: { write: () => true, columns }, env });
+    expect(terminalWidth(io(120))).toBe(120);
+    expect(terminalWidth(io(0))).toBe(80);
+    expect(terminalWidth(io(0, { COLUMNS: "100" }))).toBe(100);
+    expect(terminalWidth(io(undefined, { COLUMNS: "0" }))).toBe(80);
+    expect(terminalWidth(io(undefined, { COLUMNS: "wide" }))).toBe(80);
+  });
+
+  it("gim explain on a terminal of 0 columns wraps the heatmap at 80", async () => {
+    const text = "When Mary and John went to the store, John gave a drink to";
+    const r = await gim(["explain", text], { isTTY: true, columns: 0, env: {} });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""));
+    // Each method's heatmap on one line (the prompt fits in 80 columns), not one token per line.
+    expect(lines).toContain(`gim       ${text}`);
+    expect(lines).toContain(`gradient  ${text}`);
   });
 });

@@ -77,11 +77,11 @@ export function componentMethods(): GradientMethod[] {
   ];
 }
 
-/** The methods of the self-repair measurement: plain gradient, TSG alone, and GIM. */
+/** The methods of the self-repair measurement: plain gradient, TSG alone, and GIM (named as `gim --method` names them). */
 export function selfRepairMethods(): GradientMethod[] {
   return [
     { name: "gradient", rules: [] },
-    { name: "softmaxTemperature", rules: methodRules("softmaxTemperature") },
+    { name: "softmax-temperature", rules: methodRules("softmaxTemperature") },
     { name: "gim", rules: gim() },
   ];
 }

@@ -123,9 +123,9 @@ describe("runEval", () => {
     expect(s.examples).toBe(2);
     expect(s.rowsMeasured).toBeGreaterThan(0);
     expect(s.rowsThatMatter).toBe(s.selfRepair.rows + s.additive.rows);
-    expect(Object.keys(s.jointSpearman)).toEqual(["gradient", "softmaxTemperature", "gim"]);
-    expect(Object.keys(s.gradientSpearman)).toEqual(["gradient", "softmaxTemperature", "gim"]);
-    expect(Object.keys(s.visibility)).toEqual(["gradient", "softmaxTemperature", "gim"]);
+    expect(Object.keys(s.jointSpearman)).toEqual(["gradient", "softmax-temperature", "gim"]);
+    expect(Object.keys(s.gradientSpearman)).toEqual(["gradient", "softmax-temperature", "gim"]);
+    expect(Object.keys(s.visibility)).toEqual(["gradient", "softmax-temperature", "gim"]);
     // Each strongest row is a self-repair row by the criteria, labelled by position.
     for (const r of s.strongest) {
       expect(Math.abs(r.effects.first) + Math.abs(r.effects.second)).toBeLessThanOrEqual(s.criteria.maxAloneShare * r.effects.both);

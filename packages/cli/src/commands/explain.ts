@@ -210,10 +210,12 @@ function writeHtml(file: string, explanations: readonly Explanation[], methods: 
   io.stderr.write(`gim: wrote ${path}\n`);
 }
 
-/** Columns to wrap the heatmap at: the terminal's, else $COLUMNS, else 80. */
-function terminalWidth(io: CliIO): number {
+/** Columns to wrap the heatmap at: the terminal's, else $COLUMNS, else 80 (a terminal that reports 0 columns counts as unknown). */
+export function terminalWidth(io: Pick<CliIO, "stdout" | "env">): number {
+  const usable = (n: number | undefined) => n !== undefined && Number.isInteger(n) && n > 0;
   const fromEnv = Number(io.env["COLUMNS"]);
-  return io.stdout.columns ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80);
+  if (usable(io.stdout.columns)) return io.stdout.columns!;
+  return usable(fromEnv) ? fromEnv : 80;
 }
 
 function report(explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): string {
