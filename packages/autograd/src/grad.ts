@@ -21,6 +21,16 @@ export interface GradOptions {
   seed?: Tensor;
   /** Also return which rule handled which node. */
   trace?: boolean;
+  /**
+   * What to do with a rule that matches no node of the recorded graph at all (a misspelled
+   * tag, op or path, or a rule for places this model does not have): `"error"` (default)
+   * fails with a message naming the rule; `"ignore"` lets it pass. Rules made with
+   * `{ optional: true }` (GIM's gated-MLP scales, which GPT-2 has no place for) always pass,
+   * and a rule that matches nodes which are merely not on the path from `xs` to `y` is fine.
+   * `bindRules` from `@gim/rules` checks a rule set against a model's places before any
+   * forward, and reports the rules that have no place there.
+   */
+  unmatched?: "error" | "ignore";
 }
 
 /** One line of a trace: a node and the rule that computed its backward. */
@@ -54,6 +64,7 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
   const rules = options.rules ?? [];
   const seed = seedFor(y, options.seed);
   const nodes = nodesBetween(y, xs);
+  if (options.unmatched !== "ignore") checkRulesMatch(rules, nodes.all);
   const wanted = new Set(xs);
   const grads = new Map<Var, Tensor>([[y, seed]]);
   const used = new Set<Rule>();
@@ -97,8 +108,19 @@ function seedFor(y: Var, seed: Tensor | undefined): Tensor {
   return seed;
 }
 
-/** Nodes that lie on a path from some x to y, latest first, and the vars that lead to an x. */
-function nodesBetween(y: Var, xs: readonly Var[]): Node[] & { leadsToX: Set<Var> } {
+/** Fails on the first rule that matches no node of the graph (see `GradOptions.unmatched`). */
+function checkRulesMatch(rules: readonly Rule[], all: readonly Node[]): void {
+  for (const r of rules) {
+    if (r.optional || all.some((node) => r.matches(node))) continue;
+    const seen = [...new Set(all.flatMap((n) => n.tags))].slice(0, 12);
+    throw new InputError(
+      `rule '${r.name}' (${describeMatch(r.match)}) matches no node of this graph${seen.length ? ` (its tags: ${seen.join(", ")}${seen.length === 12 ? ", ..." : ""})` : ""}; check the rule's op, tag and path, bind a general rule set to the model with bindRules, or pass { unmatched: "ignore" }`,
+    );
+  }
+}
+
+/** Nodes that lie on a path from some x to y, latest first, the vars that lead to an x, and every node of the graph. */
+function nodesBetween(y: Var, xs: readonly Var[]): Node[] & { leadsToX: Set<Var>; all: readonly Node[] } {
   // In creation order, a var leads to an x if it is one or an input of its node does.
   const ordered = graphNodes(y);
   const leadsToX = new Set<Var>(xs);
@@ -106,7 +128,7 @@ function nodesBetween(y: Var, xs: readonly Var[]): Node[] & { leadsToX: Set<Var>
     if (node.inputs.some((v) => leadsToX.has(v))) leadsToX.add(node.output);
   }
   const onPath = ordered.filter((n) => leadsToX.has(n.output)).reverse();
-  return Object.assign(onPath, { leadsToX });
+  return Object.assign(onPath, { leadsToX, all: ordered });
 }
 
 /** Runs the default backward or the rule for one node and checks what comes back. */

@@ -38,14 +38,25 @@ export interface Rule {
   readonly backward: RuleBackward<InputNames, any>;
   /** When true, `grad` fails if the rule handled no node (a rule that silently does nothing is a bug). */
   readonly required: boolean;
+  /**
+   * When true, the rule may find no node in some graphs (the gated-MLP scales on a GPT-2):
+   * `grad` lets it pass instead of failing as for a rule that matches nothing.
+   */
+  readonly optional: boolean;
   /** True if the rule matches this node. */
   matches(node: NodeInfo): boolean;
 }
 
 /** Options of {@link rule}, {@link scaleGrad} and {@link stopGrad}. */
 export interface RuleOptions {
-  /** Fail in `grad` when the rule matches no node of the differentiated graph (default false). */
+  /** Fail in `grad` when the rule handles no node on the differentiated path (default false). */
   required?: boolean;
+  /**
+   * The rule targets places that some models lack (default false): `grad` does not fail when
+   * it matches no node of the graph. Leave it off for rules that should always find a place,
+   * so a misspelled tag or path is an error.
+   */
+  optional?: boolean;
 }
 
 /**
@@ -74,6 +85,7 @@ export function rule(name: string, match: RuleMatch, backward: RuleBackward<Inpu
     match: { ...match },
     backward,
     required: options.required ?? false,
+    optional: options.optional ?? false,
     matches: (node) =>
       (ops === undefined || ops.has(node.op)) &&
       (match.tag === undefined || node.tags.includes(match.tag)) &&

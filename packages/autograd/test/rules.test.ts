@@ -197,7 +197,7 @@ describe("required rules", () => {
     const x = variable(f64([3], 9));
     const y = sum(mul(tanh(x), f64([3], 10)));
     const r = rule("tsg", { op: "softmax", tag: "attn.pattern" }, (_c, d) => d(), { required: true });
-    expect(() => grad(y, [x], { rules: [r] })).toThrow("rule 'tsg' (op softmax, tag attn.pattern) matched no node on the path from the inputs to the output");
+    expect(() => grad(y, [x], { rules: [r], unmatched: "ignore" })).toThrow("rule 'tsg' (op softmax, tag attn.pattern) matched no node on the path from the inputs to the output");
     // A matching node off the differentiated path does not count.
     const c = variable(f64([3], 11));
     const off = tagged("attn.pattern", () => softmax(c));
@@ -206,10 +206,34 @@ describe("required rules", () => {
     expect(() => grad(z, [x, c], { rules: [r] })).not.toThrow();
   });
 
-  it("are fine when they match, and optional rules that match nothing are silent", () => {
+  it("are fine when they match, and optional rules that match nothing are silent with { unmatched: \"ignore\" }", () => {
     const x = variable(f64([3], 13));
     const y = sum(mul(tanh(x), f64([3], 14)));
-    expect(() => grad(y, [x], { rules: [scaleGrad("t", 1, { op: "tanh" }, { required: true }), scaleGrad("s", 2, { op: "softmax" })] })).not.toThrow();
+    const rules = [scaleGrad("t", 1, { op: "tanh" }, { required: true }), scaleGrad("s", 2, { op: "softmax" })];
+    expect(() => grad(y, [x], { rules, unmatched: "ignore" })).not.toThrow();
+  });
+});
+
+describe("rules that match no node of the graph", () => {
+  it("are an error by default, naming the rule, its match and the graph's tags; a match off the differentiated path is enough", () => {
+    const x = variable(f64([3], 21));
+    const y = sum(mul(tagged("attn.q", () => tanh(x)), f64([3], 22)));
+    const typo = scaleGrad("typo", 0.5, { tag: "attn.qq" });
+    expect(() => grad(y, [x], { rules: [typo] })).toThrow(/^rule 'typo' \(tag attn\.qq\) matches no node of this graph \(its tags: attn\.q\); .*bindRules.*unmatched: "ignore"/);
+    expect(() => grad(y, [x], { rules: [scaleGrad("wrong-op", 0.5, { op: "softmax", tag: "attn.q" })] })).toThrow(/matches no node of this graph/);
+    expect(grad(y, [x], { rules: [typo], unmatched: "ignore" })[0]!.toFlat()).toEqual(grad(y, [x])[0]!.toFlat());
+    // It matches a node the gradient never reaches (not on the path from x): not an error.
+    const c = variable(f64([3], 23));
+    const z = add(y, sum(tagged("attn.k", () => tanh(c))));
+    expect(() => grad(z, [x], { rules: [scaleGrad("k", 0.5, { tag: "attn.k" })] })).not.toThrow();
+  });
+
+  it("pass when made { optional: true } (for places some models lack)", () => {
+    const x = variable(f64([3], 24));
+    const y = sum(mul(tanh(x), f64([3], 25)));
+    const gate = scaleGrad("gate", 0.5, { tag: "mlp.gate" }, { optional: true });
+    expect(gate.optional).toBe(true);
+    expect(grad(y, [x], { rules: [gate] })[0]!.toFlat()).toEqual(grad(y, [x])[0]!.toFlat());
   });
 });
 

@@ -10,6 +10,7 @@ import type { Tensor } from "@gim/tensor";
 import { patchHead, placeVars, run, type CausalLM } from "@gim/transformer";
 import { describe, expect, it } from "vitest";
 import {
+  bindRules,
   componentGraph, componentScores, edgeScores, exactComponentScores, exactEdgeScores, gim, graphPlaces, headContributions, listComponents, listEdges, logitDiff,
   placeGradients, preparePair, runPatched, targetLogit, type Metric,
 } from "../src/index.js";
@@ -127,8 +128,9 @@ describe.each(models)("components of %s", (name) => {
       const places = [...new Set(components.map((c) => c.place))];
       const vars = placeVars(L.l, places);
       const xs = places.map((p) => vars.get(p)!);
-      const ga = grad(L.l, xs, { rules });
-      const gw = grad(L.r, xs, { rules });
+      const bound = bindRules(model64, rules).rules; // GPT-2 has no gated MLP: the gate/up rules have no place
+      const ga = grad(L.l, xs, { rules: bound });
+      const gw = grad(L.r, xs, { rules: bound });
       const corr = cacheOf(model64, corrupted, places);
       components.forEach((c, i) => {
         const k = places.indexOf(c.place);
@@ -234,7 +236,7 @@ describe.each(models)("components of %s", (name) => {
       const M = metric.differentiable(out.logits);
       const keys = inputs.map((i) => i.place);
       const vars = placeVars(M, keys);
-      const grads = grad(M, keys.map((k) => vars.get(k)!), { rules });
+      const grads = grad(M, keys.map((k) => vars.get(k)!), { rules: bindRules(model64, rules).rules });
       const corr = cacheOf(model64, corrupted, keys);
       inputs.forEach((v, to) => {
         const into = edges.edges.map((e, i) => (e.to === to ? edges.scores[i]! : 0)).reduce((s, x) => s + x, 0);

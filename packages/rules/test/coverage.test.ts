@@ -124,6 +124,18 @@ describe("gim() on GPT-2 skips the gated-MLP scales; on Llama nothing is skipped
   });
 });
 
+describe("gim() straight into grad(), without bindRules", () => {
+  it("GPT-2: equals the bound rule set (the gated-MLP scales are optional); a rule with a misspelled tag is an error", () => {
+    const { model, golden } = fixture("gpt2-f32");
+    const e = variable(model.embedTokens(golden.ids));
+    const L = model.forward({ embeds: e }).logit(-1, golden.gim.target_id);
+    const [raw] = grad(L, [e], { rules: gim() });
+    const [bound] = grad(L, [e], { rules: bindRules(model, gim()).rules });
+    expectBitwise(values(raw!), values(bound!));
+    expect(() => grad(L, [e], { rules: [scaleGrad("typo", 0.5, { tag: "attn.vv" })] })).toThrow(/^rule 'typo' \(tag attn\.vv\) matches no node of this graph/);
+  });
+});
+
 describe("rules that cannot bind", () => {
   const gpt2 = fixture("gpt2-f32");
   const llama = fixture("llama-gqa-sharded");

@@ -46,7 +46,10 @@ describe("matching", () => {
   });
 
   it("every criterion must hold, and at least one must be given", () => {
-    expect(firings([stopGrad("none", { op: "softmax", path: "h.*.mlp" })])).toEqual([]);
+    const none = stopGrad("none", { op: "softmax", path: "h.*.mlp" });
+    expect(() => firings([none])).toThrow(/rule 'none' \(op softmax, path h\.\*\.mlp\) matches no node of this graph/);
+    const { e, L } = forward();
+    expect(grad(L, [e], { rules: [none], trace: true, unmatched: "ignore" }).trace.filter((t) => t.rule !== "default")).toEqual([]);
     expect(() => rule("everything", {}, () => ({}))).toThrow("rule 'everything' must match by op, tag or path (it would match every node)");
   });
 

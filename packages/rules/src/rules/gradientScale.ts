@@ -25,5 +25,7 @@ export type ScaledPlace = keyof typeof scaledPlaces;
 /** Multiplies the gradient through one kind of operand (`"q"`, `"k"`, `"v"`, `"gate"`, `"up"`) by `factor`. */
 export function gradientScale(place: ScaledPlace, factor: number): Rule {
   if (!Number.isFinite(factor)) throw new InputError(`the ${place} gradient scale must be a finite number, got ${factor}`);
-  return scaleGrad(`gim.${place}Scale`, factor, { op: "identity", tag: scaledPlaces[place] });
+  // Only gated MLPs (Llama) have gate/up places: on GPT-2 these rules have nothing to do.
+  const optional = place === "gate" || place === "up";
+  return scaleGrad(`gim.${place}Scale`, factor, { op: "identity", tag: scaledPlaces[place] }, { optional });
 }
