@@ -55,8 +55,9 @@ export function resolveModel(spec: string, cwd: string, env: Readonly<Record<str
   if (spec.trim() === "") throw new UsageError("option --model needs a model folder, a shipped model name or a Hugging Face id, got an empty string");
   const path = nodePath.resolve(cwd, spec);
   const problem = folderProblem(path);
-  // Anything at the path (a folder, or a broken link or a file where one was meant) is what was asked for.
-  if (problem !== "does not exist") return { dir: path, name: nodePath.basename(path) };
+  if (problem === undefined) return { dir: path, name: nodePath.basename(path) };
+  // Something at the path that is not a folder (a file, a broken link) is what was asked for, and wrong.
+  if (problem !== "does not exist") throw folderError(path, problem);
   if ((shippedModels as readonly string[]).includes(spec)) return { dir: shippedModelDir(spec), name: spec };
   if (!isHubId(spec)) throw new RuntimeError(`model folder ${path} does not exist`);
   try {
@@ -73,6 +74,11 @@ export function modelArg(args: ParsedArgs, io: Pick<CliIO, "cwd" | "env">): Reso
   return given === undefined ? { dir: DEFAULT_MODEL_DIR, name: defaultModel } : resolveModel(given, io.cwd, io.env);
 }
 
+/** What is wrong with `dir` as a model folder (see `folderProblem`), as the error a command exits 1 with. */
+function folderError(dir: string, problem: string): RuntimeError {
+  return new RuntimeError(problem.endsWith("not a folder") ? `${dir} ${problem} (--model takes a Hugging Face model folder)` : `model folder ${dir} ${problem}`);
+}
+
 /** Options of {@link openModel}. */
 export interface OpenOptions {
   /** Ignore tensors the config does not use (`--allow-unused-tensors`) instead of refusing the checkpoint. */
@@ -82,9 +88,7 @@ export interface OpenOptions {
 /** Loads the weights and (when present) the tokenizer of a model folder. */
 export async function openModel({ dir, name }: ResolvedModel, options: OpenOptions = {}): Promise<OpenedModel> {
   const problem = folderProblem(dir);
-  if (problem !== undefined) {
-    throw new RuntimeError(problem.endsWith("not a folder") ? `${dir} ${problem} (--model takes a Hugging Face model folder)` : `model folder ${dir} ${problem}`);
-  }
+  if (problem !== undefined) throw folderError(dir, problem);
   const model = loadModel(dir, { allowUnusedTensors: options.allowUnusedTensors ?? false });
   const tokenizer = await openTokenizer(dir);
   return { dir, name, model, tokenizer };
