@@ -12,7 +12,7 @@
  */
 import { cpus, loadavg } from "node:os";
 import {
-  createCpuBackend, defaultMatmulThreads, gpuBackend, matmul, randUniform, referenceBackend, shutdownMatmulPool, type MatmulBackend,
+  createCpuBackend, defaultMatmulThreads, gpuBackend, matmul, matmulPoolStats, randUniform, referenceBackend, shutdownMatmulPool, type MatmulBackend,
 } from "../src/index.js";
 
 interface Shape {
@@ -119,7 +119,14 @@ export async function main(args: string[]): Promise<void> {
         out([`${m} x ${k} x ${n}${shape.note === "square" ? "" : ` (${shape.note})`}`.padEnd(30), ...cells].join(""));
       }
     }
-    if (!json) out(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    if (!json) {
+      out(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+      const pool = matmulPoolStats();
+      if (pool) {
+        const errors = pool.workerErrors ? `, ${pool.workerErrors} worker errors (last: ${pool.lastWorkerError})` : "";
+        out(`thread pool: ${pool.workerTasks} tiles on workers, ${pool.callerTasks} on the calling thread, ${pool.rescuedJobs} jobs rescued${errors}`);
+      }
+    }
   } finally {
     gpu.dispose();
     await shutdownMatmulPool();

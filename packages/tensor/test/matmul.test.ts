@@ -295,8 +295,12 @@ describe("the CPU backend's threads", () => {
       }
     }
     // A small budget splits the products into pieces and several jobs.
+    const before = { ...matmulPool()!.stats };
     runPackedParallel(products.map((p) => p.g), { threads: 2, budget: 30_000, callerWorks: false });
-    expect(matmulPool()?.size).toBeGreaterThanOrEqual(1);
+    const pool = matmulPool()!;
+    expect(pool.size).toBeGreaterThanOrEqual(1);
+    // The workers computed tiles (the calling thread may have rescued some while one started).
+    expect(pool.stats.workerTasks - before.workerTasks, `worker errors: ${pool.stats.lastWorkerError}`).toBeGreaterThan(0);
     for (const { g, want, scale } of products) {
       const tol = g.c instanceof Float32Array ? (g.k + 2) * 2 ** -24 : 1e-13;
       for (let i = 0; i < want.length; i++) {
@@ -305,6 +309,30 @@ describe("the CPU backend's threads", () => {
         }
       }
     }
+  });
+
+  it("finishes a job whose worker died unnoticed: the calling thread claims the tasks nobody claimed", () => {
+    const a = randUniform([300, 200], { dtype: "float32", seed: 7 });
+    const b = randUniform([200, 150], { dtype: "float32", seed: 8 });
+    const c = new Float32Array(300 * 150);
+    const g: Gemm = {
+      m: 300, n: 150, k: 200, a: a.data, aOffset: 0, aRowStride: 200, aColStride: 1,
+      b: b.data, bOffset: 0, bRowStride: 150, bColStride: 1, c, cOffset: 0,
+    };
+    runPackedParallel([g], { threads: 2 }); // the pool and its worker exist
+    const pool = matmulPool()!;
+    const worker = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!;
+    // The worker's exit event cannot reach this thread before the product: the pool still counts it.
+    void worker.terminate();
+    const rescuedBefore = pool.stats.rescuedJobs;
+    const started = Date.now();
+    c.fill(0);
+    runPackedParallel([g], { threads: 2, budget: 100_000, callerWorks: false });
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(pool.stats.rescuedJobs).toBeGreaterThan(rescuedBefore);
+    const want = new Float64Array(300 * 150);
+    referenceBackend.run([{ ...g, c: want }]);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(1e-3);
   });
 
   it("starts a new pool after shutdownMatmulPool", async () => {

@@ -69,8 +69,8 @@ export interface KernelExports {
   /** One tile of C from packed panels: `tile_f32(ap, bp, k, aPanels, bPanels, c, ldc)`. */
   tile_f32(ap: number, bp: number, k: number, aPanels: number, bPanels: number, c: number, ldc: number): void;
   tile_f64(ap: number, bp: number, k: number, aPanels: number, bPanels: number, c: number, ldc: number): void;
-  /** Claims and computes tasks of the current job until none are left (shared memory only). */
-  run_tasks?(): void;
+  /** Claims and computes tasks of the current job until none are left (shared memory only); returns how many this thread ran. */
+  run_tasks?(): number;
   /** `dot_<dtype>(x, rows, ld, count, depth, y)`: a row vector times a matrix with contiguous columns (see {@link dotFunction}). */
   dot_f32(x: number, rows: number, ld: number, count: number, depth: number, y: number): void;
   dot_f64(x: number, rows: number, ld: number, count: number, depth: number, y: number): void;
@@ -333,17 +333,18 @@ function simdOps(dtype: "f32" | "f64") {
 /**
  * `run_tasks()`: claims tasks of the current job with a compare-and-swap on the claim word
  * until none are left, computes each with the tile function of its dtype, and counts it done;
- * the thread that finishes the last task wakes whoever waits on the done counter.
+ * the thread that finishes the last task wakes whoever waits on the done counter. Returns the
+ * number of tasks this thread ran (the pool's statistics).
  */
 function runTasksFunction(jobs: JobLayout, tileF32: number, tileF64: number): FunctionBuilder {
-  const f = new FunctionBuilder("run_tasks", []);
-  const [cur, slot, total, r] = f.localList("i32", 4) as [Local, Local, Local, Local];
+  const f = new FunctionBuilder("run_tasks", [], ["i32"]);
+  const [cur, slot, total, r, ran] = f.localList("i32", 5) as [Local, Local, Local, Local, Local];
   f.loop((top) => {
     f.i32(jobs.claim).mem("i32.atomic.load").set(cur);
     // slot = slots + (jobId & 1) * slotBytes; total = its task count
     f.i32(jobs.slots).get(cur).i32(24).op("i32.shr_u").i32(1).op("i32.and").i32(jobs.slotBytes).op("i32.mul").op("i32.add").tee(slot);
     f.mem("i32.load").set(total);
-    f.get(cur).i32(0xffffff).op("i32.and").get(total).op("i32.ge_u").if(() => void f.return());
+    f.get(cur).i32(0xffffff).op("i32.and").get(total).op("i32.ge_u").if(() => void f.get(ran).return());
     f.i32(jobs.claim).get(cur).get(cur).i32(1).op("i32.add").mem("i32.atomic.rmw.cmpxchg").get(cur).op("i32.ne").brIf(top);
     // r = slot + SLOT_HEADER + task * TASK_FIELDS * 4
     f.get(slot).get(cur).i32(0xffffff).op("i32.and").i32(TASK_FIELDS * 4).op("i32.mul").op("i32.add").set(r);
@@ -355,8 +356,11 @@ function runTasksFunction(jobs: JobLayout, tileF32: number, tileF64: number): Fu
     // if (atomic done++ + 1 === total) notify(done)
     f.i32(jobs.done).i32(1).mem("i32.atomic.rmw.add").i32(1).op("i32.add").get(total).op("i32.eq");
     f.if(() => void f.i32(jobs.done).i32(1 << 30).mem("memory.atomic.notify").op("drop"));
+    f.get(ran).i32(1).op("i32.add").set(ran);
     f.br(top);
   });
+  // Never reached (the loop only leaves by return), but the validator wants the result here.
+  f.get(ran);
   return f;
 }
 
