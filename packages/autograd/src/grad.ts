@@ -8,7 +8,8 @@
  * gradient is asked for.
  */
 import * as T from "@gim/tensor";
-import { formatShape, type Tensor, InputError } from "@gim/tensor";
+import { describeNonFinite, firstNonFinite, formatShape, type Tensor, InputError, NonFiniteError } from "@gim/tensor";
+import { elementOf } from "./finite.js";
 import type { BackwardContext, Grads, InputNames } from "./op.js";
 import { describeMatch, type Rule } from "./rules.js";
 import { describeNode, graphNodes, Var, type Node } from "./var.js";
@@ -31,6 +32,13 @@ export interface GradOptions {
    * forward, and reports the rules that have no place there.
    */
   unmatched?: "error" | "ignore";
+  /**
+   * Check every gradient as it is computed and fail with a `NonFiniteError` at the first
+   * backward (or sum of gradients) that makes one hold NaN or ±Infinity, naming the node and
+   * the rule. A scan per gradient: for finding where a non-finite result came from, after a
+   * cheap check of the result found one (default false).
+   */
+  checkFinite?: boolean;
 }
 
 /** One line of a trace: a node and the rule that computed its backward. */
@@ -63,6 +71,7 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
   });
   const rules = options.rules ?? [];
   const seed = seedFor(y, options.seed);
+  if (options.checkFinite) checkFinite(seed, (bad) => `the seed (dL/dy) holds ${bad}`);
   const nodes = nodesBetween(y, xs);
   if (options.unmatched !== "ignore") checkRulesMatch(rules, nodes.all);
   const wanted = new Set(xs);
@@ -76,13 +85,20 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
     if (!wanted.has(node.output)) grads.delete(node.output); // free it early
     const rule = rules.find((r) => r.matches(node));
     const inputGrads = backwardOf(node, g, rule, nodes.leadsToX);
+    if (options.checkFinite) {
+      inputGrads.forEach((gi, i) => {
+        if (gi !== undefined) checkFinite(gi, (bad) => `the gradient first became ${bad} in the backward of ${describeNode(node)} (${rule ? `rule '${rule.name}'` : "the default backward"}), for its input '${node.def.inputs[i]}'`);
+      });
+    }
     if (rule) used.add(rule);
     if (options.trace) trace.push({ id: node.id, op: node.op, path: node.path, tags: node.tags, rule: rule?.name ?? "default" });
     node.inputs.forEach((input, i) => {
       const gi = inputGrads[i];
       if (gi === undefined || !nodes.leadsToX.has(input)) return;
       const previous = grads.get(input);
-      grads.set(input, previous === undefined ? gi : T.add(previous, gi));
+      const sum = previous === undefined ? gi : T.add(previous, gi);
+      if (options.checkFinite && previous !== undefined) checkFinite(sum, (bad) => `the gradient first became ${bad} where the gradients into input '${node.def.inputs[i]}' of ${describeNode(node)} add up`);
+      grads.set(input, sum);
     });
   }
 
@@ -93,6 +109,12 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
   }
   const result = xs.map((x) => grads.get(x) ?? T.zeros(x.shape, { dtype: x.dtype }));
   return options.trace ? { grads: result, trace } : result;
+}
+
+/** Throws a {@link NonFiniteError} for the gradients when `g` holds NaN or ±Infinity; `where` describes the place. */
+function checkFinite(g: Tensor, where: (bad: string) => string): void {
+  const bad = firstNonFinite(g);
+  if (bad) throw new NonFiniteError("the gradients", `${where(describeNonFinite(bad.value))} (${elementOf(bad.index, g)})`);
 }
 
 function seedFor(y: Var, seed: Tensor | undefined): Tensor {

@@ -1,3 +1,5 @@
+import { quote } from "@gim/tensor";
+
 /**
  * A small command-line parser driven by a declarative spec per command: long options only
  * (`--name value` or `--name=value`), flags, repeatable options, positional arguments and
@@ -33,6 +35,8 @@ export interface OptionSpec {
   readonly repeatable?: boolean;
   /** "int" and "number": the smallest value allowed. */
   readonly min?: number;
+  /** "int" and "number": the largest value allowed (a bound on the work the option asks for), and why, for the message. */
+  readonly max?: { readonly value: number; readonly why: string };
   /** "number": must be greater than 0. */
   readonly positive?: boolean;
 }
@@ -217,11 +221,13 @@ function parseValue(option: OptionSpec, text: string): OptionValue {
     }
     case "ids": {
       if (text.trim() === "") throw new UsageError(`option ${flag} needs at least one token id`);
+      if (/^\s*[[{]/.test(text)) throw new UsageError(`option ${flag} takes integers separated by commas, without brackets; got ${text.trim().startsWith("[") ? "a JSON array" : "a JSON object"} ${quote(text.trim(), 60)}`);
       return text.split(",").map((item) => {
         const s = item.trim();
         const v = Number(s);
         if (!/^\+?\d+$/.test(s) || !Number.isSafeInteger(v)) {
-          throw new UsageError(`option ${flag}: "${item}" is not a token id (ids are integers >= 0, separated by commas)`);
+          const what = /^(".*"|'.*')$/.test(s) ? "is a quoted string, not a token id" : /^[+-]?\d+$/.test(s) ? (s.startsWith("-") ? "is negative, not a token id" : "is too large for a token id") : "is not a token id";
+          throw new UsageError(`option ${flag}: ${quote(item, 60)} ${what} (ids are integers >= 0, separated by commas)`);
         }
         return v;
       });
@@ -231,6 +237,7 @@ function parseValue(option: OptionSpec, text: string): OptionValue {
 
 function checkMin(option: OptionSpec, v: number): number {
   if (option.min !== undefined && v < option.min) throw new UsageError(`option --${option.name} must be at least ${option.min}, got ${v}`);
+  if (option.max !== undefined && v > option.max.value) throw new UsageError(`option --${option.name} must be at most ${option.max.value} (${option.max.why}), got ${v}`);
   return v;
 }
 

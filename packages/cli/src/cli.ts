@@ -3,7 +3,7 @@
  * stderr and an exit code (2: the command line is wrong; 1: running it failed).
  */
 import { createRequire } from "node:module";
-import { escapeControl, FileFormatError, InputError } from "@gim/tensor";
+import { escapeControl, FileFormatError, InputError, NonFiniteError } from "@gim/tensor";
 import { formatHelp, isHelpArg, parseArgs, twoColumns, UsageError } from "./args.js";
 import { componentsCommand } from "./commands/components.js";
 import { evalCommand } from "./commands/eval.js";
@@ -116,8 +116,9 @@ function reportError(error: unknown, io: CliIO): number {
   const debug = io.env["GIM_DEBUG"] !== undefined && io.env["GIM_DEBUG"] !== "" && io.env["GIM_DEBUG"] !== "0";
   io.stderr.write(`gim: ${escapeControl(oneLine(describeFailure(error)))}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(error.stack + "\n");
-  // The library's InputError is a mistake in what was asked (exit 2), except in a file's content (exit 1).
-  if (error instanceof UsageError || (error instanceof InputError && !(error instanceof FileFormatError))) return ExitCode.usage;
+  // The library's InputError is a mistake in what was asked (exit 2), except in a file's content
+  // or a result that is not finite (NaN weights, an overflow): running the command failed (exit 1).
+  if (error instanceof UsageError || (error instanceof InputError && !(error instanceof FileFormatError) && !(error instanceof NonFiniteError))) return ExitCode.usage;
   return ExitCode.runtime;
 }
 

@@ -65,7 +65,7 @@ describe("usage errors exit 2 with one line", () => {
     ["top-k below 1", ["logits", "--top-k", "0"], "option --top-k must be at least 1, got 0"],
     ["ids with a word", ["logits", "--ids", "5,x,3"], 'option --ids: "x" is not a token id (ids are integers >= 0, separated by commas)'],
     ["ids with a hole", ["logits", "--ids", "5,,3"], 'option --ids: "" is not a token id (ids are integers >= 0, separated by commas)'],
-    ["ids negative", ["logits", "--ids", "5,-1"], 'option --ids: "-1" is not a token id (ids are integers >= 0, separated by commas)'],
+    ["ids negative", ["logits", "--ids", "5,-1"], 'option --ids: "-1" is negative, not a token id (ids are integers >= 0, separated by commas)'],
     ["ids empty", ["logits", "--ids", ""], "option --ids needs at least one token id"],
     ["no input", ["explain", "--model", gpt2], "gim explain needs TEXT or --ids (see gim explain --help)"],
     ["text and ids", ["logits", "--model", gpt2, "--ids", "1", "hello"], "give either TEXT or --ids, not both"],

@@ -105,6 +105,8 @@ const cases: Record<string, Record<string, Case>> = {
     "a decoder nested 100,000 Sequences deep": { argv: () => explain(copy("deep-dec", ioiGpt2, { tokenizer: nestedIn("decoder", "decoders", 1e5) }), "Mary"), code: 1, message: /decoder(\.decoders\[0\])+: Sequences nested deeper than \d+/ },
     "a config value nested 100,000 arrays deep": { argv: () => logits(copy("deep-config", gpt2, { config: (c) => JSON.stringify({ ...c, n_head: 0 }).replace('"n_head":0', `"n_head":${nestedArrays(1e5)}`) })), code: 1, message: /config\.json: "n_head" must be an integer in \[1, \d+\], got \[\[\[\[\[\.\.\.\]\]\]\]\]/ },
     "a safetensors shape nested 100,000 arrays deep": { argv: () => logits(copy("deep-shape", gpt2, { files: { "model.safetensors": safetensorsBytes(`{"a":{"dtype":"F32","shape":${nestedArrays(1e5)},"data_offsets":[0,0]}}`) } })), code: 1, message: /model\.safetensors: tensor "a" has shape \[\[\[\[\[\.\.\.\]\]\]\]\], not a list of non-negative integers/ },
+    "gim eval --subset of a trillion (refused before any example is built)": { argv: () => ["eval", "--model", "ioi-gpt2", "--subset", "1000000000000", "--json"], code: 2, message: /^option --subset must be at most 4096 \(the examples are built before the run starts, and each takes several forward and backward passes\), got 1000000000000$/, seconds: 5 },
+    "integrated gradients with a million steps": { argv: () => explain(ioiGpt2, "Mary", "--method", "ig", "--steps", "1000000"), code: 2, message: /^option --steps must be at most 4096 \(one forward and backward pass each\), got 1000000$/, seconds: 5 },
     "an index naming 200,000 missing shards": {
       argv: () => {
         const d = copy("many-shards", llamaSharded);
@@ -134,12 +136,23 @@ const cases: Record<string, Record<string, Case>> = {
   },
 
   "NaN and Inf are an error naming where they appeared, never a result": {
-    "a NaN weight (logits --json)": { pending: "the non-finite check", argv: () => logits(copy("nan-weight", gpt2, { tensors: (m) => void m.get("h.1.mlp.c_fc.weight")!.data.fill(NaN, 5, 6) })), code: 1, message: /model\.safetensors: tensor "h\.1\.mlp\.c_fc\.weight" holds NaN \(element 5\); the logits are not finite/ },
-    "an Inf weight (logits table)": { pending: "the non-finite check", argv: () => ["logits", "--model", copy("inf-weight", gpt2, { tensors: (m) => void m.get("wte.weight")!.data.fill(Infinity, 40, 41) }), "--ids", ids], code: 1, message: /model\.safetensors: tensor "wte\.weight" holds Infinity \(element 40\); the logits are not finite/ },
-    "a NaN weight (explain picks no argmax among NaNs)": { pending: "the non-finite check", argv: () => explain(copy("nan-explain", ioiGpt2, { tensors: (m) => void m.get("ln_f.bias")!.data.fill(NaN) }), "Mary"), code: 1, message: /tensor "ln_f\.bias" holds NaN \(element 0\); the logits are not finite/ },
-    "finite weights that overflow": { pending: "the non-finite check", argv: () => logits(copy("overflow", gpt2, { tensors: (m) => void m.get("h.0.mlp.c_fc.weight")!.data.fill(3e38) })), code: 1, message: /the logits are not finite: .* at h\.0\.mlp\.c_fc (overflows|produced)/ },
-    "a temperature that overflows the attention scores": { pending: "the non-finite check", argv: () => explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--softmax-temperature", "1e-320", "--json"), code: 2, message: /the gim attributions are not finite: the gradient first became NaN in the backward of softmax at h\.\d\.attn/ },
-    "a scale that overflows the gradient": { pending: "the non-finite check", argv: () => explain(ioiGpt2, "Mary", "--q-scale", "1e308", "--k-scale", "1e308", "--json"), code: 2, message: /the gim attributions are not finite/ },
+    "a NaN weight (logits --json)": { argv: () => logits(copy("nan-weight", gpt2, { tensors: (m) => void m.get("h.1.mlp.c_fc.weight")!.data.fill(NaN, 5, 6) })), code: 1, message: /^the logits are not finite: parameter "h\.1\.mlp\.c_fc\.weight" holds NaN \(element 5 of \[32, 128\]\)$/ },
+    "an Inf weight (logits table)": { argv: () => ["logits", "--model", copy("inf-weight", gpt2, { tensors: (m) => void m.get("wte.weight")!.data.fill(Infinity, 40, 41) }), "--ids", "1,2,40"], code: 1, message: /^the logits are not finite: parameter "wte\.weight" holds Infinity \(element 40 of \[96, 32\]\)$/ },
+    "a NaN weight in a sharded Llama": { argv: () => logits(copy("nan-llama", llamaSharded, { tensors: (m) => void m.get("model.layers.1.mlp.down_proj.weight")!.data.fill(NaN, 3, 4) })), code: 1, message: /^the logits are not finite: parameter "model\.layers\.1\.mlp\.down_proj\.weight" holds NaN \(element 3 of \[\d+, \d+\]\)$/ },
+    "a NaN weight (explain picks no argmax among NaNs)": { argv: () => explain(copy("nan-explain", ioiGpt2, { tensors: (m) => void m.get("ln_f.bias")!.data.fill(NaN) }), "Mary"), code: 1, message: /^the logits are not finite: parameter "ln_f\.bias" holds NaN \(element 0 of \[64\]\)$/ },
+    "a NaN weight with --allow-nonfinite still picks no argmax among NaNs": { argv: () => explain(copy("nan-explain-allowed", ioiGpt2, { tensors: (m) => void m.get("ln_f.bias")!.data.fill(NaN) }), "Mary", "--allow-nonfinite"), code: 1, message: /^the logits at position \d+ are not finite: token id 0 is NaN, so no target can be picked by argmax; pass a target$/ },
+    "finite weights that overflow": { argv: () => logits(copy("overflow", gpt2, { tensors: (m) => void m.get("h.0.mlp.c_fc.weight")!.data.fill(3e38) })), code: 1, message: /^the logits are not finite: Infinity first appears in the output of linear at h\.0\.mlp\.c_fc \(element \d+ of \[1, 3, 128\]\), whose inputs are finite$/ },
+    "occlusion on finite weights that overflow": {
+      argv: () => explain(copy("overflow-occlusion", ioiGpt2, { tensors: (m) => void m.get("h.1.mlp.c_proj.weight")!.data.fill(3e37) }), "When Mary and John went to the store, John gave a drink to", "--method", "occlusion", "--target-id", "3"),
+      code: 1,
+      message: /^the logits are not finite: Infinity first appears in the output of linear at h\.1\.mlp\.c_proj/,
+    },
+    "a temperature that underflows (1e-320)": { argv: () => explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--softmax-temperature", "1e-320", "--json"), code: 2, message: /^option --softmax-temperature must be at least 1e-30 \(scores \/ T overflow below it, and the softmax is NaN\), got 1e-320$/ },
+    "a temperature of 0": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "0"), code: 2, message: /^option --softmax-temperature must be greater than 0, got 0$/ },
+    "a temperature that is not finite": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "1e999"), code: 2, message: /^option --softmax-temperature needs a number, got "1e999"$/ },
+    "a scale that overflows float32": { argv: () => explain(ioiGpt2, "Mary", "--q-scale", "1e308", "--json"), code: 2, message: /^option --q-scale must be 0 or between 1e-30 and 1e\+30 in magnitude \(larger ones overflow float32 gradients\), got 1e\+308$/ },
+    "a scale that underflows": { argv: () => explain(ioiGpt2, "Mary", "--v-scale", "1e-320"), code: 2, message: /^option --v-scale must be 0 or between 1e-30 and 1e\+30 in magnitude \(smaller ones underflow float32 gradients\), got 1e-320$/ },
+    "scales that overflow the gradient together": { argv: () => explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--q-scale", "1e20", "--k-scale", "1e20", "--v-scale", "1e20", "--json"), code: 1, message: /^the gim attributions are not finite: the gradient first became (Infinity|NaN|-Infinity) in the backward of \w+ at h\.\d\./ },
   },
 
   "ambiguous checkpoints are refused": {
@@ -166,6 +179,10 @@ const cases: Record<string, Record<string, Case>> = {
     "escape sequences in config.json": { argv: () => logits(copy("escape-config", gpt2, { config: (c) => ({ ...c, model_type: "\u001b[2J\u001b[31mred\u009b1m\u202e" }) })), code: 1, message: /config\.json: unknown model_type "\\u001b\[2J\\u001b\[31mred\\u009b1m\\u202e"/ },
     "escape sequences in a tensor name": { argv: () => logits(copy("escape-tensor", gpt2, { tensors: (m) => void m.set("\u001b]0;pwned\u0007", T.zeros([1])) })), code: 1, message: /"\\u001b\]0;pwned\\u0007"/ },
     "escape sequences in a tokenizer's merge": { argv: () => explain(copy("escape-merge", ioiGpt2, { tokenizer: (j) => void j["model"]["merges"].push("\u001b[5m \u0007") }), "Mary"), code: 1, message: /tokenizer\.json: merge \d+ \("\\u001b\[5m" "\\u0007"\) uses "\\u001b\[5m", which is not in the vocabulary/ },
+    "ids given as a JSON array with a nested one": { argv: () => ["logits", "--model", gpt2, "--ids", "[1,[2,3]]"], code: 2, message: /^option --ids takes integers separated by commas, without brackets; got a JSON array "\[1,\[2,3\]\]"$/ },
+    "ids given as quoted strings": { argv: () => ["logits", "--model", gpt2, "--ids", '"1","2"'], code: 2, message: /^option --ids: "\\"1\\"" is a quoted string, not a token id/ },
+    "a negative id": { argv: () => ["logits", "--model", gpt2, "--ids", "1,-2"], code: 2, message: /^option --ids: "-2" is negative, not a token id/ },
+    "an id past the vocabulary": { argv: () => ["logits", "--model", gpt2, "--ids", "1,96"], code: 2, message: /^--ids: token id 96 at position 1 is outside the vocabulary \[0, 96\)$/ },
     "the --corrupted text is named as such": {
       argv: () => ["components", "--model", ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--corrupted", "When Mary and John went to the store, John gave a drink to Mary and John and then they went home" + " and again".repeat(30)],
       code: 2,
@@ -192,6 +209,26 @@ describe.each(Object.entries(cases))("%s", (_group, table) => {
     expect(out.stderr.length).toBeLessThan(1000);
     expect(out.code).toBe(c.code);
     expect(r.peakRssMb).toBeLessThan(c.maxRssMb ?? 400);
+  });
+});
+
+describe("--allow-nonfinite prints non-finite results, flagged by one warning line", () => {
+  it("logits: NaN rows come out as null in JSON and last in the table, with a warning", async () => {
+    const d = copy("nan-allowed", gpt2, { tensors: (m) => void m.get("ln_f.bias")!.data.fill(NaN, 0, 1) });
+    const json = await sandbox.cli(logits(d, "--allow-nonfinite"), { cwd: repoRoot, timeoutMs: 10_000 });
+    expect(json.outcome).toMatchObject({ code: 0, stderr: "gim: warning: the logits hold 96 non-finite values (NaN or Infinity; null in JSON); printed because of --allow-nonfinite\n" });
+    expect(JSON.parse(json.outcome!.stdout).logits).toEqual(Array(96).fill(null));
+    const table = await sandbox.cli(["logits", "--model", d, "--ids", ids, "--allow-nonfinite", "--top-k", "3"], { cwd: repoRoot, timeoutMs: 10_000 });
+    expect(table.outcome!.code).toBe(0);
+    expect(table.outcome!.stdout).toMatch(/NaN/);
+    expect(table.outcome!.stderr).toMatch(/^gim: warning: the logits hold 96 non-finite values/);
+  });
+
+  it("explain: attributions that overflow are printed with a warning when a target is given", async () => {
+    const r = await sandbox.cli(explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--q-scale", "1e20", "--k-scale", "1e20", "--v-scale", "1e20", "--json", "--allow-nonfinite"), { cwd: repoRoot, timeoutMs: 10_000 });
+    expect(r.outcome!.code).toBe(0);
+    expect(r.outcome!.stderr).toMatch(/^gim: warning: the gim attributions hold \d+ non-finite values? \(NaN or Infinity; null in JSON\); printed because of --allow-nonfinite\n$/);
+    expect(JSON.parse(r.outcome!.stdout).attributions).toContain(null);
   });
 });
 

@@ -10,11 +10,11 @@
  */
 import { grad, noGrad, variable, type Rule, type TraceEntry } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import type { Tensor } from "@gim/tensor";
+import { describeNonFinite, NonFiniteError, type Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
 import { bindRules } from "./bind.js";
 import { gim, gimDefaults, gimOff, type GimOptions } from "./gim.js";
-import { InputError } from "@gim/tensor";
+import { InputError, kindOfValue, quote } from "@gim/tensor";
 
 /** The attribution methods `explain` knows. */
 export const methodNames = [
@@ -71,6 +71,14 @@ export interface ExplainOptions {
    * `formatTrace`.
    */
   trace?: boolean;
+  /**
+   * Return logits and attributions that hold NaN or ±Infinity instead of failing. By default
+   * they are a `NonFiniteError` naming where the non-finite values first appeared (a
+   * parameter, the first op of the forward pass, or the first backward of the gradient, with
+   * its rule). Even with this set, no target is picked by argmax among non-finite logits: pass
+   * `target`. Default false.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** The result of `explain` for one method. */
@@ -150,34 +158,42 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
     if (!(methodNames as readonly string[]).includes(m)) throw new InputError(`unknown method "${m}"; known: ${methodNames.join(", ")}`);
   }
   checkCount("batchSize", options.batchSize);
-  checkCount("steps", options.steps);
+  checkCount("steps", options.steps, maxIntegratedGradientsSteps);
   const baseline = options.baseline ?? defaultBaseline(options.tokenizer);
   checkTokenId("baseline", baseline, model.vocabSize);
   if (options.target !== undefined) checkTokenId("target", options.target, model.vocabSize);
   const e = variable(model.embedTokens(ids)); // [T, d] (this also checks the ids)
   const eb = model.embedTokens([baseline]); // [1, d]
-  const out = model.forward({ embeds: e }, { positions: [options.position ?? -1] }); // logits [1, V]; checks the position
+  const allowNonFinite = options.allowNonFinite === true;
+  const out = model.forward({ embeds: e }, { positions: [options.position ?? -1], allowNonFinite }); // logits [1, V]; checks the position and (by default) that they are finite
   const position = out.positions[0]!; // non-negative
   const row = T.select(out.logits.value, 0, 0); // [V]
-  const target = options.target ?? T.argmax(row, 0).item();
+  const target = options.target ?? argmaxTarget(row, position);
   const L = out.logit(position, target);
   const logit = L.item();
   const common = { ids: [...ids], position, target, logit, baseline };
 
   return methods.map((method): Explanation => {
-    if (method === "occlusion") return { method, ...common, attributions: occlusion(model, ids, position, target, baseline, logit, options.batchSize) };
+    if (method === "occlusion") {
+      const attributions = occlusion(model, ids, position, target, baseline, logit, options.batchSize, allowNonFinite);
+      if (!allowNonFinite) checkFiniteAttributions(method, attributions, () => "L(x) - L(x with a token occluded) overflows");
+      return { method, ...common, attributions };
+    }
     const label = options.rules ? "custom" : method;
     const { rules, skipped } = bindRules(model, options.rules ?? methodRules(method, options.gim));
     if (method === "integratedGradients") {
-      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8);
+      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8, allowNonFinite);
+      if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => "the mean gradient times (e - e_baseline) overflows");
       return { method: label, ...common, attributions, skippedRules: skipped };
     }
     const traced = grad(L, [e], { rules, trace: true });
     const g = traced.grads[0]!;
+    const attributions = gradientTimesDelta(g, e.value, eb);
+    if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => locateInBackward(() => grad(L, [e], { rules, checkFinite: true })) ?? "the gradient times (e - e_baseline) overflows");
     return {
       method: label,
       ...common,
-      attributions: gradientTimesDelta(g, e.value, eb),
+      attributions,
       gradient: g,
       skippedRules: skipped,
       ...(options.trace ? { trace: traced.trace.filter((t) => t.rule !== "default") } : {}),
@@ -185,13 +201,54 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   });
 }
 
-/** A clear error for an option that must be a positive integer (when given). */
-function checkCount(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InputError(`explain: ${name} must be a positive integer, got ${value}`);
+/**
+ * The argmax of the logits `row` as the default target. Never among non-finite logits (with
+ * `allowNonFinite` the forward may return them): NaN compares false with everything, so the
+ * "largest" would be an accident of the order.
+ */
+function argmaxTarget(row: Tensor, position: number): number {
+  const bad = T.firstNonFinite(row);
+  if (bad) throw new NonFiniteError(`the logits at position ${position}`, `token id ${bad.index} is ${describeNonFinite(bad.value)}, so no target can be picked by argmax; pass a target`);
+  return T.argmax(row, 0).item();
+}
+
+/**
+ * Fails with a {@link NonFiniteError} naming the method when `attributions` hold NaN or
+ * ±Infinity; `locate` (run only then) says where they first appeared.
+ */
+function checkFiniteAttributions(method: string, attributions: readonly number[], locate: () => string): void {
+  const t = attributions.findIndex((v) => !Number.isFinite(v));
+  if (t < 0) return;
+  throw new NonFiniteError(`the ${method} attributions`, `${locate()}; the attribution of token ${t} is ${describeNonFinite(attributions[t]!)}`);
+}
+
+/** Runs a checking backward (`grad(..., { checkFinite: true })`) and returns where it found the first non-finite gradient. */
+function locateInBackward(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof NonFiniteError) return error.origin;
+    throw error;
+  }
+  return undefined;
+}
+
+/**
+ * The most interpolation steps integrated gradients takes (one forward and backward pass per
+ * step): more would run for hours on a large model without changing the result visibly (the
+ * midpoint rule's error falls as 1 / steps^2).
+ */
+export const maxIntegratedGradientsSteps = 4096;
+
+/** A clear error for an option that must be a positive integer (when given), at most `max`. */
+function checkCount(name: string, value: number | undefined, max = Infinity): void {
+  if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value < 1)) throw new InputError(`explain: ${name} must be a positive integer, got ${quote(value)}`);
+  if (value !== undefined && value > max) throw new InputError(`explain: ${name} must be at most ${max}, got ${value}`);
 }
 
 function checkTokenId(what: string, id: number, vocab: number): void {
-  if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InputError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
+  if (typeof id !== "number" || !Number.isInteger(id)) throw new InputError(`explain: the ${what} token id ${quote(id)} is ${kindOfValue(id)}, not an integer`);
+  if (id < 0 || id >= vocab) throw new InputError(`explain: the ${what} token id ${id} is outside the vocabulary [0, ${vocab})`);
 }
 
 /** attr[t] = sum_d g[t, d] * (e[t, d] - eb[d]) */
@@ -204,17 +261,21 @@ export function gradientTimesDelta(g: Tensor, e: Tensor, eb: Tensor): number[] {
  * rule: attr[t] = sum_d (e - eb)[t, d] * mean_k dL/de(eb + a_k (e - eb))[t, d], a_k = (k + 1/2) / steps.
  * The points are run as batches of sequences.
  */
-function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number): number[] {
+function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number, allowNonFinite: boolean): number[] {
   const delta = T.sub(e, eb); // [T, d]
   let total = T.zeros(e.shape, { dtype: e.dtype });
   for (let start = 0; start < steps; start += batchSize) {
     const alphas = Array.from({ length: Math.min(batchSize, steps - start) }, (_, i) => (start + i + 0.5) / steps);
     const a = T.tensor(alphas, { shape: [alphas.length, 1, 1], dtype: e.dtype });
     const points = variable(T.add(eb, T.mul(a, delta))); // [B, T, d]
-    const out = model.forward({ embeds: points }, { positions: [position] });
+    const out = model.forward({ embeds: points }, { positions: [position], allowNonFinite });
     const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, 1, V]: dL/dlogits, one target per sequence
     for (let b = 0; b < alphas.length; b++) seed.set([b, 0, target], 1);
     const [g] = grad(out.logits, [points], { rules, seed });
+    if (!allowNonFinite && T.firstNonFinite(g!) !== undefined) {
+      const where = locateInBackward(() => grad(out.logits, [points], { rules, seed, checkFinite: true }));
+      throw new NonFiniteError("the integrated gradients", `${where ?? "the gradient is not finite"}, at interpolation point ${start + 1}..${start + alphas.length} of ${steps}`);
+    }
     // One point at a time, in order, so the sum does not depend on the batch size.
     for (let b = 0; b < alphas.length; b++) total = T.add(total, T.select(g!, 0, b));
   }
@@ -222,12 +283,12 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
 }
 
 /** Occlusion: attr[t] = L(x) - L(x with token t replaced by the baseline). */
-function occlusion(model: CausalLM, ids: readonly number[], position: number, target: number, baseline: number, logit: number, batchSize = 8): number[] {
+function occlusion(model: CausalLM, ids: readonly number[], position: number, target: number, baseline: number, logit: number, batchSize = 8, allowNonFinite = false): number[] {
   const attributions: number[] = [];
   noGrad(() => {
     for (let start = 0; start < ids.length; start += batchSize) {
       const batch = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => ids.map((id, t) => (t === start + i ? baseline : id)));
-      const logits = model.forward({ ids: batch }, { positions: [position] }).logits.value; // [B, 1, V]
+      const logits = model.forward({ ids: batch }, { positions: [position], allowNonFinite }).logits.value; // [B, 1, V]
       for (let b = 0; b < batch.length; b++) attributions.push(logit - logits.get(b, 0, target));
     }
   });

@@ -6,7 +6,7 @@
 import { noGrad } from "@gim/autograd";
 import type { CausalLM } from "@gim/transformer";
 import { describe, expect, it, vi } from "vitest";
-import { defaultBaseline, explain, explainMethods, gim, methodNames, type MethodName, type TokenizerLike } from "../src/index.js";
+import { defaultBaseline, explain, explainMethods, gim, maxIntegratedGradientsSteps, methodNames, type MethodName, type TokenizerLike } from "../src/index.js";
 import { expectBitwise, expectClose, fixture, fixtureModel, values } from "./helpers.js";
 
 /** L = logits[position, target] of one sequence, by a plain forward without a graph. */
@@ -203,13 +203,31 @@ describe("bad inputs get clear errors", () => {
   });
 
   it("target and baseline outside the vocabulary", () => {
-    for (const t of [V, -1, 2.5]) expect(() => explain(model, ids, { baseline: 0, target: t })).toThrow(`explain: the target token id ${t} is outside the vocabulary [0, ${V})`);
+    for (const t of [V, -1]) expect(() => explain(model, ids, { baseline: 0, target: t })).toThrow(`explain: the target token id ${t} is outside the vocabulary [0, ${V})`);
+    expect(() => explain(model, ids, { baseline: 0, target: 2.5 })).toThrow("explain: the target token id 2.5 is a fraction, not an integer");
+    expect(() => explain(model, ids, { baseline: 0, target: "3" as unknown as number })).toThrow('explain: the target token id "3" is a string, not an integer');
     for (const b of [V, -1]) expect(() => explain(model, ids, { baseline: b })).toThrow(`explain: the baseline token id ${b} is outside the vocabulary [0, ${V})`);
   });
 
   it("empty or bad ids", () => {
     expect(() => explain(model, [], { baseline: 0 })).toThrow("the input has no tokens (an empty sequence)");
     expect(() => explain(model, [1, V, 2], { baseline: 0 })).toThrow(`token id ${V} at position 1 is outside the vocabulary [0, ${V})`);
+  });
+
+  it("ids given as strings or nested arrays are reported as what they are", () => {
+    const bad = (x: unknown) => () => explain(model, x as number[], { baseline: 0 });
+    expect(bad([1, "2", 3])).toThrow(/^token id "2" at position 1 is a string, not an integer$/);
+    expect(bad([1, [2, 3]])).toThrow(/^token id \[2,3\] at position 1 is an array, not an integer \(a batch must be an array of arrays from its first element on\)$/);
+    expect(bad([1, null])).toThrow(/^token id null at position 1 is null, not an integer$/);
+    expect(bad([1, NaN])).toThrow(/^token id NaN at position 1 is NaN, not an integer$/);
+    expect(bad("1,2")).toThrow(/^token ids must be an array of integers \(or of arrays, for a batch\), got a string "1,2"$/);
+    expect(() => model.forward({ ids: [[1, 2], 3] as unknown as number[][] })).toThrow(/^sequence 1 of the batch is a number 3, not an array of token ids/);
+    expect(() => model.forward({ ids: [[1, 2], [3, "4"]] as unknown as number[][] })).toThrow(/^token id "4" at position 1 of sequence 1 is a string, not an integer$/);
+  });
+
+  it("integrated gradients with more steps than the documented limit are refused before any pass", () => {
+    expect(() => explain(model, ids, { baseline: 0, method: "integratedGradients", steps: maxIntegratedGradientsSteps + 1 })).toThrow(`explain: steps must be at most ${maxIntegratedGradientsSteps}, got ${maxIntegratedGradientsSteps + 1}`);
+    expect(() => explain(model, ids, { baseline: 0, method: "integratedGradients", steps: "8" as unknown as number })).toThrow('explain: steps must be a positive integer, got "8"');
   });
 
   it("steps and batch sizes that are not positive integers (a batch size of 0 must not hang)", () => {

@@ -39,6 +39,27 @@ export class FileFormatError extends InputError {
 }
 
 /**
+ * A result that holds NaN or ±Infinity (logits, attributions, gradients): an error rather than
+ * a number that prints as a ranked table or `null`. The message names the result and, when it
+ * could be found, the first place the non-finite values appeared (a parameter, or the first op
+ * of the forward or backward pass whose output holds them). Loading NaN or Infinity is not an
+ * error; computing a result from them is.
+ */
+export class NonFiniteError extends InputError {
+  override name = "NonFiniteError";
+  /** The result that is not finite (`the logits`, `the gim attributions`). */
+  readonly result: string;
+  /** Where the non-finite values first appeared, when known (`matmul at h.0.mlp.c_fc`). */
+  readonly origin: string | undefined;
+
+  constructor(result: string, origin: string | undefined, options?: ErrorOptions) {
+    super(`${result} are not finite${origin !== undefined ? `: ${origin}` : ""}`, options);
+    this.result = result;
+    this.origin = origin;
+  }
+}
+
+/**
  * `text` on one line: each line break, with the blanks around it, becomes one space. Linear
  * time (a regex like `\s*\n+\s*` backtracks quadratically over a long run of blanks).
  */
@@ -80,6 +101,19 @@ export function escapeControl(text: string): string {
 export function quote(value: unknown, maxChars = 100): string {
   const text = preview(value, maxChars + 1, 0);
   return escapeControl(text.length > maxChars ? `${text.slice(0, Math.max(0, maxChars - 3))}...` : text);
+}
+
+/**
+ * What kind of value `value` is, for a message that says why it was refused: `a string`,
+ * `an array`, `an object`, `null`, `undefined`, `a boolean`, `NaN`, `a fraction`, `a number`.
+ * So `"3"` given as an id reads as a string, not as the number 3.
+ */
+export function kindOfValue(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return Number.isNaN(value) ? "NaN" : !Number.isFinite(value) ? "not finite" : Number.isInteger(value) ? "a number" : "a fraction";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 const MAX_QUOTE_DEPTH = 4;

@@ -10,6 +10,7 @@ export * from "./errors.js";
 export * from "./dtype.js";
 export * from "./shape.js";
 export * from "./tensor.js";
+export * from "./finite.js";
 export * from "./views.js";
 export * from "./elementwise.js";
 export * from "./reduce.js";

@@ -27,13 +27,9 @@
  * per configuration per line instead. `--quick` runs only the tiny models (a CI smoke run).
  * `--threads N` sets the matmul threads; `--ops` also times every op's forward and backward by
  * phase (by wrapping the op definitions in the child), for finding hot spots. `model_torch.py`
- * measures the same GPT-2-small model in PyTorch; `--torch` runs it after our rows, in the same
- * session, once with the BLAS the system provides and once with Debian's OpenBLAS when it is
- * installed, and prints the two side by side (skipped with a note where /usr/bin/python3 with
- * torch is missing). Torch's peak RSS covers all its lengths in one process.
+ * measures the same GPT-2-small model in PyTorch.
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,7 +43,7 @@ const MB = 1024 * 1024;
 const TORCH_REFERENCE = { model: "gpt2-small", seq: 64, forward_ms: 250, forward_input_grad_ms: 500, peak_rss_mb: 1000 };
 
 /** The benchmarked models as Hugging Face config.json objects. */
-export const MODEL_CONFIGS: Record<string, Record<string, unknown>> = {
+const MODEL_CONFIGS: Record<string, Record<string, unknown>> = {
   "gpt2-small": { model_type: "gpt2", vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 },
   // SmolLM-135M's shape: 9 query heads share 3 kv heads; tied embeddings.
   "llama-small": {
@@ -140,8 +136,7 @@ function timeOps(vocab: number): { totals: Map<string, number>; setPhase(p: Phas
   return { totals, setPhase: (p) => void (phase = p) };
 }
 
-/** A random-weight model (seed 1) of one of {@link MODEL_CONFIGS}' shapes. */
-export function buildModel(name: string): CausalLM {
+function buildModel(name: string): CausalLM {
   const json = MODEL_CONFIGS[name];
   if (!json) throw new RangeError(`unknown model '${name}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
   const config = parseConfig(json, name);
@@ -283,8 +278,6 @@ async function measure(spec: Spec): Promise<Row> {
 interface Plan {
   json: boolean;
   specs: Spec[];
-  /** Also measure GPT-2 small in PyTorch at these lengths. */
-  torch: boolean;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -304,7 +297,7 @@ function positiveInts(text: string, what: string): number[] {
 }
 
 function plan(args: string[]): Plan {
-  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--threads", "--ops", "--max-rss-mb", "--torch"]);
+  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--threads", "--ops", "--max-rss-mb"]);
   for (const a of args) {
     if (a.startsWith("--") && !known.has(a)) throw new RangeError(`unknown option ${a}; options: ${[...known].join(" ")}`);
   }
@@ -331,7 +324,7 @@ function plan(args: string[]): Plan {
       return { model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb, threads, ops: args.includes("--ops") };
     }),
   );
-  return { json: args.includes("--json"), specs, torch: args.includes("--torch") };
+  return { json: args.includes("--json"), specs };
 }
 
 const COLUMNS: [string, number, (r: Row) => string][] = [
@@ -412,80 +405,6 @@ function printOps(rows: readonly Row[]): void {
   }
 }
 
-/** One line of `model_torch.py`'s output. */
-interface TorchRow {
-  model: string;
-  seq: number;
-  forward_ms: number;
-  forward_input_grad_ms: number;
-  peak_rss_mb: number;
-  threads: number;
-  torch: string;
-  blas: string;
-  /** Which BLAS we asked for: the system's libblas.so.3, or Debian's OpenBLAS. */
-  variant: "system BLAS" | "OpenBLAS";
-}
-
-const PYTHON = "/usr/bin/python3";
-const OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
-
-/**
- * GPT-2 small in PyTorch (`model_torch.py`) at the lengths and runs of our gpt2-small rows, with
- * the system's BLAS and, when Debian's OpenBLAS is installed, with it. Prints the JSON lines as
- * they come in `--json` mode; returns nothing (with a note) when Python or torch is missing.
- */
-function measureTorch(specs: readonly Spec[], json: boolean): TorchRow[] {
-  const own = specs.filter((s) => s.model === "gpt2-small");
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "model_torch.py");
-  const note = (text: string) => void (json ? console.error : console.log)(`\n--torch: ${text}`);
-  if (own.length === 0) return note("needs gpt2-small among the models (the only one model_torch.py builds); skipped"), [];
-  if (!fs.existsSync(PYTHON)) return note(`${PYTHON} not found; skipped`), [];
-  const variants: [TorchRow["variant"], NodeJS.ProcessEnv][] = [["system BLAS", process.env]];
-  if (fs.existsSync(path.join(OPENBLAS_DIR, "libblas.so.3"))) variants.push(["OpenBLAS", { ...process.env, LD_LIBRARY_PATH: OPENBLAS_DIR }]);
-  const threads = own[0]!.threads ?? T.defaultMatmulThreads(); // what our rows ran with
-  const args = [script, "--threads", String(threads), "--seqs", own.map((s) => s.seq).join(","), "--runs", String(own[0]!.runs)];
-  const rows: TorchRow[] = [];
-  for (const [variant, env] of variants) {
-    const child = spawnSync(PYTHON, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 16 * MB });
-    if (child.status !== 0) {
-      note(`model_torch.py (${variant}) failed (exit ${child.status ?? child.signal}): ${(child.stderr ?? "").trim().split("\n").at(-1)}`);
-      continue;
-    }
-    for (const line of child.stdout.trim().split("\n")) {
-      const row = { ...(JSON.parse(line) as Omit<TorchRow, "variant">), variant };
-      rows.push(row);
-      if (json) console.log(JSON.stringify(row));
-    }
-  }
-  return rows;
-}
-
-/** Our GPT-2 small rows beside PyTorch's, with the ratio ours / theirs. */
-function printTorch(rows: readonly Row[], torchRows: readonly TorchRow[]): void {
-  const first = torchRows[0]!;
-  console.log(`\nGPT-2 small beside PyTorch ${first.torch} (${first.threads} threads), measured in this run; ratio = ours / PyTorch's`);
-  console.log("variant        seq    fwd ms  (ratio)  fwd+grad ms  (ratio)  peak MB  (ratio)");
-  const x = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}x`.padStart(8);
-  for (const r of rows.filter((row) => row.model === "gpt2-small")) {
-    console.log(["ours".padEnd(14), String(r.seq).padStart(4), r.forward_ms.toFixed(0).padStart(9), "".padStart(8), r.forward_input_grad_ms.toFixed(0).padStart(12), "".padStart(8), String(r.peak_rss_mb).padStart(8)].join(" "));
-    for (const t of torchRows.filter((row) => row.seq === r.seq)) {
-      console.log(
-        [
-          `torch ${t.variant === "OpenBLAS" ? "OpenBLAS" : "sys BLAS"}`.padEnd(14),
-          String(t.seq).padStart(4),
-          t.forward_ms.toFixed(0).padStart(9),
-          x(r.forward_ms, t.forward_ms),
-          t.forward_input_grad_ms.toFixed(0).padStart(12),
-          x(r.forward_input_grad_ms, t.forward_input_grad_ms),
-          String(t.peak_rss_mb).padStart(8),
-          x(r.peak_rss_mb, t.peak_rss_mb),
-        ].join(" "),
-      );
-    }
-  }
-  for (const v of new Set(torchRows.map((t) => `${t.variant}: ${t.blas}`))) console.log(`  ${v}`);
-}
-
 /** Runs every configuration in its own child process and prints the figures as they come. */
 export async function main(args: string[]): Promise<void> {
   let parsed: Plan;
@@ -497,7 +416,7 @@ export async function main(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { json, specs, torch } = parsed;
+  const { json, specs } = parsed;
   const self = fileURLToPath(import.meta.url);
   const rows: Row[] = [];
   if (!json) {
@@ -518,11 +437,9 @@ export async function main(args: string[]): Promise<void> {
     rows.push(row);
     console.log(json ? JSON.stringify(row) : tableLine(COLUMNS.map(([, , cell]) => cell(row))));
   }
-  const torchRows = torch ? measureTorch(specs, json) : [];
   if (json) return;
-  if (torchRows.length > 0) printTorch(rows, torchRows);
   const small = rows.find((r) => r.model === TORCH_REFERENCE.model && r.seq === TORCH_REFERENCE.seq);
-  if (small && torchRows.length === 0) {
+  if (small) {
     const f = (ours: number, torch: number) => `${ours.toFixed(0)} vs ${torch} (${(ours / torch).toFixed(1)}x)`;
     console.log(
       `\nPyTorch reference (fast BLAS, 2 threads), ${small.model} at ${small.seq}: forward ${f(small.forward_ms, TORCH_REFERENCE.forward_ms)} ms,` +

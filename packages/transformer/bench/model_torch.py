@@ -5,11 +5,7 @@ side by side on the same machine at the same load. Not needed by tests or CI.
 
     /usr/bin/python3 packages/transformer/bench/model_torch.py [--threads 2] [--seqs 16,64] [--runs 5]
 
-Prints one JSON object per line with the fields of `pnpm bench model --json`, plus the BLAS
-library the process loaded. Debian's python3-torch is built against the generic libblas.so.3,
-the slow reference BLAS unless the system's alternative points elsewhere; with Debian's
-OpenBLAS installed, `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread` swaps in
-OpenBLAS's libblas.so.3 (`pnpm bench model --torch` runs both).
+Prints one JSON object per line with the fields of `pnpm bench model --json`.
 """
 
 import argparse
@@ -59,13 +55,6 @@ def forward(w, heads, embeds):
     return x @ w["wte"].T
 
 
-def blas_library():
-    """The BLAS shared library mapped into this process (after torch has loaded)."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "libblas" in line.split()[-1]}
-    return ", ".join(sorted(paths)) or "unknown"
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
@@ -96,7 +85,7 @@ def main():
             "model": "gpt2-small-torch", "seq": seq,
             "forward_ms": round(statistics.median(fwd), 1), "forward_input_grad_ms": round(statistics.median(total), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "threads": a.threads, "torch": torch.__version__, "blas": blas_library(),
+            "threads": a.threads, "torch": torch.__version__,
         }), flush=True)
 
 

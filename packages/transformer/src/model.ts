@@ -2,9 +2,9 @@
  * What every causal language model here shares: parameters by checkpoint name, input
  * checking, embeddings in or ids in, and the list of its places.
  */
-import { grad, graphNodes, indexSelect, narrow, reshape, scope, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
+import { grad, graphNodes, indexSelect, isRecording, locateNonFinite, narrow, reshape, scope, Var, variable, withDefaultContext, type Node } from "@gim/autograd";
 import * as T from "@gim/tensor";
-import { formatShape, type DType, type Tensor, InputError } from "@gim/tensor";
+import { describeNonFinite, formatShape, kindOfValue, quote, type DType, type Tensor, InputError, NonFiniteError } from "@gim/tensor";
 import type { ModelConfig } from "./config.js";
 import type { ModelLayout } from "./layout.js";
 import { placeKey, type Place } from "./places.js";
@@ -27,6 +27,13 @@ export interface ForwardOptions {
    * into one head's q, k or v has a place of its own (for a gradient or a patch). Default false.
    */
   readonly splitQkv?: boolean;
+  /**
+   * Return logits that hold NaN or ±Infinity instead of failing. By default such logits are a
+   * `NonFiniteError` naming where the non-finite values first appeared (a parameter that holds
+   * them, or the first op whose output does), so they never reach a result unnoticed. Loading
+   * weights that hold NaN is not an error; running them is. Default false.
+   */
+  readonly allowNonFinite?: boolean;
 }
 
 /** How the blocks run (see {@link ForwardOptions}). */
@@ -150,6 +157,7 @@ export abstract class CausalLM {
     if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]
     const logits3 = this.head(hidden); // [B, P, V]
     const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
+    if (options.allowNonFinite !== true) this.checkFiniteLogits(input, options, logits);
     const batchSize = logits3.shape[0]!;
     return {
       logits,
@@ -165,6 +173,21 @@ export abstract class CausalLM {
         return reshape(one, { shape: [] });
       },
     };
+  }
+
+  /**
+   * Fails with a {@link NonFiniteError} when `logits` hold NaN or ±Infinity, naming where they
+   * first appeared: found on this pass's graph, or (after a pass in `noGrad`, which records
+   * none) on the graph of the same pass run again with recording on. Only the failing case pays
+   * for the walk.
+   */
+  private checkFiniteLogits(input: ModelInput, options: ForwardOptions, logits: Var): void {
+    const bad = T.firstNonFinite(logits.value);
+    if (bad === undefined) return;
+    const origin = isRecording() ? locateNonFinite(logits) : withDefaultContext(() => locateNonFinite(this.forward(input, { ...options, allowNonFinite: true }).logits));
+    const row = Math.floor(bad.index / this.vocabSize);
+    const fallback = `${describeNonFinite(bad.value)} in row ${row}, token id ${bad.index % this.vocabSize} (no op of the pass could be blamed; a forward hook may have put it there)`;
+    throw new NonFiniteError("the logits", origin ?? fallback);
   }
 
   /** The token embeddings of `ids` ([T, d]), as a plain tensor (a copy of the rows). */
@@ -183,7 +206,7 @@ export abstract class CausalLM {
     let list = this.placeLists.get(splitQkv);
     if (!list) {
       // Recorded at the top level, so a caller's noGrad, scope, tags or hooks cannot change (or empty) the cached list.
-      list = graphNodes(withDefaultContext(() => this.forward({ ids: [0] }, { splitQkv })).logits).map(toPlace);
+      list = graphNodes(withDefaultContext(() => this.forward({ ids: [0] }, { splitQkv, allowNonFinite: true })).logits).map(toPlace);
       this.placeLists.set(splitQkv, list);
     }
     return list;
@@ -198,7 +221,8 @@ export abstract class CausalLM {
 
   /** Checks one token id against the vocabulary: an {@link InputError} naming it (as `role`) if it is not in [0, vocab). */
   checkTokenId(id: number, role = "token id"): number {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new InputError(`${role} ${id} is outside the vocabulary [0, ${this.vocabSize})`);
+    if (typeof id !== "number" || !Number.isInteger(id)) throw new InputError(`${role} ${quote(id)} is ${kindOfValue(id)}, not an integer`);
+    if (id < 0 || id >= this.vocabSize) throw new InputError(`${role} ${id} is outside the vocabulary [0, ${this.vocabSize})`);
     return id;
   }
 
@@ -207,19 +231,23 @@ export abstract class CausalLM {
    * in [0, vocab), non-empty, at most `maxPositions` long. Returns them as rows.
    */
   checkIds(ids: readonly number[] | readonly (readonly number[])[]): (readonly number[])[] {
-    if (!Array.isArray(ids)) throw new InputError(`token ids must be an array of integers (or of arrays, for a batch), got ${typeof ids}`);
+    if (!Array.isArray(ids)) throw new InputError(`token ids must be an array of integers (or of arrays, for a batch), got ${kindOfValue(ids)} ${quote(ids, 40)}`);
     if (ids.length === 0) throw new InputError("the input has no tokens (an empty sequence)");
     const rows = (Array.isArray(ids[0]) ? ids : [ids]) as (readonly number[])[];
     const len = rows[0]!.length;
     rows.forEach((row, b) => {
-      if (!Array.isArray(row)) throw new InputError(`sequence ${b} of the batch is not an array of token ids`);
+      if (!Array.isArray(row)) throw new InputError(`sequence ${b} of the batch is ${kindOfValue(row)} ${quote(row, 40)}, not an array of token ids (a batch is an array of equal-length arrays)`);
       if (row.length === 0) throw new InputError("the input has no tokens (an empty sequence)");
       if (row.length !== len) throw new InputError(`sequences of a batch must have equal lengths; sequence ${b} has ${row.length} tokens, sequence 0 has ${len}`);
       if (row.length > this.maxPositions) {
         throw new InputError(`the sequence has ${row.length} tokens; this model accepts at most ${this.maxPositions}`);
       }
       row.forEach((id, t) => {
-        if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        if (typeof id !== "number" || !Number.isInteger(id)) {
+          const where = rows.length > 1 ? `at position ${t} of sequence ${b}` : `at position ${t}`;
+          throw new InputError(`token id ${quote(id, 40)} ${where} is ${kindOfValue(id)}, not an integer${Array.isArray(id) && rows.length === 1 ? " (a batch must be an array of arrays from its first element on)" : ""}`);
+        }
+        if (id < 0 || id >= this.vocabSize) {
           throw new InputError(`token id ${id} at position ${t} is outside the vocabulary [0, ${this.vocabSize})`);
         }
       });

@@ -222,7 +222,7 @@ describe("inputs are refused clearly", () => {
   });
 
   it("inputs that are neither ids nor embeddings (from untyped callers)", () => {
-    expect(() => model.forward({ ids: "1 2" as never })).toThrow(/token ids must be an array of integers .*got string/);
+    expect(() => model.forward({ ids: "1 2" as never })).toThrow(/token ids must be an array of integers .*got a string "1 2"/);
     expect(() => model.forward({} as never)).toThrow(/the model input needs \{ ids \} or \{ embeds \}/);
   });
 });

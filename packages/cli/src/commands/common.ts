@@ -20,6 +20,19 @@ export const allowUnusedTensorsOption: OptionSpec = {
   description: "Load a checkpoint that holds tensors the config does not use, ignoring them (they are an error otherwise)",
 };
 
+/** `--allow-nonfinite`. */
+export const allowNonFiniteOption: OptionSpec = {
+  name: "allow-nonfinite",
+  kind: "flag",
+  description: "Print logits and attributions that hold NaN or Infinity (flagged by a warning on stderr) instead of failing with where they first appeared",
+};
+
+/** The warning `--allow-nonfinite` prints when a result holds NaN or ±Infinity: `what` and how many values. */
+export function nonFiniteWarning(what: string, values: readonly number[]): string | undefined {
+  const bad = values.filter((v) => !Number.isFinite(v)).length;
+  return bad === 0 ? undefined : `gim: warning: ${what} hold ${bad} non-finite value${bad === 1 ? "" : "s"} (NaN or Infinity; null in JSON); printed because of --allow-nonfinite\n`;
+}
+
 /** `--ids 5,17,3`. */
 export const idsOption: OptionSpec = {
   name: "ids",

@@ -2,15 +2,16 @@
  * `gim explain`: token attributions of one prediction, for one or several methods side by
  * side, as a colored heatmap and a table, or as JSON.
  */
-import { defaultBaseline, explainMethods, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
+import { checkGradientScale, checkSoftmaxTemperature, defaultBaseline, explainMethods, maxIntegratedGradientsSteps, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
 import * as fs from "node:fs";
+import { InputError } from "@gim/tensor";
 import * as nodePath from "node:path";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import { htmlReport } from "../html.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, checkTokenId, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
-import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { allowNonFiniteOption, allowUnusedTensorsOption, describeModel, nonFiniteWarning, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The command-line name of a method: `freezeNorm` is `freeze-norm`. */
 export function methodFlagName(method: MethodName): string {
@@ -46,6 +47,7 @@ export const explainSpec: CommandSpec = {
   options: [
     modelOption,
     allowUnusedTensorsOption,
+    allowNonFiniteOption,
     idsOption,
     noSpecialTokensOption,
     { name: "method", kind: "string", valueName: "M", repeatable: true, description: `Attribution method: ${methodNames.map((m) => methodFlagName(m)).join(", ")}; aliases tsg, ig; also comma-separated`, defaultText: "gim and gradient (with --json: gim)" },
@@ -60,7 +62,7 @@ export const explainSpec: CommandSpec = {
     { name: "gate-scale", kind: "number", valueName: "S", description: "Gradient scale on the gate branch of gated MLPs; 1 = off", defaultText: "0.5" },
     { name: "up-scale", kind: "number", valueName: "S", description: "Gradient scale on the up branch of gated MLPs; 1 = off", defaultText: "0.5" },
     { name: "no-freeze-norm", kind: "flag", description: "Do not freeze the norms' std/rms in backward (GIM freezes them)" },
-    { name: "steps", kind: "int", valueName: "N", min: 1, description: "Integrated gradients: interpolation steps", defaultText: "32" },
+    { name: "steps", kind: "int", valueName: "N", min: 1, max: { value: maxIntegratedGradientsSteps, why: "one forward and backward pass each" }, description: `Integrated gradients: interpolation steps (at most ${maxIntegratedGradientsSteps})`, defaultText: "32" },
     { name: "html", kind: "string", valueName: "FILE", description: "Also write the heatmaps and values as a self-contained HTML page (no scripts) to FILE" },
     jsonOption,
   ],
@@ -81,15 +83,26 @@ export const explainSpec: CommandSpec = {
 /** The GIM settings given on the command line (the rest stay at their defaults). */
 export function gimSettings(args: ParsedArgs): GimOptions {
   const settings: GimOptions = {};
+  // Checked here, before the model is opened, so the message names the option.
   const t = args.number("softmax-temperature");
-  if (t !== undefined) settings.temperature = t;
+  if (t !== undefined) settings.temperature = usage(() => checkSoftmaxTemperature(t, "option --softmax-temperature"));
   if (args.flag("no-freeze-norm")) settings.freezeNorm = false;
   const scales = [["q-scale", "qScale"], ["k-scale", "kScale"], ["v-scale", "vScale"], ["gate-scale", "gateScale"], ["up-scale", "upScale"]] as const;
   for (const [option, key] of scales) {
     const v = args.number(option);
-    if (v !== undefined) settings[key] = v;
+    if (v !== undefined) settings[key] = usage(() => checkGradientScale(v, `option --${option}`));
   }
   return settings;
+}
+
+/** `check()`'s value; its InputError as a UsageError (a wrong option value, exit 2). */
+function usage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The methods asked for, in order, without repeats; and whether the user named them. */
@@ -156,13 +169,20 @@ export const explainCommand: Command = {
     const baseline = baselineId(args, opened);
     const steps = args.number("steps");
 
+    const allowNonFinite = args.flag("allow-nonfinite");
     const explanations = explainMethods(opened.model, ids, methods, {
       position,
       baseline,
       gim: settings,
+      allowNonFinite,
       ...(target !== undefined ? { target } : {}),
       ...(steps !== undefined ? { steps } : {}),
     });
+
+    for (const [i, e] of explanations.entries()) {
+      const warning = nonFiniteWarning(`the ${methodFlagName(methods[i]!)} attributions`, [e.logit, ...e.attributions]);
+      if (warning !== undefined) io.stderr.write(warning);
+    }
 
     const html = args.string("html");
     if (html !== undefined) writeHtml(html, explanations, methods, opened, io);

@@ -7,7 +7,7 @@ import type { CommandSpec } from "../args.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, inputIds, modelArg, openModel, openOptions, positionOf, tokenText } from "../model.js";
 import { formatNumber, renderTable, visibleWhitespace } from "../render.js";
-import { allowUnusedTensorsOption, describeModel, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
+import { allowNonFiniteOption, allowUnusedTensorsOption, describeModel, nonFiniteWarning, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
 /** The options and help of `gim logits`. */
 export const logitsSpec: CommandSpec = {
@@ -18,6 +18,7 @@ export const logitsSpec: CommandSpec = {
   options: [
     modelOption,
     allowUnusedTensorsOption,
+    allowNonFiniteOption,
     idsOption,
     noSpecialTokensOption,
     positionOption,
@@ -36,14 +37,19 @@ export const logitsCommand: Command = {
     const opened = await openModel(modelArg(args, io), openOptions(args));
     const ids = inputIds(args, opened);
     const position = positionOf(args, ids.length);
-    const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position] }).logits.value.toFlat())); // [1, V]: only this position's row
+    const allowNonFinite = args.flag("allow-nonfinite");
+    // Non-finite logits fail the forward (naming where they first appeared) unless allowed; then a warning flags them.
+    const logits = noGrad(() => Array.from(opened.model.forward({ ids }, { positions: [position], allowNonFinite }).logits.value.toFlat())); // [1, V]: only this position's row
+    const warning = nonFiniteWarning("the logits", logits);
+    if (warning !== undefined) io.stderr.write(warning);
     if (args.flag("json")) {
       io.stdout.write(JSON.stringify({ model: opened.name, position, logits }) + "\n");
       return;
     }
     const k = Math.min(args.number("top-k") ?? 10, logits.length);
     const probs = softmax(logits);
-    const order = logits.map((_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
+    const rank = (v: number) => (Number.isNaN(v) ? -Infinity : v); // NaN last (it compares false with everything)
+    const order = logits.map((_, i) => i).sort((a, b) => rank(logits[b]!) - rank(logits[a]!) || (Number.isNaN(logits[a]!) ? 1 : 0) - (Number.isNaN(logits[b]!) ? 1 : 0) || a - b);
     const lastId = ids[position]!;
     io.stdout.write(
       [
