@@ -2,7 +2,8 @@
 // flipped in the header, the length prefix changed, data_offsets shuffled or perturbed, header
 // fields replaced, random bytes). Every outcome must be either a reader whose byte ranges are
 // consistent and whose tensors read to the right shapes, or a one-line SafetensorsError naming
-// the file. Any other error type is a crash inside the reader.
+// the file, within a time bound per file and a bound on memory growth (./hostile/bounds.ts).
+// Any other error type is a crash inside the reader.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,6 +19,7 @@ import {
   type SafetensorsReader,
 } from "../src/safetensors/index.js";
 import { openSafetensors } from "../src/node/index.js";
+import { acceptOrRefuse, runs, withinMemory } from "./hostile/bounds.js";
 
 const FILE = "fuzz.safetensors";
 
@@ -225,12 +227,15 @@ describe("safetensors reader under fuzzing", () => {
     );
   });
 
-  it("either parses mutated files consistently or throws SafetensorsError", () => {
-    fc.assert(
-      fc.property(validFile, mutation, (bytes, mutate) => {
-        outcomeOfBytes(mutate(bytes));
-      }),
-      { numRuns: 3000 },
+  it("either parses mutated files consistently or throws SafetensorsError, in bounded time and memory", () => {
+    withinMemory(() =>
+      fc.assert(
+        fc.property(validFile, mutation, (bytes, mutate) => {
+          const mutated = mutate(bytes);
+          acceptOrRefuse(() => void outcomeOfBytes(mutated), FILE);
+        }),
+        runs(3000),
+      ),
     );
   });
 
