@@ -1,0 +1,48 @@
+/**
+ * `pnpm web` starts the explorable on localhost and prints its address; `pnpm web build
+ * [--out DIR]` writes the static site (default packages/web/dist); `pnpm web preview` serves a
+ * build. Options: --port N, --host H.
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, createServer, preview } from "vite";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const configFile = path.join(root, "vite.config.ts");
+const args = process.argv.slice(2);
+const command = args[0] && !args[0].startsWith("-") ? args.shift()! : "dev";
+
+function option(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith("--")) fail(`--${name} needs a value`);
+  args.splice(i, 2);
+  return value;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`pnpm web: ${message}\nusage: pnpm web [dev|build|preview] [--port N] [--host H] [--out DIR]\n`);
+  process.exit(2);
+}
+
+const port = option("port");
+const host = option("host") ?? "127.0.0.1";
+const out = option("out");
+if (port !== undefined && !/^\d+$/.test(port)) fail(`--port must be a number, got ${port}`);
+if (args.length > 0) fail(`unknown argument ${args[0]}`);
+const server = { host, ...(port ? { port: Number(port), strictPort: true } : {}) };
+
+if (command === "build") {
+  const outDir = out ? path.resolve(out) : path.join(root, "dist");
+  await build({ configFile, configLoader: "runner", logLevel: "warn", build: { outDir } });
+  process.stdout.write(`wrote the static site to ${outDir}\n(serve that folder with any static file server, e.g. pnpm web preview, or publish it: see packages/web/README.md)\n`);
+} else if (command === "dev" || command === "preview") {
+  const s = command === "dev"
+    ? await createServer({ configFile, configLoader: "runner", server, logLevel: "warn" }).then((v) => v.listen())
+    : await preview({ configFile, configLoader: "runner", preview: server, logLevel: "warn", ...(out ? { build: { outDir: path.resolve(out) } } : {}) });
+  const address = s.resolvedUrls?.local[0] ?? `http://${host}:${port ?? 5173}/`;
+  process.stdout.write(`GIM explorable: ${address}\n(press Ctrl+C to stop)\n`);
+} else {
+  fail(`unknown command ${command}`);
+}

@@ -1,0 +1,369 @@
+/**
+ * The page: controls, and the views of what the worker computes. All heavy work (loading,
+ * the forward pass, every backward pass, patching) runs in the worker; the page only renders.
+ */
+import { formatNumber, heatmapCss } from "@gim/report";
+import shipped from "virtual:shipped-models";
+import { WorkerClient } from "./client.js";
+import { defaultSettings, type Attributions, type ComponentResult, type ModelInfo, type Recorded, type Settings } from "./explorer.js";
+import { checkGpuMatmul } from "./gpuCheck.js";
+import { attentionHtml, attributionsHtml, componentGraphSvg, componentTableHtml, escapeHtml, jacobianHtml, traceDiagramHtml } from "./views.js";
+import "./style.css";
+
+document.head.insertAdjacentHTML("beforeend", `<style>${heatmapCss}</style>`);
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const client = new WorkerClient(new Worker(new URL("./worker.ts", import.meta.url), { type: "module" }));
+client.onBusy = (pending) => {
+  document.body.dataset.busy = pending > 0 ? "1" : "0";
+  document.body.classList.toggle("busy", pending > 0);
+};
+document.body.dataset.busy = "0";
+
+// Counters the browser tests wait on: each completed render of a view bumps its counter.
+function bump(name: string): void {
+  document.body.dataset[name] = String(Number(document.body.dataset[name] ?? "0") + 1);
+}
+
+const state: {
+  info?: ModelInfo;
+  recorded?: Recorded;
+  attributions?: Attributions;
+  settings: Settings;
+  target?: number;
+  layer: number;
+  head: number;
+  row?: number;
+  components?: ComponentResult;
+} = { settings: { ...defaultSettings }, layer: 0, head: 0 };
+
+function showError(e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  $("error").textContent = message;
+  document.body.dataset.error = message;
+}
+
+function clearError(): void {
+  $("error").textContent = "";
+  delete document.body.dataset.error;
+}
+
+// ---- 1. model ------------------------------------------------------------------------------
+
+const modelSelect = $<HTMLSelectElement>("model-select");
+for (const f of shipped) modelSelect.add(new Option(`${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`, f.name));
+
+async function afterLoad(p: Promise<{ info: ModelInfo; backend: string; milliseconds: number }>, what: string): Promise<void> {
+  clearError();
+  $("model-status").textContent = `loading ${what}…`;
+  try {
+    const loaded = await p;
+    state.info = loaded.info;
+    state.recorded = undefined;
+    state.components = undefined;
+    const i = loaded.info;
+    $("model-status").textContent = `loaded ${what} in ${loaded.milliseconds.toFixed(0)} ms`;
+    $("model-info").innerHTML = `<b>${escapeHtml(i.name)}</b>: ${escapeHtml(i.modelType)}, ${i.layers} layers, ${i.heads} heads, width ${i.hidden}, vocabulary ${i.vocab}, ${i.parameters.toLocaleString("en")} parameters.`;
+    $("backend-info").textContent = `Matmul backend that ran: ${loaded.backend}.`;
+    $("backend-info").dataset.backend = loaded.backend;
+    document.body.dataset.model = i.name;
+    fillLayerSelects(i);
+    renderSwitches();
+    bump("loads");
+    await explain();
+  } catch (e) {
+    $("model-status").textContent = `could not load ${what}`;
+    showError(e);
+  }
+}
+
+function loadShipped(name: string): Promise<void> {
+  const folder = shipped.find((f) => f.name === name)!;
+  const base = new URL(`models/${name}/`, document.baseURI).href;
+  return afterLoad(client.ask({ kind: "loadUrl", name, base, files: folder.files }), name);
+}
+
+/** Reads dropped or chosen files (a folder's files keep their paths; the folder's own name is dropped). */
+async function loadFiles(files: File[], name: string): Promise<void> {
+  if (files.length === 0) return;
+  const byName: Record<string, ArrayBuffer> = {};
+  for (const f of files) {
+    const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+    const inFolder = path.includes("/") ? path.slice(path.indexOf("/") + 1) : path;
+    byName[inFolder] = await f.arrayBuffer();
+  }
+  await afterLoad(client.ask({ kind: "loadFiles", name, files: byName }, Object.values(byName)), name);
+}
+
+$("load-model").addEventListener("click", () => void loadShipped(modelSelect.value));
+$<HTMLInputElement>("file-input").addEventListener("change", (e) => {
+  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  void loadFiles(files, "chosen files");
+});
+$<HTMLInputElement>("folder-input").addEventListener("change", (e) => {
+  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  const folder = (files[0] as (File & { webkitRelativePath?: string }) | undefined)?.webkitRelativePath?.split("/")[0] ?? "folder";
+  void loadFiles(files, folder);
+});
+
+/** Every file under a dropped entry (folders are walked), with its path below the dropped folder. */
+async function entryFiles(entry: FileSystemEntry, prefix = ""): Promise<{ path: string; file: File }[]> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    return [{ path: prefix + entry.name, file }];
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  const out: { path: string; file: File }[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const child of batch) out.push(...(await entryFiles(child, `${prefix}${entry.name}/`)));
+  }
+  return out;
+}
+
+const dropZone = $("drop-zone");
+dropZone.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  dropZone.classList.add("over");
+});
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("over"));
+dropZone.addEventListener("drop", (e) => {
+  e.preventDefault();
+  dropZone.classList.remove("over");
+  const items = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
+  void (async () => {
+    const found = (await Promise.all(items.map((i) => entryFiles(i)))).flat();
+    // One dropped folder: its files by their path inside it; loose files: by name.
+    const single = items.length === 1 && items[0]!.isDirectory ? items[0]!.name : undefined;
+    const byName: Record<string, ArrayBuffer> = {};
+    for (const { path, file } of found) byName[single ? path.slice(single.length + 1) : path] = await file.arrayBuffer();
+    if (Object.keys(byName).length === 0) return showError("nothing to load: drop a model folder or its files");
+    await afterLoad(client.ask({ kind: "loadFiles", name: single ?? "dropped files", files: byName }, Object.values(byName)), single ?? "dropped files");
+  })();
+});
+
+// ---- 2. explain ----------------------------------------------------------------------------
+
+async function explain(): Promise<void> {
+  if (!state.info) return;
+  clearError();
+  try {
+    state.recorded = await client.ask({ kind: "record", text: $<HTMLInputElement>("prompt").value });
+    state.target = undefined;
+    state.row = undefined;
+    const select = $<HTMLSelectElement>("target-select");
+    select.replaceChildren(...state.recorded.predictions.map((p) => new Option(`${JSON.stringify(p.token)}  p = ${formatNumber(p.probability)}  logit ${formatNumber(p.logit)}`, String(p.id))));
+    await Promise.all([recompute(), renderAttention()]);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+$("explain").addEventListener("click", () => void explain());
+$("prompt").addEventListener("keydown", (e) => {
+  if ((e as KeyboardEvent).key === "Enter") void explain();
+});
+$("target-select").addEventListener("change", () => {
+  state.target = Number($<HTMLSelectElement>("target-select").value);
+  void recompute();
+});
+
+// Backward passes only; a change that comes while one runs is applied once it is done.
+let running = false;
+let dirty = false;
+async function recompute(): Promise<void> {
+  if (!state.recorded) return;
+  if (running) {
+    dirty = true;
+    return;
+  }
+  running = true;
+  try {
+    do {
+      dirty = false;
+      const settings = state.settings;
+      const a = await client.ask({ kind: "attribute", settings, ...(state.target !== undefined ? { target: state.target } : {}) });
+      if (state.row !== undefined) await renderJacobian();
+      renderAttributions(a);
+    } while (dirty);
+  } catch (e) {
+    showError(e);
+  } finally {
+    running = false;
+  }
+}
+
+function renderAttributions(a: Attributions): void {
+  state.attributions = a;
+  const r = state.recorded!;
+  $("heatmap").innerHTML = attributionsHtml(r.tokens, r.ids, a);
+  $("passes").textContent = `target ${JSON.stringify(a.targetToken)} (logit ${formatNumber(a.logit)}); forward passes so far: ${a.forwardPasses}, backward passes: ${a.backwardPasses}.`;
+  $("trace").innerHTML = state.info ? traceDiagramHtml(state.info, a.trace) : "";
+  $("skipped").textContent = a.skipped.length ? `Not applied: ${a.skipped.map((s) => `${s.rule} (${s.reason})`).join("; ")}.` : "";
+  bump("renders");
+}
+
+$("heatmap").addEventListener("mouseover", (e) => {
+  const span = (e.target as HTMLElement).closest<HTMLElement>(".gim-token");
+  if (!span || !state.attributions || !state.recorded) return;
+  const t = Number(span.dataset.index);
+  const a = state.attributions;
+  $("hover-value").textContent = `#${t} ${JSON.stringify(state.recorded.tokens[t])}: gradient × input ${a.plain[t]}, GIM ${a.gim[t]}`;
+});
+
+// ---- 3. switches and sliders ---------------------------------------------------------------
+
+type Part = "freezeNorm" | "tsg" | "qkv" | "gateUp";
+const parts: { part: Part; label: string; note: string; sliders: { key: keyof Settings; label: string; min: number; max: number; step: number }[] }[] = [
+  { part: "freezeNorm", label: "Norm freeze", note: "each norm's std / rms is a constant in backward", sliders: [] },
+  { part: "tsg", label: "TSG", note: "attention softmax backward at softmax(s / T)", sliders: [{ key: "temperature", label: "T", min: 0.5, max: 8, step: 0.25 }] },
+  {
+    part: "qkv", label: "q/k/v scale", note: "gradients of q, k, v scaled (products of 2 and 3 factors)",
+    sliders: [{ key: "qScale", label: "q", min: 0, max: 1, step: 0.05 }, { key: "kScale", label: "k", min: 0, max: 1, step: 0.05 }, { key: "vScale", label: "v", min: 0, max: 1, step: 0.05 }],
+  },
+  {
+    part: "gateUp", label: "gate/up scale", note: "gradients of the gated MLP's two branches scaled",
+    sliders: [{ key: "gateScale", label: "gate", min: 0, max: 1, step: 0.05 }, { key: "upScale", label: "up", min: 0, max: 1, step: 0.05 }],
+  },
+];
+
+function renderSwitches(): void {
+  const gated = state.info?.blocks.some((b) => b.gated) ?? true;
+  $("switches").innerHTML = parts
+    .map(({ part, label, note, sliders }) => {
+      const none = part === "gateUp" && !gated ? " (this model has no gated MLP: nothing to scale)" : "";
+      const s = sliders
+        .map((sl) => `<label class="slider">${sl.label} <input type="range" id="slider-${sl.key}" min="${sl.min}" max="${sl.max}" step="${sl.step}" value="${state.settings[sl.key]}" /><output id="value-${sl.key}">${state.settings[sl.key]}</output></label>`)
+        .join("");
+      return `<div class="switch"><label><input type="checkbox" id="switch-${part}" ${state.settings[part] ? "checked" : ""}/> <b>${label}</b></label> <span class="info">${note}${none}</span> ${s}</div>`;
+    })
+    .join("");
+  for (const { part, sliders } of parts) {
+    $<HTMLInputElement>(`switch-${part}`).addEventListener("change", (e) => {
+      state.settings = { ...state.settings, [part]: (e.target as HTMLInputElement).checked };
+      void recompute();
+    });
+    for (const sl of sliders) {
+      $<HTMLInputElement>(`slider-${sl.key}`).addEventListener("input", (e) => {
+        const v = Number((e.target as HTMLInputElement).value);
+        $(`value-${sl.key}`).textContent = String(v);
+        state.settings = { ...state.settings, [sl.key]: v };
+        void recompute();
+      });
+    }
+  }
+}
+
+// ---- 4. attention --------------------------------------------------------------------------
+
+function fillLayerSelects(info: ModelInfo): void {
+  state.layer = 0;
+  state.head = 0;
+  $<HTMLSelectElement>("layer-select").replaceChildren(...info.blocks.map((b, i) => new Option(`${i} (${b.attn})`, String(i))));
+  $<HTMLSelectElement>("head-select").replaceChildren(...Array.from({ length: info.heads }, (_, h) => new Option(String(h), String(h))));
+}
+
+let patterns: number[][][] | undefined;
+async function renderAttention(): Promise<void> {
+  if (!state.recorded) return;
+  patterns = await client.ask({ kind: "attention", layer: state.layer });
+  drawAttention();
+  if (state.row !== undefined) await renderJacobian();
+}
+
+function drawAttention(): void {
+  if (!patterns || !state.recorded) return;
+  $("attention").innerHTML = attentionHtml(state.recorded.tokens, patterns[state.head]!, state.row);
+  bump("attentions");
+}
+
+async function renderJacobian(): Promise<void> {
+  if (state.row === undefined || !state.recorded) return;
+  const j = await client.ask({ kind: "jacobian", settings: state.settings, layer: state.layer, head: state.head, row: state.row, ...(state.target !== undefined ? { target: state.target } : {}) });
+  $("jacobian").innerHTML = jacobianHtml(state.recorded.tokens, j);
+  bump("jacobians");
+}
+
+$("layer-select").addEventListener("change", () => {
+  state.layer = Number($<HTMLSelectElement>("layer-select").value);
+  void renderAttention().catch(showError);
+});
+$("head-select").addEventListener("change", () => {
+  state.head = Number($<HTMLSelectElement>("head-select").value);
+  drawAttention();
+  if (state.row !== undefined) void renderJacobian().catch(showError);
+});
+$("attention").addEventListener("click", (e) => {
+  const tr = (e.target as HTMLElement).closest<HTMLElement>("tr.query");
+  if (!tr) return;
+  state.row = Number(tr.dataset.row);
+  drawAttention();
+  void renderJacobian().catch(showError);
+});
+
+// ---- 5. components -------------------------------------------------------------------------
+
+function drawComponents(): void {
+  if (!state.components) return;
+  const source = $<HTMLSelectElement>("score-source").value as "gim" | "gradient" | "exact";
+  $("components").innerHTML = componentGraphSvg(state.components, source) + componentTableHtml(state.components);
+}
+
+$("score-components").addEventListener("click", () => {
+  clearError();
+  $("components-status").textContent = "scoring (exact patching runs one forward per component and per edge)…";
+  const start = performance.now();
+  client
+    .ask({ kind: "components", settings: state.settings, clean: $<HTMLInputElement>("clean").value, corrupted: $<HTMLInputElement>("corrupted").value })
+    .then((r) => {
+      state.components = r;
+      $("components-status").textContent = `done in ${((performance.now() - start) / 1000).toFixed(1)} s (GIM with the switches above).`;
+      drawComponents();
+      bump("componentRenders");
+    })
+    .catch((e) => {
+      $("components-status").textContent = "";
+      showError(e);
+    });
+});
+$("score-source").addEventListener("change", drawComponents);
+
+// ---- 6. gpu.js -----------------------------------------------------------------------------
+
+$("gpu-check").addEventListener("click", () => {
+  const out = $("gpu-result");
+  out.textContent = "running…";
+  checkGpuMatmul()
+    .then((c) => {
+      out.dataset.mode = c.mode ?? "none";
+      out.dataset.relativeError = String(c.relativeError);
+      if (!c.mode) {
+        out.textContent = "This browser offers no WebGL: gpu.js cannot run on a GPU here, and the model runs on the CPU kernel.";
+        return;
+      }
+      const lines = c.products.map((p) => `${p.shape}: max |gpu − cpu| ${formatNumber(p.maxDiff)} (max |cpu| ${formatNumber(p.maxAbs)}), gpu.js ${p.gpuMs.toFixed(1)} ms, CPU ${p.cpuMs.toFixed(1)} ms`);
+      const verdict = c.relativeError < 1e-5 ? "agree to float32 rounding" : "DISAGREE";
+      out.innerHTML = `gpu.js on <b>${c.mode}</b> vs the CPU kernel (${escapeHtml(c.cpu)}): ${verdict} (largest relative error ${formatNumber(c.relativeError)}).<br>${lines.map(escapeHtml).join("<br>")}`;
+    })
+    .catch((e) => {
+      out.dataset.mode = "error";
+      out.textContent = `gpu.js could not run: ${e instanceof Error ? e.message : String(e)}`;
+    });
+});
+
+// ---- offline -------------------------------------------------------------------------------
+
+// A build registers its service worker, which caches the site and the shipped models (sw.js).
+if (__SERVICE_WORKER__ && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").then(
+    () => navigator.serviceWorker.ready.then(() => (document.body.dataset.offline = "ready")),
+    (e: unknown) => (document.body.dataset.offline = `unavailable: ${e instanceof Error ? e.message : String(e)}`),
+  );
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+const wanted = new URLSearchParams(location.search).get("model");
+void loadShipped(wanted && shipped.some((f) => f.name === wanted) ? wanted : shipped[0]!.name);

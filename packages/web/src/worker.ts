@@ -1,0 +1,82 @@
+/**
+ * The Web Worker that holds the model and does all the computing, so the page stays live
+ * while a forward or backward pass runs. It answers one request at a time, in order.
+ */
+import { getDefaultMatmulBackend } from "@gim/tensor";
+import { memoryFolder } from "@gim/transformer";
+import { Explorer } from "./explorer.js";
+import type { Loaded, Reply, Request } from "./protocol.js";
+
+let explorer: Explorer | undefined;
+
+function need(): Explorer {
+  if (!explorer) throw new Error("no model is loaded");
+  return explorer;
+}
+
+/** The matmul backend that runs here: the WebAssembly SIMD kernel on this one thread (a browser has no worker_threads), or the TypeScript kernel. */
+function backendName(): string {
+  const b = getDefaultMatmulBackend();
+  return b.name === "ts" ? "TypeScript kernel (no WebAssembly SIMD here), 1 thread" : `${b.name}: WebAssembly SIMD kernel, 1 thread (in the page's worker)`;
+}
+
+function loaded(e: Explorer, start: number): Loaded {
+  return { info: e.info(), backend: backendName(), milliseconds: performance.now() - start };
+}
+
+async function fetchFiles(base: string, files: readonly string[]): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  await Promise.all(
+    files.map(async (file) => {
+      const url = new URL(file, base).href;
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
+      out.set(file, new Uint8Array(await response.arrayBuffer()));
+    }),
+  );
+  return out;
+}
+
+async function handle(request: Request): Promise<unknown> {
+  const start = performance.now();
+  switch (request.kind) {
+    case "loadUrl": {
+      explorer = undefined;
+      explorer = Explorer.fromFolder(memoryFolder(await fetchFiles(request.base, request.files), request.name));
+      return loaded(explorer, start);
+    }
+    case "loadFiles": {
+      explorer = undefined;
+      const files = new Map(Object.entries(request.files).map(([name, buffer]) => [name, new Uint8Array(buffer)]));
+      explorer = Explorer.fromFolder(memoryFolder(files, request.name));
+      return loaded(explorer, start);
+    }
+    case "record":
+      return need().record(request.text);
+    case "attribute":
+      return need().attribute(request.settings, request.target);
+    case "attention":
+      return need().attention(request.layer);
+    case "jacobian":
+      return need().jacobianRow(request.settings, request.layer, request.head, request.row, request.target);
+    case "components":
+      return need().components(request.settings, request.clean, request.corrupted);
+  }
+}
+
+// One request at a time, in the order they came.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (event: MessageEvent<{ id: number; request: Request }>) => {
+  const { id, request } = event.data;
+  queue = queue.then(async () => {
+    const start = performance.now();
+    let reply: Reply;
+    try {
+      reply = { id, ok: true, value: await handle(request), milliseconds: performance.now() - start };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      reply = { id, ok: false, error: message.split("\n")[0]! };
+    }
+    self.postMessage(reply);
+  });
+};

@@ -1,0 +1,226 @@
+/**
+ * The explorable in a real browser (Debian's Chromium, driven by playwright-core): the page
+ * loads the shipped model, explains the README's prompt, and its numbers are checked against
+ * the library run here in Node; each modification is switched and the page must move exactly
+ * as the library says; the gpu.js WebGL matmul is checked against the CPU kernel. The site is
+ * built once per run. Screenshots go to packages/web/test-artifacts.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { modelDir } from "@gim/models/node";
+import { compareComponentMethods, explain, gim, gimDefaults, gimOff, logitDiff, type GimOptions } from "@gim/rules";
+import { loadModel, loadTokenizer } from "@gim/transformer/node";
+import type { CausalLM, Tokenizer } from "@gim/transformer";
+import { artifactsDir, buildSite, chromiumPath, hasChromium, launchChromium, serveStatic } from "./harness.js";
+
+const PROMPT = "When Mary and John went to the store, John gave a drink to"; // the README's
+const CORRUPTED = "When Mary and John went to the store, Paul gave a drink to";
+
+if (!hasChromium) {
+  describe("the web explorable in Chromium", () => {
+    it.skip(`skipped: no Chromium at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM=/path/to/chromium)`, () => {});
+  });
+} else {
+  describe("the web explorable in Chromium", () => {
+    let site: string;
+    let server: Awaited<ReturnType<typeof serveStatic>>;
+    let browser: Awaited<ReturnType<typeof launchChromium>>;
+    let context: BrowserContext;
+    let page: Page;
+    const pageErrors: string[] = [];
+    const models = new Map<string, { model: CausalLM; tokenizer: Tokenizer }>();
+
+    async function library(name: string) {
+      if (!models.has(name)) models.set(name, { model: loadModel(modelDir(name)), tokenizer: await loadTokenizer(modelDir(name)) });
+      return models.get(name)!;
+    }
+
+    /** GIM and plain attributions the library computes in Node for the prompt. */
+    async function libraryAttributions(name: string, settings: GimOptions, target?: number) {
+      const { model, tokenizer } = await library(name);
+      const ids = tokenizer.encode(PROMPT, { addSpecialTokens: true });
+      const common = { tokenizer, ...(target !== undefined ? { target } : {}) };
+      return {
+        gim: explain(model, ids, { ...common, method: "gim", gim: settings }),
+        plain: explain(model, ids, { ...common, method: "gradient" }),
+      };
+    }
+
+    const counter = (name: string) => page.evaluate((n) => Number(document.body.dataset[n] ?? "0"), name);
+
+    /** Runs `action`, then waits until the view's counter moved and the worker is idle. */
+    async function andWait(name: string, action: () => Promise<unknown>) {
+      const before = await counter(name);
+      await action();
+      await page.waitForFunction(([n, b]) => Number(document.body.dataset[n as string] ?? "0") > (b as number) && document.body.dataset.busy === "0", [name, before] as const, { timeout: 60_000 });
+    }
+
+    const rowValues = (label: string) =>
+      page.$$eval(`#heatmap .gim-heatmap-row[data-label="${label}"] .gim-token`, (spans) => spans.map((s) => Number((s as HTMLElement).dataset.value)));
+
+    function expectClose(actual: readonly number[], expected: readonly number[], what: string) {
+      expect(actual.length, what).toBe(expected.length);
+      const scale = Math.max(...expected.map(Math.abs));
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!), `${what}[${i}]: page ${actual[i]} vs library ${expected[i]}`).toBeLessThanOrEqual(1e-5 * scale);
+    }
+
+    const differs = (a: readonly number[], b: readonly number[]) => a.some((v, i) => Math.abs(v - b[i]!) > 1e-4 * Math.max(...b.map(Math.abs)));
+
+    beforeAll(async () => {
+      site = await buildSite();
+      server = await serveStatic(site);
+      browser = await launchChromium();
+      context = browser.context;
+      page = await context.newPage();
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      fs.mkdirSync(artifactsDir, { recursive: true });
+      await page.goto(server.url);
+      await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 60_000 });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close().catch(() => {});
+      if (site) fs.rmSync(site, { recursive: true, force: true });
+    });
+
+    it("loads the shipped model, says which matmul backend ran, and explains the README's prompt as the library does", async () => {
+      expect(await page.evaluate(() => document.body.dataset.model)).toBe("ioi-gpt2");
+      expect(await page.locator("#backend-info").getAttribute("data-backend")).toMatch(/^wasm/);
+      const tokens = await page.$$eval('#heatmap .gim-heatmap-row[data-label="GIM"] .gim-token', (s) => s.map((x) => x.textContent));
+      expect(tokens.join("")).toBe(PROMPT);
+      const { gim: g, plain } = await libraryAttributions("ioi-gpt2", {});
+      expect(await page.locator("#target-select").inputValue()).toBe(String(g.target)); // " Mary", the argmax
+      expectClose(await rowValues("GIM"), g.attributions, "GIM");
+      expectClose(await rowValues("gradient × input"), plain.attributions, "gradient × input");
+      expect(differs(g.attributions, plain.attributions)).toBe(true);
+      // The trace: GIM's rules fired in every block, and the final norm was frozen.
+      expect(await page.getAttribute('.trace-box[data-place="h.0.attn"]', "data-rules")).toContain("gim.softmaxTemperature");
+      expect(await page.getAttribute('.trace-box[data-place="ln_f"]', "data-rules")).toBe("gim.freezeNorm");
+      await page.screenshot({ path: path.join(artifactsDir, "explorable.png"), fullPage: true });
+      // The README's picture (docs/img/web-explorable.png is a copy): the heatmaps, the switches and the trace.
+      const bottom = await page.$eval("#trace", (e) => e.getBoundingClientRect().bottom + window.scrollY);
+      await page.screenshot({ path: path.join(artifactsDir, "readme.png"), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 16 } });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("switches each modification off and on: the page moves exactly as the library says, with no new forward pass", async () => {
+      const passes = () => page.locator("#passes").innerText();
+      const forwardsBefore = /forward passes so far: (\d+)/.exec(await passes())![1];
+      const allOn = await rowValues("GIM");
+      const offs: [string, GimOptions][] = [
+        ["freezeNorm", { freezeNorm: false }],
+        ["tsg", { temperature: 1 }],
+        ["qkv", { qScale: 1, kScale: 1, vScale: 1 }],
+        ["gateUp", { gateScale: 1, upScale: 1 }],
+      ];
+      for (const [part, off] of offs) {
+        await andWait("renders", () => page.click(`#switch-${part}`));
+        const page1 = await rowValues("GIM");
+        const { gim: lib } = await libraryAttributions("ioi-gpt2", off);
+        expectClose(page1, lib.attributions, `GIM with ${part} off`);
+        // GPT-2 has no gated MLP: the library says gate/up changes nothing there; every other part changes the numbers.
+        expect(differs(page1, allOn), `${part} off changes the attributions`).toBe(part !== "gateUp");
+        await andWait("renders", () => page.click(`#switch-${part}`));
+        expectClose(await rowValues("GIM"), allOn, `GIM with ${part} back on`);
+      }
+      // Every part off: GIM is exactly the plain gradient.
+      for (const [part] of offs) await andWait("renders", () => page.click(`#switch-${part}`));
+      expect(await rowValues("GIM")).toEqual(await rowValues("gradient × input"));
+      for (const [part] of offs) await andWait("renders", () => page.click(`#switch-${part}`));
+      // A slider: TSG at T = 4.
+      await andWait("renders", () => page.locator("#slider-temperature").fill("4"));
+      expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", { temperature: 4 })).gim.attributions, "GIM at T = 4");
+      await andWait("renders", () => page.locator("#slider-temperature").fill(String(gimDefaults.temperature)));
+      expect(/forward passes so far: (\d+)/.exec(await passes())![1]).toBe(forwardsBefore);
+    });
+
+    it("retargets from the top predictions without a new forward pass", async () => {
+      const second = await page.$eval("#target-select", (s) => (s as HTMLSelectElement).options[1]!.value);
+      await andWait("renders", () => page.selectOption("#target-select", second));
+      const { gim: g, plain } = await libraryAttributions("ioi-gpt2", {}, Number(second));
+      expectClose(await rowValues("GIM"), g.attributions, "GIM for the second prediction");
+      expectClose(await rowValues("gradient × input"), plain.attributions, "plain for the second prediction");
+    });
+
+    it("shows a softmax Jacobian row: the score gradients sum to zero, and TSG at T = 1 is the plain gradient", async () => {
+      await andWait("jacobians", () => page.click("#attention tr.query[data-row='10']"));
+      const column = (i: number) => page.$$eval(`#jacobian tr[data-key] td:nth-of-type(${i})`, (c) => c.map((x) => Number((x as HTMLElement).dataset.value)));
+      const [ds, dsT] = [await column(4), await column(5)];
+      expect(ds.length).toBe(11);
+      const scale = Math.max(...ds.map(Math.abs));
+      expect(Math.abs(ds.reduce((a, b) => a + b, 0))).toBeLessThan(1e-6 * scale * ds.length);
+      expect(Math.abs(dsT.reduce((a, b) => a + b, 0))).toBeLessThan(1e-6 * scale * ds.length);
+      expect(differs(dsT, ds)).toBe(true);
+      await andWait("jacobians", () => page.locator("#slider-temperature").fill("1"));
+      expectClose(await column(5), await column(4), "TSG at T = 1");
+      await andWait("renders", () => page.locator("#slider-temperature").fill(String(gimDefaults.temperature)));
+    });
+
+    it("scores components and edges against exact patching as the library does", async () => {
+      await andWait("componentRenders", () => page.click("#score-components"));
+      const { model, tokenizer } = await library("ioi-gpt2");
+      const clean = tokenizer.encode(PROMPT, { addSpecialTokens: true });
+      const corrupted = tokenizer.encode(CORRUPTED, { addSpecialTokens: true });
+      const report = compareComponentMethods(model, clean, corrupted, {
+        metric: logitDiff({ answer: tokenizer.encode(" Mary")[0]!, wrong: tokenizer.encode(" Robert")[0]!, position: clean.length - 1 }),
+        methods: [{ name: "gim", rules: gim() }],
+        exact: true,
+        faithfulness: false,
+      });
+      const nodeValues = () => page.$$eval(".component-graph g.node", (g) => g.map((x) => Number((x as HTMLElement).dataset.value)));
+      expectClose(await nodeValues(), report.methods[0]!.scores, "GIM component scores");
+      await page.selectOption("#score-source", "exact");
+      expectClose(await nodeValues(), report.exact!.scores, "exact patching");
+      await page.locator("#components-section").screenshot({ path: path.join(artifactsDir, "components.png") });
+    });
+
+    it("checks the gpu.js WebGL matmul against the CPU kernel", async () => {
+      await page.click("#gpu-check");
+      await page.waitForFunction(() => document.getElementById("gpu-result")!.dataset.mode, null, { timeout: 60_000 });
+      const result = page.locator("#gpu-result");
+      expect(await result.getAttribute("data-mode")).toMatch(/^webgl2?$/);
+      expect(Number(await result.getAttribute("data-relative-error"))).toBeLessThan(1e-5);
+    });
+
+    it("works offline once loaded: with the network gone, a reload still loads the model and explains", async () => {
+      await page.waitForFunction(() => document.body.dataset.offline, null, { timeout: 30_000 });
+      expect(await page.evaluate(() => document.body.dataset.offline)).toBe("ready");
+      await context.setOffline(true);
+      await server.close(); // the server is gone too, not only the network
+      try {
+        await page.reload();
+        await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 60_000 });
+        expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM offline");
+      } finally {
+        await context.setOffline(false);
+      }
+    });
+
+    it("says clearly when dropped files are not a model, and loads a Llama where gate/up scaling moves the numbers", async () => {
+      await page.setInputFiles("#file-input", [{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") }]);
+      await page.waitForFunction(() => document.body.dataset.error, null, { timeout: 30_000 });
+      expect(await page.locator("#error").innerText()).toBe("chosen files has no config.json: it is not a Hugging Face model folder");
+      await page.setInputFiles("#file-input", [{ name: "config.json", mimeType: "application/json", buffer: Buffer.from("{ not json") }]);
+      await page.waitForFunction(() => document.body.dataset.error && document.body.dataset.error.includes("config.json"), null, { timeout: 30_000 });
+      expect(await page.locator("#error").innerText()).toMatch(/config\.json/);
+      expect(await page.locator("#error").innerText()).not.toMatch(/\n/);
+
+      await page.selectOption("#model-select", "ioi-llama");
+      await andWait("renders", () => page.click("#load-model"));
+      expect(await page.evaluate(() => document.body.dataset.model)).toBe("ioi-llama");
+      const allOn = await rowValues("GIM");
+      expectClose(allOn, (await libraryAttributions("ioi-llama", {})).gim.attributions, "Llama GIM");
+      await andWait("renders", () => page.click("#switch-gateUp"));
+      const off = await rowValues("GIM");
+      expectClose(off, (await libraryAttributions("ioi-llama", { ...gimDefaults, gateScale: gimOff.gateScale, upScale: gimOff.upScale })).gim.attributions, "Llama GIM without gate/up");
+      expect(differs(off, allOn)).toBe(true);
+      expect(await page.getAttribute('.trace-box[data-place="model.layers.0.mlp"]', "data-rules")).toBe("");
+      await andWait("renders", () => page.click("#switch-gateUp"));
+      expect(await page.getAttribute('.trace-box[data-place="model.layers.0.mlp"]', "data-rules")).toContain("gim.gateScale");
+      expect(pageErrors).toEqual([]);
+    });
+  });
+}
