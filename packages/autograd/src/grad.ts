@@ -111,6 +111,21 @@ export function grad(y: Var, xs: readonly Var[], options: GradOptions = {}): Ten
   return options.trace ? { grads: result, trace } : result;
 }
 
+/**
+ * Where the gradients of `y` with respect to `xs` first became NaN or ±Infinity: `grad` run
+ * again with `checkFinite`, its first finding as a phrase for a message (undefined when every
+ * gradient is finite). For after a cheap check of a result found a non-finite value.
+ */
+export function locateNonFiniteGradient(y: Var, xs: readonly Var[], options: GradOptions = {}): string | undefined {
+  try {
+    grad(y, xs, { ...options, trace: false, checkFinite: true });
+  } catch (error) {
+    if (error instanceof NonFiniteError) return error.origin;
+    throw error;
+  }
+  return undefined;
+}
+
 /** Throws a {@link NonFiniteError} for the gradients when `g` holds NaN or ±Infinity; `where` describes the place. */
 function checkFinite(g: Tensor, where: (bad: string) => string): void {
   const bad = firstNonFinite(g);

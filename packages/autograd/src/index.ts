@@ -18,7 +18,7 @@ export {
 } from "./op.js";
 export { scope, currentPath, tagged, currentTags, noGrad, isRecording, withForwardHook, activeHooks, withDefaultContext, type ForwardHook } from "./context.js";
 export { locateNonFinite } from "./finite.js";
-export { grad, type GradOptions, type TraceEntry, type TracedGrads } from "./grad.js";
+export { grad, locateNonFiniteGradient, type GradOptions, type TraceEntry, type TracedGrads } from "./grad.js";
 export { rule, scaleGrad, stopGrad, describeMatch, type Rule, type RuleMatch, type RuleBackward, type RuleOptions } from "./rules.js";
 export { compileGlob, type PathGlob } from "./glob.js";
 export {

@@ -12,6 +12,7 @@ import * as T from "@gim/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeFifo, makeLink, nestedArrays, safetensorsBytes, Scratch, sources } from "../../transformer/test/hostile/folders.js";
 import { CLI_MODULE, Sandbox } from "../../transformer/test/hostile/sandbox.js";
+import { runCli } from "../src/index.js";
 import { repoRoot } from "./helpers.js";
 
 const scratch = new Scratch();
@@ -147,6 +148,11 @@ const cases: Record<string, Record<string, Case>> = {
       code: 1,
       message: /^the logits are not finite: Infinity first appears in the output of linear at h\.1\.mlp\.c_proj/,
     },
+    "a NaN weight (components)": {
+      argv: () => ["components", "--model", copy("nan-components", ioiGpt2, { tensors: (m) => void m.get("h.0.attn.c_attn.bias")!.data.fill(NaN, 3, 4) }), "When Mary and John went to the store, John gave a drink to", "--corrupted", "When Mary and John went to the store, Mary gave a drink to"],
+      code: 1,
+      message: /^the logits are not finite: parameter "h\.0\.attn\.c_attn\.bias" holds NaN \(element 3 of \[\d+\]\)$/,
+    },
     "a temperature that underflows (1e-320)": { argv: () => explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--softmax-temperature", "1e-320", "--json"), code: 2, message: /^option --softmax-temperature must be at least 1e-30 \(scores \/ T overflow below it, and the softmax is NaN\), got 1e-320$/ },
     "a temperature of 0": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "0"), code: 2, message: /^option --softmax-temperature must be greater than 0, got 0$/ },
     "a temperature that is not finite": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "1e999"), code: 2, message: /^option --softmax-temperature needs a number, got "1e999"$/ },
@@ -229,6 +235,26 @@ describe("--allow-nonfinite prints non-finite results, flagged by one warning li
     expect(r.outcome!.code).toBe(0);
     expect(r.outcome!.stderr).toMatch(/^gim: warning: the gim attributions hold \d+ non-finite values? \(NaN or Infinity; null in JSON\); printed because of --allow-nonfinite\n$/);
     expect(JSON.parse(r.outcome!.stdout).attributions).toContain(null);
+  });
+});
+
+describe("long integrated gradients runs show progress on a terminal", () => {
+  it("a redrawn line per batch of steps on a TTY stderr, nothing on a pipe", async () => {
+    const run = async (isTTY: boolean) => {
+      let stderr = "";
+      const code = await runCli(["explain", "--model", gpt2, "--ids", ids, "--baseline-id", "0", "--method", "ig", "--steps", "20", "--json"], {
+        stdout: { write: () => true },
+        stderr: { write: (text: string) => (stderr += text), isTTY },
+        env: {},
+        cwd: repoRoot,
+      });
+      return { code, stderr };
+    };
+    const tty = await run(true);
+    expect(tty.code).toBe(0);
+    expect(tty.stderr.match(/\rgim explain \[[#-]+\] integrated gradients: step \d+ of 20/g)).toHaveLength(3); // batches of 8: 8, 16, 20
+    expect(tty.stderr).toMatch(/\ngim explain integrated gradients: 20 steps in .*\n$/);
+    expect((await run(false)).stderr).toBe("");
   });
 });
 

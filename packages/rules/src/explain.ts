@@ -8,7 +8,7 @@
  * b. The gradient is taken with the method's backward rules (GIM, plain, one GIM rule
  * alone, or a caller's own rules). Integrated gradients and occlusion are there to compare.
  */
-import { grad, noGrad, variable, type Rule, type TraceEntry } from "@gim/autograd";
+import { grad, locateNonFiniteGradient, noGrad, variable, type Rule, type TraceEntry } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { describeNonFinite, NonFiniteError, type Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
@@ -79,6 +79,11 @@ export interface ExplainOptions {
    * `target`. Default false.
    */
   allowNonFinite?: boolean;
+  /**
+   * Integrated gradients: called after each batch of interpolation points with the steps done
+   * and the total, for a progress display (a run of many steps on a large model is long).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The result of `explain` for one method. */
@@ -182,14 +187,14 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
     const label = options.rules ? "custom" : method;
     const { rules, skipped } = bindRules(model, options.rules ?? methodRules(method, options.gim));
     if (method === "integratedGradients") {
-      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8, allowNonFinite);
+      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8, allowNonFinite, options.onProgress);
       if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => "the mean gradient times (e - e_baseline) overflows");
       return { method: label, ...common, attributions, skippedRules: skipped };
     }
     const traced = grad(L, [e], { rules, trace: true });
     const g = traced.grads[0]!;
     const attributions = gradientTimesDelta(g, e.value, eb);
-    if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => locateInBackward(() => grad(L, [e], { rules, checkFinite: true })) ?? "the gradient times (e - e_baseline) overflows");
+    if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => locateNonFiniteGradient(L, [e], { rules }) ?? "the gradient times (e - e_baseline) overflows");
     return {
       method: label,
       ...common,
@@ -222,17 +227,6 @@ function checkFiniteAttributions(method: string, attributions: readonly number[]
   throw new NonFiniteError(`the ${method} attributions`, `${locate()}; the attribution of token ${t} is ${describeNonFinite(attributions[t]!)}`);
 }
 
-/** Runs a checking backward (`grad(..., { checkFinite: true })`) and returns where it found the first non-finite gradient. */
-function locateInBackward(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof NonFiniteError) return error.origin;
-    throw error;
-  }
-  return undefined;
-}
-
 /**
  * The most interpolation steps integrated gradients takes (one forward and backward pass per
  * step): more would run for hours on a large model without changing the result visibly (the
@@ -261,7 +255,7 @@ export function gradientTimesDelta(g: Tensor, e: Tensor, eb: Tensor): number[] {
  * rule: attr[t] = sum_d (e - eb)[t, d] * mean_k dL/de(eb + a_k (e - eb))[t, d], a_k = (k + 1/2) / steps.
  * The points are run as batches of sequences.
  */
-function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number, allowNonFinite: boolean): number[] {
+function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number, allowNonFinite: boolean, onProgress?: (done: number, total: number) => void): number[] {
   const delta = T.sub(e, eb); // [T, d]
   let total = T.zeros(e.shape, { dtype: e.dtype });
   for (let start = 0; start < steps; start += batchSize) {
@@ -273,11 +267,12 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
     for (let b = 0; b < alphas.length; b++) seed.set([b, 0, target], 1);
     const [g] = grad(out.logits, [points], { rules, seed });
     if (!allowNonFinite && T.firstNonFinite(g!) !== undefined) {
-      const where = locateInBackward(() => grad(out.logits, [points], { rules, seed, checkFinite: true }));
+      const where = locateNonFiniteGradient(out.logits, [points], { rules, seed });
       throw new NonFiniteError("the integrated gradients", `${where ?? "the gradient is not finite"}, at interpolation point ${start + 1}..${start + alphas.length} of ${steps}`);
     }
     // One point at a time, in order, so the sum does not depend on the batch size.
     for (let b = 0; b < alphas.length; b++) total = T.add(total, T.select(g!, 0, b));
+    onProgress?.(start + alphas.length, steps);
   }
   return gradientTimesDelta(T.div(total, steps), e, eb);
 }

@@ -225,6 +225,12 @@ describe("bad inputs get clear errors", () => {
     expect(() => model.forward({ ids: [[1, 2], [3, "4"]] as unknown as number[][] })).toThrow(/^token id "4" at position 1 of sequence 1 is a string, not an integer$/);
   });
 
+  it("integrated gradients reports its progress after each batch of steps", () => {
+    const seen: [number, number][] = [];
+    explain(model, ids, { baseline: 0, method: "integratedGradients", steps: 20, batchSize: 8, onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen).toEqual([[8, 20], [16, 20], [20, 20]]);
+  });
+
   it("integrated gradients with more steps than the documented limit are refused before any pass", () => {
     expect(() => explain(model, ids, { baseline: 0, method: "integratedGradients", steps: maxIntegratedGradientsSteps + 1 })).toThrow(`explain: steps must be at most ${maxIntegratedGradientsSteps}, got ${maxIntegratedGradientsSteps + 1}`);
     expect(() => explain(model, ids, { baseline: 0, method: "integratedGradients", steps: "8" as unknown as number })).toThrow('explain: steps must be a positive integer, got "8"');

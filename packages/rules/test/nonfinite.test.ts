@@ -11,7 +11,7 @@ import type { CausalLM } from "@gim/transformer";
 import { loadModel } from "@gim/transformer/node";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { explain, explainMethods, gim, gradientScale, softmaxTemperature } from "../src/index.js";
+import { componentScores, explain, explainMethods, gim, gradientScale, logitDiff, softmaxTemperature } from "../src/index.js";
 import { fixturesDir } from "./helpers.js";
 
 /** A fresh GPT-2 fixture model (its weights are changed in place by the tests). */
@@ -74,6 +74,25 @@ describe("explain", () => {
   it("occlusion fails on a forward that overflows, as every method does", () => {
     const model = gpt2(poison("h.1.mlp.c_fc.weight", 3e38, 0));
     expect(() => explainMethods(model, ids, ["occlusion"], { baseline: 0, target: 1 })).toThrow(NonFiniteError);
+  });
+});
+
+describe("component attribution", () => {
+  const clean = [1, 2, 3, 4];
+  const corrupted = [1, 5, 3, 4];
+  const metric = logitDiff({ answer: 7, wrong: 8, position: -1 });
+
+  it("fails on a gradient that overflows, naming the place and the first backward that made it non-finite", () => {
+    const model = gpt2();
+    expect(componentScores(model, clean, corrupted, { metric, rules: gim() }).scores.every(Number.isFinite)).toBe(true);
+    expect(() => componentScores(model, clean, corrupted, { metric, rules: gim({ qScale: 1e25, kScale: 1e25, vScale: 1e25 }) })).toThrow(
+      /^the gradients of the metric \(at [^)]+\) are not finite: the gradient first became (-?Infinity|NaN) in the backward of \w+ at h\.\d\.\S+ .*\(rule 'gim\.\wScale'\)/,
+    );
+  });
+
+  it("fails on NaN weights in the clean run, naming the parameter", () => {
+    const model = gpt2(poison("h.0.attn.c_attn.bias", NaN, 3));
+    expect(() => componentScores(model, clean, corrupted, { metric })).toThrow(/^the logits are not finite: parameter "h\.0\.attn\.c_attn\.bias" holds NaN \(element 3 of \[96\]\)$/);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { checkGradientScale, checkSoftmaxTemperature, defaultBaseline, explainMethods, maxIntegratedGradientsSteps, methodNames, methodRules, type Explanation, type GimOptions, type MethodName } from "@gim/rules";
 import * as fs from "node:fs";
+import { formatDuration, ProgressLine } from "@gim/report";
 import { InputError } from "@gim/tensor";
 import * as nodePath from "node:path";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
@@ -170,15 +171,19 @@ export const explainCommand: Command = {
     const steps = args.number("steps");
 
     const allowNonFinite = args.flag("allow-nonfinite");
+    // Integrated gradients runs a forward and backward pass per step: on a terminal, a progress line (Ctrl-C stops the run).
+    const progress = methods.includes("integratedGradients") && io.stderr.isTTY === true ? new ProgressLine("gim explain", io.stderr) : undefined;
     const explanations = explainMethods(opened.model, ids, methods, {
       position,
       baseline,
       gim: settings,
       allowNonFinite,
+      ...(progress ? { onProgress: (done: number, total: number) => progress.show(done / total, `integrated gradients: step ${done} of ${total}, ${formatDuration(progress.elapsed())} elapsed`, false) } : {}),
       ...(target !== undefined ? { target } : {}),
       ...(steps !== undefined ? { steps } : {}),
     });
 
+    progress?.finish(`integrated gradients: ${steps ?? 32} steps in ${formatDuration(progress.elapsed())}`);
     for (const [i, e] of explanations.entries()) {
       const warning = nonFiniteWarning(`the ${methodFlagName(methods[i]!)} attributions`, [e.logit, ...e.attributions]);
       if (warning !== undefined) io.stderr.write(warning);

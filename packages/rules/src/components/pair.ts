@@ -3,8 +3,8 @@
  * at every component's place and every component input, and the metric of both runs. The
  * scoring functions share it so that the two reference runs happen once.
  */
-import { grad, type Rule } from "@gim/autograd";
-import type { Tensor } from "@gim/tensor";
+import { grad, locateNonFiniteGradient, type Rule } from "@gim/autograd";
+import { firstNonFinite, NonFiniteError, type Tensor } from "@gim/tensor";
 import { placeVars, run, type ActivationCache, type CausalLM, type RunResult } from "@gim/transformer";
 import { bindRules } from "../bind.js";
 import { componentGraph, type ComponentGraph } from "./components.js";
@@ -79,7 +79,11 @@ export function placeGradientsOf(recorded: RunResult, model: CausalLM, metric: M
   const vars = placeVars(m, keys);
   const xs = keys.map((k) => vars.get(k)!);
   return ruleSets.map((rules) => {
-    const grads = grad(m, xs, { rules: bindRules(model, rules).rules });
+    const bound = bindRules(model, rules).rules;
+    const grads = grad(m, xs, { rules: bound });
+    // Scores from a non-finite gradient would rank as noise: name where it appeared instead (the walk runs only then).
+    const bad = grads.findIndex((g) => firstNonFinite(g) !== undefined);
+    if (bad >= 0) throw new NonFiniteError(`the gradients of the metric (at ${keys[bad]})`, locateNonFiniteGradient(m, xs, { rules: bound }));
     return { byPlace: new Map(keys.map((k, i) => [k, grads[i]!])) };
   });
 }
