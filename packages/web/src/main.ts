@@ -133,8 +133,10 @@ dropZone.addEventListener("drop", (e) => {
   e.preventDefault();
   dropZone.classList.remove("over");
   const items = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
+  // Without file-system entries (some browsers, synthetic drops) the dropped files are loose files.
+  const loose = items.length === 0 ? [...(e.dataTransfer?.files ?? [])].map((file) => ({ path: file.name, file })) : [];
   void (async () => {
-    const found = (await Promise.all(items.map((i) => entryFiles(i)))).flat();
+    const found = [...loose, ...(await Promise.all(items.map((i) => entryFiles(i)))).flat()];
     // One dropped folder: its files by their path inside it; loose files: by name.
     const single = items.length === 1 && items[0]!.isDirectory ? items[0]!.name : undefined;
     const byName: Record<string, ArrayBuffer> = {};

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { modelDir } from "@gim/models/node";
 import { compareComponentMethods, explain, gim, gimDefaults, gimOff, logitDiff, type GimOptions } from "@gim/rules";
+import { grad, variable } from "@gim/autograd";
+import { placeVars } from "@gim/transformer";
 import { loadModel, loadTokenizer } from "@gim/transformer/node";
 import type { CausalLM, Tokenizer } from "@gim/transformer";
 import { artifactsDir, buildSite, chromiumPath, hasChromium, launchChromium, serveStatic } from "./harness.js";
@@ -54,7 +56,9 @@ if (!hasChromium) {
     async function andWait(name: string, action: () => Promise<unknown>) {
       const before = await counter(name);
       await action();
-      await page.waitForFunction(([n, b]) => Number(document.body.dataset[n as string] ?? "0") > (b as number) && document.body.dataset.busy === "0", [name, before] as const, { timeout: 60_000 });
+      await page.evaluate(() => delete document.body.dataset.error);
+      await page.waitForFunction(([n, b]) => document.body.dataset.error || (Number(document.body.dataset[n as string] ?? "0") > (b as number) && document.body.dataset.busy === "0"), [name, before] as const, { timeout: 60_000 });
+      expect(await page.evaluate(() => document.body.dataset.error ?? null), "the page's error").toBeNull();
     }
 
     const rowValues = (label: string) =>
@@ -159,6 +163,27 @@ if (!hasChromium) {
       await andWait("renders", () => page.locator("#slider-temperature").fill(String(gimDefaults.temperature)));
     });
 
+    it("computes the Jacobian row of the last layer as the library's own TSG rule does", async () => {
+      // In the last layer no attention lies downstream, so the page's closed forms must equal the
+      // gradient the library's backward gives the scores: with GIM (TSG there) and with TSG off.
+      await andWait("attentions", () => page.selectOption("#layer-select", "1"));
+      await andWait("jacobians", () => page.click("#attention tr.query[data-row='10']"));
+      const column = (i: number) => page.$$eval(`#jacobian tr[data-key] td:nth-of-type(${i})`, (c) => c.map((x) => Number((x as HTMLElement).dataset.value)));
+      const { model, tokenizer } = await library("ioi-gpt2");
+      const ids = tokenizer.encode(PROMPT, { addSpecialTokens: true });
+      const e = variable(model.embedTokens(ids));
+      const out = model.forward({ embeds: e }, { positions: [-1] });
+      const L = out.logit(out.positions[0]!, tokenizer.encode(" Mary")[0]!);
+      const places = placeVars(out.logits, ["h.1.attn:attn.pattern", "h.1.attn:attn.scores"]);
+      const row = (t: { get(...i: number[]): number }) => Array.from({ length: 11 }, (_, k) => t.get(0, 0, 10, k));
+      const [dp, dsGim] = grad(L, [places.get("h.1.attn:attn.pattern")!, places.get("h.1.attn:attn.scores")!], { rules: gim(), unmatched: "ignore" });
+      const [dsNoTsg] = grad(L, [places.get("h.1.attn:attn.scores")!], { rules: gim({ temperature: 1 }), unmatched: "ignore" });
+      expectClose(await column(3), row(dp!), "dL/dp");
+      expectClose(await column(5), row(dsGim!), "ds with TSG");
+      expectClose(await column(4), row(dsNoTsg!), "ds plain");
+      await andWait("attentions", () => page.selectOption("#layer-select", "0"));
+    });
+
     it("scores components and edges against exact patching as the library does", async () => {
       await andWait("componentRenders", () => page.click("#score-components"));
       const { model, tokenizer } = await library("ioi-gpt2");
@@ -207,6 +232,17 @@ if (!hasChromium) {
       await page.waitForFunction(() => document.body.dataset.error && document.body.dataset.error.includes("config.json"), null, { timeout: 30_000 });
       expect(await page.locator("#error").innerText()).toMatch(/config\.json/);
       expect(await page.locator("#error").innerText()).not.toMatch(/\n/);
+
+      // A drop of the shipped GPT-2's files (as loose files) loads them.
+      await andWait("renders", () =>
+        page.evaluate(async (files) => {
+          const transfer = new DataTransfer();
+          for (const f of files) transfer.items.add(new File([await (await fetch(`models/ioi-gpt2/${f}`)).arrayBuffer()], f));
+          document.getElementById("drop-zone")!.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }, ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]),
+      );
+      expect(await page.evaluate(() => document.body.dataset.model)).toBe("dropped files");
+      expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM of the dropped folder");
 
       await page.selectOption("#model-select", "ioi-llama");
       await andWait("renders", () => page.click("#load-model"));
