@@ -6,7 +6,7 @@
  * overflow, 0 / 0, log of a negative number).
  */
 import { describeNonFinite, firstNonFinite, formatShape, type Tensor } from "@gim/tensor";
-import { describeNode, graphNodes, type Var } from "./var.js";
+import { describeNode, graphNodes, type Node, type Var } from "./var.js";
 
 /**
  * Where the non-finite values in `y` come from, as a phrase for a message (`parameter
@@ -15,15 +15,17 @@ import { describeNode, graphNodes, type Var } from "./var.js";
  */
 export function locateNonFinite(y: Var): string | undefined {
   const seen = new Set<Var>();
-  const leaf = (v: Var): string | undefined => {
+  // A named leaf is a parameter (or a caller's named input); an unnamed one a constant or input, described by the op it feeds.
+  const leaf = (v: Var, user?: { node: Node; input: number }): string | undefined => {
     if (v.node !== null || seen.has(v)) return undefined;
     seen.add(v);
     const bad = firstNonFinite(v.value);
-    return bad && `${v.name !== undefined ? `parameter "${v.name}"` : `an input ${formatShape(v.shape)}`} holds ${describeNonFinite(bad.value)} (${elementOf(bad.index, v.value)})`;
+    const what = v.name !== undefined ? `parameter "${v.name}"` : user ? `input '${user.node.def.inputs[user.input]}' ${formatShape(v.shape)} of ${describeNode(user.node)}` : `an input ${formatShape(v.shape)}`;
+    return bad && `${what} holds ${describeNonFinite(bad.value)} (${elementOf(bad.index, v.value)})`;
   };
   for (const node of graphNodes(y)) {
-    for (const input of node.inputs) {
-      const found = leaf(input);
+    for (const [i, input] of node.inputs.entries()) {
+      const found = leaf(input, { node, input: i });
       if (found !== undefined) return found;
     }
     const bad = firstNonFinite(node.output.value);

@@ -17,7 +17,8 @@ describe("locateNonFinite", () => {
     const b = variable(f64([Infinity, 1, 1]), "b");
     expect(locateNonFinite(sum(mul(tanh(a), b)))).toBe('parameter "a" holds NaN (element 1 of [3])');
     expect(locateNonFinite(sum(mul(tanh(b), a)))).toBe('parameter "b" holds Infinity (element 0 of [3])');
-    expect(locateNonFinite(sum(variable(f64([1, -Infinity]))))).toBe("an input [2] holds -Infinity (element 1 of [2])");
+    expect(locateNonFinite(sum(variable(f64([1, -Infinity]))))).toBe("input 'x' [2] of sum holds -Infinity (element 1 of [2])");
+    expect(locateNonFinite(variable(f64([NaN])))).toBe("an input [1] holds NaN (element 0 of [1])");
   });
 
   it("names the first op whose output is not finite although its inputs are (an overflow), with its module path", () => {

@@ -153,6 +153,7 @@ const cases: Record<string, Record<string, Case>> = {
       code: 1,
       message: /^the logits are not finite: parameter "h\.0\.attn\.c_attn\.bias" holds NaN \(element 3 of \[\d+\]\)$/,
     },
+    "a rope scaling factor that makes every frequency infinite": { argv: () => logits(copy("rope-factor", llamaSharded, { config: (c) => ({ ...c, rope_scaling: { rope_type: "linear", factor: 1e-320 } }) })), code: 1, message: /config\.json: "rope_scaling\.factor" must be at least 1, got 1e-320$/ },
     "a temperature that underflows (1e-320)": { argv: () => explain(ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--softmax-temperature", "1e-320", "--json"), code: 2, message: /^option --softmax-temperature must be at least 1e-30 \(scores \/ T overflow below it, and the softmax is NaN\), got 1e-320$/ },
     "a temperature of 0": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "0"), code: 2, message: /^option --softmax-temperature must be greater than 0, got 0$/ },
     "a temperature that is not finite": { argv: () => explain(ioiGpt2, "Mary", "--softmax-temperature", "1e999"), code: 2, message: /^option --softmax-temperature needs a number, got "1e999"$/ },
@@ -189,6 +190,7 @@ const cases: Record<string, Record<string, Case>> = {
     "ids given as quoted strings": { argv: () => ["logits", "--model", gpt2, "--ids", '"1","2"'], code: 2, message: /^option --ids: "\\"1\\"" is a quoted string, not a token id/ },
     "a negative id": { argv: () => ["logits", "--model", gpt2, "--ids", "1,-2"], code: 2, message: /^option --ids: "-2" is negative, not a token id/ },
     "an id past the vocabulary": { argv: () => ["logits", "--model", gpt2, "--ids", "1,96"], code: 2, message: /^--ids: token id 96 at position 1 is outside the vocabulary \[0, 96\)$/ },
+    "an html page written to a full disk": { argv: () => explain(ioiGpt2, "Mary", "--json", "--html", "/dev/full"), code: 1, message: /^cannot write --html \/dev\/full: ENOSPC$/ },
     "the --corrupted text is named as such": {
       argv: () => ["components", "--model", ioiGpt2, "When Mary and John went to the store, John gave a drink to", "--corrupted", "When Mary and John went to the store, John gave a drink to Mary and John and then they went home" + " and again".repeat(30)],
       code: 2,

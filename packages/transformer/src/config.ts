@@ -266,6 +266,8 @@ function parseRope(r: Reader): { theta: number; scaling?: RopeScaling } {
   const type = params.oneOf(typeKey, supportedRopeTypes, "default");
   if (type === "default") return { theta };
   const factor = params.number("factor");
+  // As transformers validates it: a factor below 1 is not a scaling it knows, and a tiny one makes every frequency infinite (NaN logits).
+  if (factor < 1) params.fail(`${params.name("factor")} must be at least 1, got ${quote(factor)}`);
   if (type === "linear") return { theta, scaling: { type, factor } };
   const lowFreqFactor = params.number("low_freq_factor");
   const highFreqFactor = params.number("high_freq_factor");
