@@ -3,16 +3,21 @@
  * scored by attribution patching with GIM and with the plain gradient for a clean/corrupted
  * prompt pair; with `--exact`, compared against exact activation patching; and the
  * faithfulness of the circuits each ranking builds (after MIB's circuit localization track).
+ * Edges are those of MIB's graph (every head's q, k and v input a receiver of its own), scored
+ * by EAP or EAP-IG; `--graph-out` writes them as an EAP-IG/MIB graph file, `--graph-in` reads
+ * one and evaluates its scores and its circuit on the pair.
  */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { noGrad } from "@gim/autograd";
 import {
-  compareComponentMethods, gimDefaults, logitDiff, methodRules, targetLogit,
-  type GradientMethod, type ComponentReport, type FaithfulnessCurve, type Metric, type ScoredSource, type Agreement,
+  compareComponentMethods, compareEdgeMethods, gimDefaults, logitDiff, methodRules, mibIgSteps, readGraph, targetLogit, topEdgeCircuit, writeGraph,
+  type GradientMethod, type ComponentReport, type CurveSummary, type EdgeComparison, type FaithfulnessCurve, type GraphFile, type Metric, type ScoredSource, type Agreement,
 } from "@gim/rules";
 import * as T from "@gim/tensor";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, encodeText, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, encodeText, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
 import { formatNumber, renderTable, type Column } from "../render.js";
 import { allowUnusedTensorsOption, describeModel, idsOption, jsonOption, modelOption, positionOption } from "./common.js";
 import { methodFlagName, parseMethod } from "./explain.js";
@@ -32,7 +37,12 @@ export const componentsSpec: CommandSpec = {
     { name: "corrupted-ids", kind: "ids", valueName: "5,18,3", description: "Token ids of the corrupted prompt instead of --corrupted" },
     { name: "method", kind: "string", valueName: "M", repeatable: true, description: "Gradient method: gim, gradient, freeze-norm, softmax-temperature (tsg), qkv-scale, gate-up-scale; also comma-separated", defaultText: "gim and gradient" },
     { name: "exact", kind: "flag", description: "Also run exact activation patching (one forward per component, per edge with --edges) and compare with it" },
-    { name: "edges", kind: "flag", description: "Also score edges (component -> attention input, MLP input or logits)" },
+    { name: "edges", kind: "flag", description: "Also score the edges of MIB's graph (input, heads, MLPs -> every head's q/k/v input, every MLP input, the logits)" },
+    { name: "edge-method", kind: "string", valueName: "eap|eap-ig", description: "How --edges scores edges: EAP (one gradient) or EAP-IG (integrated gradients on the input embeddings)", defaultText: "eap" },
+    { name: "ig-steps", kind: "int", valueName: "N", min: 1, description: "EAP-IG's steps", defaultText: `${mibIgSteps} (MIB's)` },
+    { name: "graph-out", kind: "string", valueName: "FILE", description: "With --edges: write the first method's edge scores as an EAP-IG/MIB graph file (nodes, edges with score and in_graph)" },
+    { name: "graph-edges", kind: "int", valueName: "N", min: 0, description: "With --graph-out: mark the top N edges by score (pruned as MIB prunes) in_graph", defaultText: "none" },
+    { name: "graph-in", kind: "string", valueName: "FILE", description: "Read an EAP-IG/MIB graph file for this model: rank edges by its scores and evaluate its in_graph circuit on the pair (implies --edges)" },
     { name: "top", kind: "int", valueName: "N", min: 1, description: "Components (and edges) listed per method, and k of the top-k overlap", defaultText: "10" },
     { name: "answer", kind: "string", valueName: "TOKEN", description: "The clean answer as text (exactly one token)", defaultText: "the argmax of the clean logits" },
     { name: "answer-id", kind: "int", valueName: "N", min: 0, description: "The clean answer as a token id" },
@@ -46,12 +56,15 @@ export const componentsSpec: CommandSpec = {
   notes: [
     "Scores follow the sign of exact patching: score(c) ≈ M(clean) - M(clean with c's activation from the corrupted run) = sum dM/da_c * (a_c(clean) - a_c(corrupted)), with the gradient taken plainly or with GIM's backward. Components: the embeddings, every head (its slice of attn.z) and every MLP (mlp.output).",
     "Agreement with exact patching (--exact) is over heads and MLPs: Spearman correlation and the overlap of the top-N by |score|. Circuits keep the top-k components and patch all others from the corrupted run; faithfulness f(k) = (M(circuit) - M(corrupted)) / (M(clean) - M(corrupted)). Reported: the area of f over k/N with the signed ranking (CPR-like, higher is better) and of |1 - f| with the |score| ranking (CMD-like, lower is better), and both on MIB's grid of circuit sizes.",
-    "With --json, prints one JSON object with every score, agreement and faithfulness curve (NaN as null).",
+    "Edges (--edges) are MIB's: a score per sender (input, head, MLP) and receiver (each head's q, k and v input, each MLP input, the logits), sum (w_u(clean) - w_u(corrupted)) * dM/dx_v. Their circuits keep the top floor(p E) edges for p on MIB's grid, pruned, every other edge carrying its corrupted write; CPR and CMD are MIB's areas. Here scores and circuits use the same pair; gim eval scores and evaluates on disjoint sets.",
+    "With --json, prints one JSON object with every score, agreement and faithfulness curve (NaN as null); with --edges it holds each method's graph in the EAP-IG/MIB layout under mib.graphs.",
   ],
   examples: [
     'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --exact',
     'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --answer " Mary" --wrong-answer " John" --edges --top 20',
     "components --model ./my-model --ids 5,17,3,9 --corrupted-ids 5,18,3,9 --method gim --exact --json",
+    'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --edges --edge-method eap-ig --method gim --graph-out gim-eap-ig.json --graph-edges 20',
+    'components "When Mary and John went to the store, John gave a drink to" --corrupted "When Mary and John went to the store, Mary gave a drink to" --graph-in gim-eap-ig.json --exact',
   ],
 };
 
@@ -118,6 +131,7 @@ export const componentsCommand: Command = {
     if (metricName === "logit" && (args.has("wrong-answer") || args.has("wrong-answer-id"))) throw new UsageError("--metric logit reads the answer's logit alone; drop --wrong-answer");
     checkInput(args);
     checkCorrupted(args);
+    const edgeOptions = checkEdgeOptions(args);
     const opened = await openModel(modelArg(args, io), openOptions(args));
     const clean = inputIds(args, opened);
     const corrupted = corruptedIds(args, opened);
@@ -142,13 +156,13 @@ export const componentsCommand: Command = {
       metric,
       methods,
       exact: args.flag("exact"),
-      edges: args.flag("edges"),
       top,
       batchSize: args.number("batch-size"),
     });
+    const edges = edgeOptions.wanted ? compareEdges(opened, clean, corrupted, metric, methods, edgeOptions, args, io, top) : undefined;
     const context = { opened, clean, corrupted, position, answer, wrong, top };
-    if (args.flag("json")) io.stdout.write(JSON.stringify(reportJson(report, context), (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)) + "\n");
-    else io.stdout.write(renderReport(report, context));
+    if (args.flag("json")) io.stdout.write(JSON.stringify(reportJson(report, context, edges), (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)) + "\n");
+    else io.stdout.write(renderReport(report, context) + (edges ? renderEdges(edges, top) : ""));
   },
 };
 
@@ -163,7 +177,7 @@ interface ReportContext {
 }
 
 /** The object `--json` prints. */
-export function reportJson(report: ComponentReport, c: ReportContext): Record<string, unknown> {
+export function reportJson(report: ComponentReport, c: ReportContext, edges?: EdgeResult): Record<string, unknown> {
   const tokens = (ids: readonly number[]) => ids.map((id) => (c.opened.tokenizer ? c.opened.tokenizer.decodeToken(id) : null));
   const curve = (f: FaithfulnessCurve | undefined) =>
     f && { ks: f.ks, faithfulness: f.faithfulness, metrics: f.metrics, defined: f.defined, area: f.area, areaFromOne: f.areaFromOne, mib: { ks: f.mib.ks, faithfulness: f.mib.faithfulness, cpr: f.mib.area, cmd: f.mib.areaFromOne } };
@@ -171,9 +185,6 @@ export function reportJson(report: ComponentReport, c: ReportContext): Record<st
     scores: s.scores,
     ...(s.agreement ? { agreement: s.agreement } : {}),
     ...(s.circuits ? { circuits: { signed: curve(s.circuits.signed), absolute: curve(s.circuits.absolute) } } : {}),
-    ...(s.edgeScores ? { edgeScores: s.edgeScores } : {}),
-    ...(s.edgeAgreement ? { edgeAgreement: s.edgeAgreement } : {}),
-    ...(s.edgeCircuits ? { edgeCircuits: { signed: curve(s.edgeCircuits.signed), absolute: curve(s.edgeCircuits.absolute) } } : {}),
   });
   return {
     clean: { ids: [...c.clean], tokens: tokens(c.clean) },
@@ -183,10 +194,155 @@ export function reportJson(report: ComponentReport, c: ReportContext): Record<st
     ...(c.wrong !== undefined ? { wrongAnswer: c.wrong } : {}),
     metric: { description: report.metric, clean: report.metricClean, corrupted: report.metricCorrupted },
     components: report.components.map((x) => x.name),
-    ...(report.edges ? { edges: report.edges.map((e) => e.name) } : {}),
     methods: Object.fromEntries(report.methods.map((m) => [m.name, source(m)])),
     ...(report.exact ? { exact: source(report.exact) } : {}),
+    ...(edges ? { mib: edgesJson(edges) } : {}),
   };
+}
+
+/** What `--edges` / `--graph-in` computed, and the graph files of each method. */
+export interface EdgeResult {
+  readonly comparison: EdgeComparison;
+  /** Per method, its graph file object (EAP-IG/MIB layout). */
+  readonly graphs: Readonly<Record<string, Record<string, unknown>>>;
+  /** The graph file read with --graph-in, and where it was read from. */
+  readonly file?: { readonly path: string; readonly graph: GraphFile };
+  /** Where --graph-out wrote, if it did. */
+  readonly written?: string;
+}
+
+interface EdgeOptions {
+  readonly wanted: boolean;
+  readonly method: "eap" | "eap-ig-inputs";
+  readonly steps: number;
+  readonly graphOut?: string;
+  readonly graphEdges?: number;
+  readonly graphIn?: string;
+}
+
+/** Checks the edge options before the model is loaded. */
+function checkEdgeOptions(args: ParsedArgs): EdgeOptions {
+  const name = args.string("edge-method") ?? "eap";
+  if (name !== "eap" && name !== "eap-ig") throw new UsageError(`unknown --edge-method "${name}" (known: eap, eap-ig)`);
+  const graphOut = args.string("graph-out");
+  const graphIn = args.string("graph-in");
+  const graphEdges = args.number("graph-edges");
+  for (const [flag, value] of [["graph-out", graphOut], ["graph-in", graphIn]] as const) if (value !== undefined && value.trim() === "") throw new UsageError(`option --${flag} needs a file name, got an empty string`);
+  const wanted = args.flag("edges") || graphIn !== undefined;
+  if (!wanted) {
+    for (const flag of ["edge-method", "ig-steps", "graph-out", "graph-edges"]) if (args.has(flag)) throw new UsageError(`--${flag} applies to edges: add --edges`);
+  }
+  if (graphEdges !== undefined && graphOut === undefined) throw new UsageError("--graph-edges marks the circuit of the file --graph-out writes: give --graph-out FILE");
+  if (args.has("ig-steps") && name !== "eap-ig") throw new UsageError("--ig-steps applies to --edge-method eap-ig");
+  return {
+    wanted,
+    method: name === "eap" ? "eap" : "eap-ig-inputs",
+    steps: args.number("ig-steps") ?? mibIgSteps,
+    ...(graphOut !== undefined ? { graphOut } : {}),
+    ...(graphEdges !== undefined ? { graphEdges } : {}),
+    ...(graphIn !== undefined ? { graphIn } : {}),
+  };
+}
+
+/** Scores MIB's graph (and a --graph-in file), writes --graph-out. */
+function compareEdges(opened: OpenedModel, clean: readonly number[], corrupted: readonly number[], metric: Metric, methods: readonly GradientMethod[], o: EdgeOptions, args: ParsedArgs, io: CliIO, top: number): EdgeResult {
+  let file: EdgeResult["file"];
+  if (o.graphIn !== undefined) {
+    const path = nodePath.resolve(io.cwd, o.graphIn);
+    let text: string;
+    try {
+      text = fs.readFileSync(path, "utf8");
+    } catch (e) {
+      throw new RuntimeError(`cannot read --graph-in ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    file = { path, graph: readGraph(opened.model, text, path) };
+  }
+  const comparison = compareEdgeMethods(opened.model, clean, corrupted, {
+    metric,
+    methods: args.flag("edges") ? methods : [],
+    method: o.method,
+    steps: o.steps,
+    exact: args.flag("exact"),
+    top,
+    batchSize: args.number("batch-size"),
+    ...(file ? { file: { name: nodePath.basename(file.path), graph: file.graph } } : {}),
+  });
+  const about = (name: string) => ({ model: opened.dir, method: `${o.method === "eap" ? "eap" : "eap-ig"}${o.method === "eap" ? "" : ` (${o.steps} steps)`}`, rules: name, metric: metric.description, clean: [...clean], corrupted: [...corrupted] });
+  const graphs: Record<string, Record<string, unknown>> = {};
+  const scored = comparison.sources.filter((s) => methods.some((m) => m.name === s.name) && args.flag("edges"));
+  for (const s of scored) graphs[s.name] = writeGraph(opened.model, s.scores, { metadata: about(s.name) });
+  let written: string | undefined;
+  if (o.graphOut !== undefined) {
+    const first = scored[0];
+    if (!first) throw new UsageError("--graph-out writes a method's edge scores: give --edges and at least one --method");
+    const circuit = o.graphEdges !== undefined ? topEdgeCircuit(comparison.graph, first.scores, Math.min(o.graphEdges, comparison.graph.edges.length), "signed") : undefined;
+    const json = writeGraph(opened.model, first.scores, { metadata: about(first.name), ...(circuit ? { circuit } : {}) });
+    written = nodePath.resolve(io.cwd, o.graphOut);
+    try {
+      fs.writeFileSync(written, JSON.stringify(json, null, 1) + "\n");
+    } catch (e) {
+      throw new RuntimeError(`cannot write --graph-out ${written}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    io.stderr.write(`gim: wrote ${written} (${first.name}, ${comparison.graph.edges.length} edges${circuit ? `, ${circuit.edgeCount} in_graph` : ""})\n`);
+  }
+  return { comparison, graphs, ...(file ? { file } : {}), ...(written ? { written } : {}) };
+}
+
+/** The `mib` object of `--json`. */
+function edgesJson(e: EdgeResult): Record<string, unknown> {
+  const c = e.comparison;
+  const curve = (s: CurveSummary) => ({ faithfulness: s.faithfulness, cpr: s.areaUnder, cmd: s.areaFromOne, defined: s.defined });
+  return {
+    edges: c.graph.edges.map((x) => x.name),
+    method: c.method,
+    ...(c.method === "eap" ? {} : { steps: c.steps }),
+    sources: Object.fromEntries(
+      c.sources.map((s) => [s.name, { scores: s.scores, ...(s.agreement ? { agreement: s.agreement } : {}), sizes: s.sizes, edgeCounts: s.edgeCounts, signed: curve(s.signed), absolute: curve(s.absolute) }]),
+    ),
+    graphs: e.graphs,
+    ...(e.file ? { graphIn: { file: e.file.path, circuit: c.fileCircuit } } : {}),
+  };
+}
+
+/** The edge tables of the text report. */
+function renderEdges(e: EdgeResult, top: number): string {
+  const c = e.comparison;
+  const names = c.graph.edges.map((x) => x.name);
+  const exact = c.sources.find((s) => s.name === "exact");
+  const exactRank = exact ? rankOf(exact.scores) : undefined;
+  const lines = [`MIB graph: ${names.length} edges (${c.graph.layers} layers of ${c.graph.heads} heads; receivers per head q, k, v); scored by ${c.method === "eap" ? "EAP" : `EAP-IG, ${c.steps} steps`}`];
+  for (const s of c.sources) {
+    if (s.name === "exact") continue;
+    lines.push(`${s.name}: top ${Math.min(top, names.length)} edges by |score|`);
+    lines.push(topTable(names, s.scores, top, exact?.scores, exactRank, "edge"));
+  }
+  if (exact) {
+    lines.push(`exact edge patching: top ${Math.min(top, names.length)} edges by |score|`);
+    lines.push(topTable(names, exact.scores, top, undefined, undefined, "edge"));
+    lines.push("edge agreement with exact edge patching");
+    lines.push(agreementTable(c.sources.filter((s) => s !== exact).map((s) => [s.name, s.agreement])));
+  }
+  const first = c.sources[0];
+  const undefinedNote = first && !first.signed.defined ? "faithfulness is undefined: the clean and corrupted metrics are equal\n" : "";
+  lines.push("edge circuits at MIB's sizes (same pair): CPR = area under f, signed ranking; CMD = area of |1 - f|, |score| ranking");
+  lines.push(
+    undefinedNote +
+      renderTable(
+        [
+          { header: "ranking from", align: "left" },
+          { header: "MIB CPR ↑", align: "right" },
+          { header: "MIB CMD ↓", align: "right" },
+          { header: `f at ${first?.sizes[6] ?? "-"} edges (p = 0.1)`, align: "right" },
+        ],
+        c.sources.map((s) => [s.name, formatNumber(s.signed.areaUnder), formatNumber(s.absolute.areaFromOne), formatNumber(s.signed.faithfulness[6] ?? Number.NaN)]),
+      ),
+  );
+  if (c.fileCircuit && e.file) {
+    const f = c.fileCircuit;
+    lines.push(`graph file ${e.file.path}: ${f.edges} edges in_graph after pruning; f = ${formatNumber(f.faithfulness)} (M = ${formatNumber(f.metric)}; corrupted ${formatNumber(f.metricEmpty)}, clean ${formatNumber(f.metricFull)})`);
+  }
+  lines.push("");
+  return lines.join("\n");
 }
 
 function renderReport(report: ComponentReport, c: ReportContext): string {
@@ -199,7 +355,7 @@ function renderReport(report: ComponentReport, c: ReportContext): string {
     `model       ${opened.dir} (${describeModel(opened)})`,
     `prompts     ${c.clean.length} tokens; corrupted differs at position${differ.length === 1 ? "" : "s"} ${differ.length > 0 ? differ.join(", ") : "none (identical prompts)"}`,
     `metric      ${c.wrong !== undefined ? `logit[${shown(c.answer)}] - logit[${shown(c.wrong)}]` : `logit[${shown(c.answer)}]`} at position ${c.position}: clean ${formatNumber(report.metricClean)}, corrupted ${formatNumber(report.metricCorrupted)}`,
-    `components  ${report.components.length}: embeddings, ${heads} heads, ${mlps} MLPs${report.edges ? `; ${report.edges.length} edges` : ""}`,
+    `components  ${report.components.length}: embeddings, ${heads} heads, ${mlps} MLPs`,
     "scores      ≈ M(clean) - M(patched from corrupted)",
     "",
   ];
@@ -218,20 +374,6 @@ function renderReport(report: ComponentReport, c: ReportContext): string {
   }
   lines.push("circuit faithfulness (components; 1 = clean, 0 = corrupted)");
   lines.push(circuitTable([...report.methods, ...(exact ? [exact] : [])].map((s) => [s.name, s.circuits])));
-  if (report.edges) {
-    const edgeNames = report.edges.map((e) => e.name);
-    const exactEdgeRank = exact?.edgeScores ? rankOf(exact.edgeScores) : undefined;
-    for (const m of report.methods) {
-      lines.push(`${m.name}: top ${Math.min(c.top, edgeNames.length)} edges by |score|`);
-      lines.push(topTable(edgeNames, m.edgeScores!, c.top, exact?.edgeScores, exactEdgeRank, "edge"));
-    }
-    if (exact?.edgeScores) {
-      lines.push("edge agreement with exact edge patching");
-      lines.push(agreementTable(report.methods.map((m) => [m.name, m.edgeAgreement])));
-    }
-    lines.push("edge circuit faithfulness");
-    lines.push(circuitTable([...report.methods, ...(exact ? [exact] : [])].map((s) => [s.name, s.edgeCircuits])));
-  }
   return lines.join("\n");
 }
 

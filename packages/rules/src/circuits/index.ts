@@ -13,3 +13,4 @@ export * from "./faithfulness.js";
 export * from "./bootstrap.js";
 export * from "./heldOut.js";
 export * from "./graphFile.js";
+export * from "./compareEdges.js";
