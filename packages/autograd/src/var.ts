@@ -56,6 +56,11 @@ export class Var {
     const what = this.node ? `${this.node.op}${this.node.path ? ` at ${this.node.path}` : ""}` : (this.name ?? "leaf");
     return `Var(${what}, ${this.value.dtype}, ${formatShape(this.value.shape)})`;
   }
+
+  /** What `console.log` shows: the description above its values. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `${this.toString()}\n${this.value.toString()}`;
+  }
 }
 
 /** A leaf var (an input or parameter to differentiate with respect to). */

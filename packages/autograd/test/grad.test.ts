@@ -199,3 +199,13 @@ describe("grad: errors", () => {
     expect(() => grad(y, [x])).toThrow(/backward of failingBackward at h\.0 \(the default backward\) failed: boom/);
   });
 });
+
+describe("printing a var", () => {
+  it("names its op and path, and console.log shows its values under that", async () => {
+    const { inspect } = await import("node:util");
+    const x = variable(T.tensor([[1, 2], [3, 4]]), "x");
+    const y = scope("h.0", () => mul(x, x));
+    expect(String(y)).toBe("Var(mul at h.0, float32, [2, 2])");
+    expect(inspect(y)).toBe("Var(mul at h.0, float32, [2, 2])\ntensor([[ 1,  4],\n        [ 9, 16]], dtype=float32)");
+  });
+});

@@ -11,6 +11,7 @@ export * from "./dtype.js";
 export * from "./shape.js";
 export * from "./tensor.js";
 export * from "./finite.js";
+export * from "./format.js";
 export * from "./views.js";
 export * from "./elementwise.js";
 export * from "./reduce.js";

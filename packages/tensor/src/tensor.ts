@@ -1,6 +1,7 @@
 import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
 import { checkShape, contiguousStrides, formatShape, sizeOf, type Shape } from "./shape.js";
 import { InputError } from "./errors.js";
+import { formatTensor } from "./format.js";
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | NestedArray[];
@@ -135,9 +136,17 @@ export class Tensor {
     return build(0);
   }
 
-  /** `Tensor(float32, [2, 3])`: dtype and shape, not the values. */
+  /**
+   * The values as NumPy and PyTorch print them: aligned, one number format, long dimensions
+   * abbreviated to their ends (`formatTensor` takes options).
+   */
   toString(): string {
-    return `Tensor(${this.dtype}, ${formatShape(this.shape)})`;
+    return formatTensor(this);
+  }
+
+  /** What `console.log` and Node's `util.inspect` show: the same as `toString()`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return formatTensor(this);
   }
 }
 
