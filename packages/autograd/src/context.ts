@@ -5,7 +5,7 @@
  * even when the callback throws, so nothing leaks between forward passes.
  */
 import type { Tensor } from "@gim/tensor";
-import type { NodeInfo } from "./types.js";
+import type { NodeInfo, TagName } from "./types.js";
 import { InputError } from "@gim/tensor";
 
 /**
@@ -53,7 +53,7 @@ export function currentPath(): string {
 }
 
 /** Runs `fn` with `tag` added to the tags of every op it records. */
-export function tagged<T>(tag: string, fn: () => T): T {
+export function tagged<T>(tag: TagName, fn: () => T): T {
   if (tag === "") throw new InputError("a tag must be a non-empty string");
   return withState(() => {
     state.tags.push(tag);

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 export { Var, variable, describeNode, graphNodes, type Node, type NodeInfo } from "./var.js";
+export type { KnownTags, TagName } from "./types.js";
 export {
   defineOp, applyOp, toVar,
   type VarLike, type InputNames, type Named, type Grads, type BackwardContext, type OpDef, type AnyOpDef, type OpArgs, type OpFunction,

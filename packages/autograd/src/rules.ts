@@ -12,14 +12,15 @@ import { compileGlob, type PathGlob } from "./glob.js";
 import type { BackwardContext, Grads, InputNames } from "./op.js";
 import type { OpName, OpInputs, OpAttrs } from "./registry.js";
 import type { NodeInfo } from "./var.js";
+import type { TagName } from "./types.js";
 import { InputError } from "@gim/tensor";
 
 /** Which nodes a rule handles. Every given criterion must hold. */
 export interface RuleMatch {
   /** Op name(s), e.g. `"softmax"` (custom ops match by their own names). */
   op?: OpName | (string & {}) | readonly (OpName | (string & {}))[];
-  /** A tag the node must carry, e.g. `"attn.pattern"`. */
-  tag?: string;
+  /** A tag the node must carry, e.g. `"attn.pattern"` (known tags complete in editors). */
+  tag?: TagName;
   /** A module path glob, e.g. `"h.*.attn.**"`. */
   path?: string;
 }

@@ -5,6 +5,24 @@
  */
 import type { Tensor } from "@gim/tensor";
 
+/**
+ * The tags the type checker knows, so editors complete them in rules and places. Empty here:
+ * a package that stamps tags declares them by declaration merging (`@gim/transformer` adds
+ * every model place), and so can a user's own model:
+ *
+ *     declare module "@gim/autograd" {
+ *       interface KnownTags { "my.place": true }
+ *     }
+ */
+export interface KnownTags {}
+
+/**
+ * A tag: a known one ({@link KnownTags}) or any other non-empty string (tags of custom ops and
+ * models need no declaration). A misspelled tag in a rule is still caught at run time: `grad`
+ * fails on a rule that matches no node.
+ */
+export type TagName = keyof KnownTags | (string & {});
+
 /** Where a node sits in the model: which op, at which module path, with which tags. */
 export interface NodeInfo {
   /** The op's name, e.g. `"softmax"`. */

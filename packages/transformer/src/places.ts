@@ -3,7 +3,7 @@
  * read or replaced. Tags are the same in every model family; module paths follow each
  * family's checkpoint names (`h.3.attn` in GPT-2, `model.layers.3.self_attn` in Llama).
  */
-import type { NodeInfo } from "@gim/autograd";
+import type { NodeInfo, TagName } from "@gim/autograd";
 
 /** Every tag a model in this package uses, with what it marks. */
 export const Tags = {
@@ -58,6 +58,14 @@ export const Tags = {
   logits: "logits",
 } as const;
 
+/** `{ "attn.pattern": true, ... }`: every model place as a known tag. */
+type PlaceTags = { [K in keyof typeof Tags as (typeof Tags)[K]]: true };
+
+declare module "@gim/autograd" {
+  /** The model places of {@link Tags}: rules and hooks complete them in editors. */
+  interface KnownTags extends PlaceTags {}
+}
+
 /** One of the tags in {@link Tags}. */
 export type Tag = (typeof Tags)[keyof typeof Tags];
 
@@ -70,6 +78,6 @@ export interface Place extends NodeInfo {
 }
 
 /** The key of a tagged place: `h.3.attn:attn.z`. */
-export function placeKey(path: string, tag: string): string {
+export function placeKey(path: string, tag: TagName): string {
   return `${path}:${tag}`;
 }

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { noGrad, scope, tagged, withForwardHook } from "@gim/autograd";
+import { noGrad, rule, scope, tagged, withForwardHook, type KnownTags } from "@gim/autograd";
 import { describe, expect, it } from "vitest";
 import { Tags } from "../src/index.js";
 import { loadModel } from "../src/node/index.js";
@@ -60,5 +60,19 @@ describe("places() does not depend on the caller's context", () => {
     expect(places.length).toBeGreaterThan(100);
     expect(places).toEqual(reference);
     expect(hookCalls).toBe(0);
+  });
+});
+
+describe("tags are typed where known", () => {
+  it("declares every model place as a known tag of @gim/autograd (checked by the type checker)", () => {
+    // Compiles only if every value of Tags is a key of KnownTags.
+    const known: (keyof KnownTags)[] = Object.values(Tags);
+    // @ts-expect-error a misspelled place is not a known tag
+    const misspelled: keyof KnownTags = "attn.patern";
+    // Tags outside the list still work (custom ops and models), as plain strings.
+    const custom = rule("custom", { tag: "my.place" }, ({ grad }) => ({ x: grad }));
+    expect(known).toContain("attn.pattern");
+    expect(misspelled).toBe("attn.patern");
+    expect(custom.match.tag).toBe("my.place");
   });
 });

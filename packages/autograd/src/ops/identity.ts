@@ -4,6 +4,7 @@
 import { tagged } from "../context.js";
 import { defineOp, type VarLike } from "../op.js";
 import type { Var } from "../var.js";
+import type { TagName } from "../types.js";
 
 export const identity = defineOp({
   name: "identity",
@@ -13,6 +14,6 @@ export const identity = defineOp({
 });
 
 /** Marks a place: an identity node carrying `tag` (plus any tags of the enclosing `tagged`). */
-export function tag(x: VarLike, name: string): Var {
+export function tag(x: VarLike, name: TagName): Var {
   return tagged(name, () => identity(x));
 }
