@@ -1,6 +1,6 @@
 /**
- * Token attributions (GIM.md): for token ids x, a baseline token b and the target logit L
- * at the target position,
+ * Token attributions (docs/GIM.md): for token ids x, a baseline token b and the target logit L
+ * at the target position (or, with a foil token f, the contrast L = logit[target] - logit[f]),
  *
  *   attr[t] = sum_d dL/de[t, d] * (e[t, d] - eb[d])
  *
@@ -8,7 +8,7 @@
  * b. The gradient is taken with the method's backward rules (GIM, plain, one GIM rule
  * alone, or a caller's own rules). Integrated gradients and occlusion are there to compare.
  */
-import { grad, locateNonFiniteGradient, noGrad, variable, type Rule, type TraceEntry } from "@gim/autograd";
+import { grad, locateNonFiniteGradient, noGrad, sub, variable, type Rule, type TraceEntry } from "@gim/autograd";
 import * as T from "@gim/tensor";
 import { describeNonFinite, NonFiniteError, type Tensor } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
@@ -48,6 +48,11 @@ export interface TokenizerLike {
 export interface ExplainOptions {
   /** Target token id (default: the argmax of the logits at `position`). */
   target?: number;
+  /**
+   * A foil token id: explain the contrast logit[target] - logit[foil] ("why the answer rather
+   * than the foil") instead of the target logit alone. Must differ from the target.
+   */
+  foil?: number;
   /** Target position; negative counts from the end (default: -1, the last token). */
   position?: number;
   /** Baseline token id (default: the id of " " from `tokenizer`, else its pad id, else its unk id). */
@@ -95,6 +100,10 @@ export interface Explanation {
   readonly target: number;
   /** The target logit of the unmodified forward. */
   readonly logit: number;
+  /** The foil token id, when the explanation is contrastive. */
+  readonly foil?: number;
+  /** The foil's logit; the attributions explain `logit - foilLogit`. */
+  readonly foilLogit?: number;
   readonly baseline: number;
   /** One attribution per token. */
   readonly attributions: number[];
@@ -167,6 +176,7 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   const baseline = options.baseline ?? defaultBaseline(options.tokenizer);
   checkTokenId("baseline", baseline, model.vocabSize);
   if (options.target !== undefined) checkTokenId("target", options.target, model.vocabSize);
+  if (options.foil !== undefined) checkTokenId("foil", options.foil, model.vocabSize);
   const e = variable(model.embedTokens(ids)); // [T, d] (this also checks the ids)
   const eb = model.embedTokens([baseline]); // [1, d]
   const allowNonFinite = options.allowNonFinite === true;
@@ -174,20 +184,25 @@ export function explainMethods(model: CausalLM, ids: readonly number[], methods:
   const position = out.positions[0]!; // non-negative
   const row = T.select(out.logits.value, 0, 0); // [V]
   const target = options.target ?? argmaxTarget(row, position);
-  const L = out.logit(position, target);
-  const logit = L.item();
-  const common = { ids: [...ids], position, target, logit, baseline };
+  const foil = options.foil;
+  if (foil === target) throw new InputError(`explain: the foil token id ${foil} is the target itself; a contrast needs two different tokens`);
+  const targetLogit = out.logit(position, target);
+  const logit = targetLogit.item();
+  // The explained value: the target logit, or its difference from the foil's.
+  const L = foil === undefined ? targetLogit : sub(targetLogit, out.logit(position, foil));
+  const contrast = foil === undefined ? {} : { foil, foilLogit: row.get(foil) };
+  const common = { ids: [...ids], position, target, logit, baseline, ...contrast };
 
   return methods.map((method): Explanation => {
     if (method === "occlusion") {
-      const attributions = occlusion(model, ids, position, target, baseline, logit, options.batchSize, allowNonFinite);
+      const attributions = occlusion(model, ids, position, target, foil, baseline, L.item(), options.batchSize, allowNonFinite);
       if (!allowNonFinite) checkFiniteAttributions(method, attributions, () => "L(x) - L(x with a token occluded) overflows");
       return { method, ...common, attributions };
     }
     const label = options.rules ? "custom" : method;
     const { rules, skipped } = bindRules(model, options.rules ?? methodRules(method, options.gim));
     if (method === "integratedGradients") {
-      const attributions = integratedGradients(model, e.value, eb, position, target, rules, options.steps ?? 32, options.batchSize ?? 8, allowNonFinite, options.onProgress);
+      const attributions = integratedGradients(model, e.value, eb, position, target, foil, rules, options.steps ?? 32, options.batchSize ?? 8, allowNonFinite, options.onProgress);
       if (!allowNonFinite) checkFiniteAttributions(label, attributions, () => "the mean gradient times (e - e_baseline) overflows");
       return { method: label, ...common, attributions, skippedRules: skipped };
     }
@@ -227,6 +242,56 @@ function checkFiniteAttributions(method: string, attributions: readonly number[]
   throw new NonFiniteError(`the ${method} attributions`, `${locate()}; the attribution of token ${t} is ${describeNonFinite(attributions[t]!)}`);
 }
 
+/** Bad input in one item of {@link explainBatch}: `item` is its index (0-based), the message says `item N: ...` (1-based). */
+export class BatchItemError extends InputError {
+  override name = "BatchItemError";
+
+  constructor(readonly item: number, readonly problem: InputError) {
+    super(`item ${item + 1}: ${problem.message}`, { cause: problem });
+  }
+}
+
+/** One prediction of a batch for {@link explainBatch}: its ids and what differs from the shared options. */
+export interface ExplainItem {
+  readonly ids: readonly number[];
+  readonly target?: number;
+  readonly foil?: number;
+  readonly position?: number;
+  readonly baseline?: number;
+}
+
+/**
+ * Explains many predictions with the same methods and settings: one {@link explainMethods}
+ * per item (items may differ in length, target, foil, position and baseline), in order.
+ * `onItemDone(done, total)` is called after each item. An item's bad input fails with a
+ * {@link BatchItemError} naming it: `item 3: ...`.
+ */
+export function explainBatch(
+  model: CausalLM,
+  items: readonly ExplainItem[],
+  methods: readonly MethodName[],
+  options: ExplainOptions & { onItemDone?: (done: number, total: number) => void } = {},
+): Explanation[][] {
+  const { onItemDone, ...shared } = options;
+  return items.map((item, i) => {
+    let result: Explanation[];
+    try {
+      result = explainMethods(model, item.ids, methods, {
+        ...shared,
+        ...(item.target !== undefined ? { target: item.target } : {}),
+        ...(item.foil !== undefined ? { foil: item.foil } : {}),
+        ...(item.position !== undefined ? { position: item.position } : {}),
+        ...(item.baseline !== undefined ? { baseline: item.baseline } : {}),
+      });
+    } catch (e) {
+      if (e instanceof InputError) throw new BatchItemError(i, e);
+      throw e;
+    }
+    onItemDone?.(i + 1, items.length);
+    return result;
+  });
+}
+
 /**
  * The most interpolation steps integrated gradients takes (one forward and backward pass per
  * step): more would run for hours on a large model without changing the result visibly (the
@@ -255,7 +320,7 @@ export function gradientTimesDelta(g: Tensor, e: Tensor, eb: Tensor): number[] {
  * rule: attr[t] = sum_d (e - eb)[t, d] * mean_k dL/de(eb + a_k (e - eb))[t, d], a_k = (k + 1/2) / steps.
  * The points are run as batches of sequences.
  */
-function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, rules: readonly Rule[], steps: number, batchSize: number, allowNonFinite: boolean, onProgress?: (done: number, total: number) => void): number[] {
+function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: number, target: number, foil: number | undefined, rules: readonly Rule[], steps: number, batchSize: number, allowNonFinite: boolean, onProgress?: (done: number, total: number) => void): number[] {
   const delta = T.sub(e, eb); // [T, d]
   let total = T.zeros(e.shape, { dtype: e.dtype });
   for (let start = 0; start < steps; start += batchSize) {
@@ -264,7 +329,10 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
     const points = variable(T.add(eb, T.mul(a, delta))); // [B, T, d]
     const out = model.forward({ embeds: points }, { positions: [position], allowNonFinite });
     const seed = T.zeros(out.logits.shape, { dtype: e.dtype }); // [B, 1, V]: dL/dlogits, one target per sequence
-    for (let b = 0; b < alphas.length; b++) seed.set([b, 0, target], 1);
+    for (let b = 0; b < alphas.length; b++) {
+      seed.set([b, 0, target], 1);
+      if (foil !== undefined) seed.set([b, 0, foil], -1);
+    }
     const [g] = grad(out.logits, [points], { rules, seed });
     if (!allowNonFinite && T.firstNonFinite(g!) !== undefined) {
       const where = locateNonFiniteGradient(out.logits, [points], { rules, seed });
@@ -277,14 +345,14 @@ function integratedGradients(model: CausalLM, e: Tensor, eb: Tensor, position: n
   return gradientTimesDelta(T.div(total, steps), e, eb);
 }
 
-/** Occlusion: attr[t] = L(x) - L(x with token t replaced by the baseline). */
-function occlusion(model: CausalLM, ids: readonly number[], position: number, target: number, baseline: number, logit: number, batchSize = 8, allowNonFinite = false): number[] {
+/** Occlusion: attr[t] = L(x) - L(x with token t replaced by the baseline), L the target logit or the contrast. */
+function occlusion(model: CausalLM, ids: readonly number[], position: number, target: number, foil: number | undefined, baseline: number, value: number, batchSize = 8, allowNonFinite = false): number[] {
   const attributions: number[] = [];
   noGrad(() => {
     for (let start = 0; start < ids.length; start += batchSize) {
       const batch = Array.from({ length: Math.min(batchSize, ids.length - start) }, (_, i) => ids.map((id, t) => (t === start + i ? baseline : id)));
       const logits = model.forward({ ids: batch }, { positions: [position], allowNonFinite }).logits.value; // [B, 1, V]
-      for (let b = 0; b < batch.length; b++) attributions.push(logit - logits.get(b, 0, target));
+      for (let b = 0; b < batch.length; b++) attributions.push(value - (logits.get(b, 0, target) - (foil === undefined ? 0 : logits.get(b, 0, foil))));
     }
   });
   return attributions;

@@ -6,7 +6,7 @@
 import { noGrad } from "@gim/autograd";
 import type { CausalLM } from "@gim/transformer";
 import { describe, expect, it, vi } from "vitest";
-import { defaultBaseline, explain, explainMethods, gim, maxIntegratedGradientsSteps, methodNames, type MethodName, type TokenizerLike } from "../src/index.js";
+import { defaultBaseline, explain, explainBatch, explainMethods, gim, maxIntegratedGradientsSteps, methodNames, type MethodName, type TokenizerLike } from "../src/index.js";
 import { expectBitwise, expectClose, fixture, fixtureModel, values } from "./helpers.js";
 
 /** L = logits[position, target] of one sequence, by a plain forward without a graph. */
@@ -243,5 +243,62 @@ describe("bad inputs get clear errors", () => {
       }
     }
     expect(() => explain(model, ids, { baseline: 0, method: "integratedGradients", steps: 0 })).toThrow("explain: steps must be a positive integer, got 0");
+  });
+});
+
+describe("a contrastive target (answer minus foil)", () => {
+  const model = fixtureModel("gpt2-f32", "float64");
+  const ids = fixture("gpt2-f32").golden.ids;
+  const baseline = 0;
+  const methods: MethodName[] = ["gim", "gradient", "softmaxTemperature", "integratedGradients", "occlusion"];
+
+  it("explains logit[target] - logit[foil]: every method's attributions are those of the target minus those of the foil", () => {
+    // Every backward rule of GIM is linear in the upstream gradient, so the contrast's
+    // attributions must be the difference of the two single-logit explanations.
+    const [target, foil] = [7, 11];
+    const contrast = explainMethods(model, ids, methods, { target, foil, baseline, steps: 8 });
+    const ofTarget = explainMethods(model, ids, methods, { target, baseline, steps: 8 });
+    const ofFoil = explainMethods(model, ids, methods, { target: foil, baseline, steps: 8 });
+    for (const [i, method] of methods.entries()) {
+      const want = ofTarget[i]!.attributions.map((a, t) => a - ofFoil[i]!.attributions[t]!);
+      expectClose(contrast[i]!.attributions, want, 1e-10, 1e-8);
+      expect(contrast[i]!.foil).toBe(foil);
+      expect(contrast[i]!.logit).toBeCloseTo(logitOf(model, ids, ids.length - 1, target), 10);
+      expect(contrast[i]!.foilLogit).toBeCloseTo(logitOf(model, ids, ids.length - 1, foil), 10);
+    }
+    // And the contrast differs from the target alone (the foil's gradient is not zero).
+    expect(Math.max(...contrast[0]!.attributions.map((a, t) => Math.abs(a - ofTarget[0]!.attributions[t]!)))).toBeGreaterThan(1e-6);
+  });
+
+  it("refuses a foil equal to the target, or outside the vocabulary", () => {
+    expect(() => explain(model, ids, { target: 5, foil: 5, baseline })).toThrow(/foil token id 5 is the target itself/);
+    expect(() => explain(model, ids, { foil: model.vocabSize, baseline })).toThrow(/foil token id \d+ is outside the vocabulary/);
+  });
+});
+
+describe("explaining a batch of predictions", () => {
+  const model = fixtureModel("gpt2-f32", "float64");
+  const ids = fixture("gpt2-f32").golden.ids;
+
+  it("gives each item what explainMethods gives it alone, with per-item targets, foils and positions", () => {
+    const items = [
+      { ids },
+      { ids: ids.slice(0, 3), target: 4, foil: 9 },
+      { ids: [...ids].reverse(), position: 1, baseline: 2 },
+    ];
+    const progress: number[] = [];
+    const batch = explainBatch(model, items, ["gim", "gradient"], { baseline: 0, onItemDone: (done) => progress.push(done) });
+    expect(progress).toEqual([1, 2, 3]);
+    for (const [i, item] of items.entries()) {
+      const alone = explainMethods(model, item.ids, ["gim", "gradient"], { baseline: 0, ...item });
+      expect(batch[i]!.map((e) => e.attributions)).toEqual(alone.map((e) => e.attributions));
+      expect(batch[i]![0]!.target).toBe(alone[0]!.target);
+    }
+    expect(batch[1]![0]!.foil).toBe(9);
+    expect(batch[2]![0]!.position).toBe(1);
+  });
+
+  it("names the item whose input is bad", () => {
+    expect(() => explainBatch(model, [{ ids }, { ids, target: -1 }], ["gim"], { baseline: 0 })).toThrow(/^item 2: explain: the target token id -1/);
   });
 });

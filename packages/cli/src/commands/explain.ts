@@ -11,6 +11,7 @@ import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.
 import { htmlReport } from "../html.js";
 import type { CliIO, Command } from "../io.js";
 import { checkInput, checkTokenId, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
+import { readBatch, runBatch } from "./explainBatch.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { allowNonFiniteOption, allowUnusedTensorsOption, describeModel, nonFiniteWarning, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
 
@@ -54,6 +55,8 @@ export const explainSpec: CommandSpec = {
     { name: "method", kind: "string", valueName: "M", repeatable: true, description: `Attribution method: ${methodNames.map((m) => methodFlagName(m)).join(", ")}; aliases tsg, ig; also comma-separated`, defaultText: "gim and gradient (with --json: gim)" },
     { name: "target-id", kind: "int", valueName: "N", min: 0, description: "Token id whose logit is explained", defaultText: "the argmax at the position" },
     { name: "target", kind: "string", valueName: "TOKEN", description: "Target as text; must encode to exactly one token" },
+    { name: "foil-id", kind: "int", valueName: "N", min: 0, description: "Explain the contrast logit[target] - logit[foil] (why the target rather than this token)" },
+    { name: "foil", kind: "string", valueName: "TOKEN", description: "Foil as text; must encode to exactly one token" },
     { ...positionOption, description: "Position whose prediction is explained; negative counts from the end" },
     { name: "baseline-id", kind: "int", valueName: "N", min: 0, description: "Baseline token id (attr = grad . (e - e_baseline))", defaultText: 'the id of " ", else pad, else unk' },
     { name: "softmax-temperature", kind: "number", valueName: "T", positive: true, description: "TSG: attention softmax backward at softmax(s / T); 1 = off", defaultText: "2" },
@@ -65,11 +68,13 @@ export const explainSpec: CommandSpec = {
     { name: "no-freeze-norm", kind: "flag", description: "Do not freeze the norms' std/rms in backward (GIM freezes them)" },
     { name: "steps", kind: "int", valueName: "N", min: 1, max: { value: maxIntegratedGradientsSteps, why: "one forward and backward pass each" }, description: `Integrated gradients: interpolation steps (at most ${maxIntegratedGradientsSteps})`, defaultText: "32" },
     { name: "html", kind: "string", valueName: "FILE", description: "Also write the heatmaps and values as a self-contained HTML page (no scripts) to FILE" },
+    { name: "batch", kind: "string", valueName: "FILE", description: "Explain every line of a JSON Lines file; prints JSON Lines (see the notes)" },
     jsonOption,
   ],
   notes: [
     "The GIM settings (--softmax-temperature ... --no-freeze-norm) apply to gim and to the single-modification methods (freeze-norm, softmax-temperature, qkv-scale, gate-up-scale).",
-    'With --json, prints {"model", "tokens", "ids", "position", "target", "logit", "baseline", "attributions"} for one method; with several --method, one such object per method and line, each with a "method" field. "tokens" are null without a tokenizer.',
+    'With --json, prints {"model", "tokens", "ids", "position", "target", "logit", "baseline", "attributions"} for one method (and "foil", "foilLogit" with a foil); with several --method, one such object per method and line, each with a "method" field. "tokens" are null without a tokenizer.',
+    '--batch FILE: one JSON object per line, {"text" or "ids", optional "target", "foil" (text or id), "position", "baseline"}; prints one --json line per input line and method, with "line" (the input line number) first. --target, --foil, --position and --baseline-id apply to lines that do not set their own.',
     "Colors: red positive, blue negative, each method scaled by its max |attribution|. NO_COLOR turns them off, FORCE_COLOR on; they are off when stdout is not a terminal.",
   ],
   examples: [
@@ -78,6 +83,8 @@ export const explainSpec: CommandSpec = {
     'explain --model ./my-model "The capital of France is" --target " Paris" --method gim,ig',
     "explain --model ./my-model --ids 5,17,3 --method tsg --softmax-temperature 4",
     'explain "When Mary and John went to the store, John gave a drink to" --html mary.html',
+    'explain "When Mary and John went to the store, John gave a drink to" --foil " John"',
+    "explain --batch prompts.jsonl --method gim,gradient > attributions.jsonl",
   ],
 };
 
@@ -119,18 +126,19 @@ export function requestedMethods(args: ParsedArgs, json: boolean): { methods: Me
   return { methods, named: true };
 }
 
-function targetId(args: ParsedArgs, opened: OpenedModel): number | undefined {
-  const id = args.number("target-id");
-  const text = args.string("target");
-  if (id !== undefined && text !== undefined) throw new UsageError("give either --target or --target-id, not both");
-  if (id !== undefined) return checkTokenId("target-id", id, opened.model);
+/** A token given as `--NAME TOKEN` (text, one token) or `--NAME-id N`: `--target`, `--foil`. */
+function tokenOption(args: ParsedArgs, opened: OpenedModel, name: "target" | "foil"): number | undefined {
+  const id = args.number(`${name}-id`);
+  const text = args.string(name);
+  if (id !== undefined && text !== undefined) throw new UsageError(`give either --${name} or --${name}-id, not both`);
+  if (id !== undefined) return checkTokenId(`${name}-id`, id, opened.model);
   if (text === undefined) return undefined;
-  if (text === "") throw new UsageError("option --target needs a token, got an empty string");
-  const ids = requireTokenizer(opened, "to encode --target; pass --target-id instead").encode(text);
+  if (text === "") throw new UsageError(`option --${name} needs a token, got an empty string`);
+  const ids = requireTokenizer(opened, `to encode --${name}; pass --${name}-id instead`).encode(text);
   if (ids.length !== 1) {
-    throw new UsageError(`--target ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
+    throw new UsageError(`--${name} ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
   }
-  return checkTokenId("target", ids[0]!, opened.model);
+  return checkTokenId(name, ids[0]!, opened.model);
 }
 
 function baselineId(args: ParsedArgs, opened: OpenedModel): number {
@@ -150,6 +158,7 @@ export function explanationJson(e: Explanation, opened: OpenedModel, method?: st
     position: e.position,
     target: e.target,
     logit: e.logit,
+    ...(e.foil !== undefined ? { foil: e.foil, foilLogit: e.foilLogit } : {}),
     baseline: e.baseline,
     attributions: Array.from(e.attributions, Number),
   };
@@ -159,29 +168,50 @@ export function explanationJson(e: Explanation, opened: OpenedModel, method?: st
 export const explainCommand: Command = {
   spec: explainSpec,
   async run(args, io: CliIO) {
-    const json = args.flag("json");
+    const batchFile = args.string("batch");
+    const json = args.flag("json") || batchFile !== undefined;
     const { methods, named } = requestedMethods(args, json);
     const settings = gimSettings(args);
-    checkInput(args);
+    if (batchFile !== undefined) {
+      if (args.positionals.length > 0 || args.ids("ids") !== undefined) throw new UsageError("give either --batch or TEXT / --ids, not both");
+      if (args.string("html") !== undefined) throw new UsageError("--html explains one prediction; it cannot be used with --batch");
+    } else {
+      checkInput(args);
+    }
     const opened = await openModel(modelArg(args, io), openOptions(args));
-    const ids = inputIds(args, opened);
-    const position = positionOf(args, ids.length);
-    const target = targetId(args, opened);
+    // The input first: its errors (text without a tokenizer, say) come before the options'.
+    const ids = batchFile === undefined ? inputIds(args, opened) : [];
+    const target = tokenOption(args, opened, "target");
+    const foil = tokenOption(args, opened, "foil");
     const baseline = baselineId(args, opened);
     const steps = args.number("steps");
-
     const allowNonFinite = args.flag("allow-nonfinite");
-    // Integrated gradients runs a forward and backward pass per step: on a terminal, a progress line (Ctrl-C stops the run).
-    const progress = methods.includes("integratedGradients") && io.stderr.isTTY === true ? new ProgressLine("gim explain", io.stderr) : undefined;
-    const explanations = explainMethods(opened.model, ids, methods, {
-      position,
+    const shared = {
       baseline,
       gim: settings,
       allowNonFinite,
-      ...(progress ? { onProgress: (done: number, total: number) => progress.show(done / total, `integrated gradients: step ${done} of ${total}, ${formatDuration(progress.elapsed())} elapsed`, false) } : {}),
       ...(target !== undefined ? { target } : {}),
+      ...(foil !== undefined ? { foil } : {}),
       ...(steps !== undefined ? { steps } : {}),
-    });
+    };
+    if (batchFile !== undefined) {
+      const batch = readBatch(batchFile, args, opened, io);
+      const position = args.number("position");
+      const several = methods.length > 1;
+      const lineJson = (e: Explanation, m: MethodName): Record<string, unknown> => {
+        // Only with --allow-nonfinite can a result hold NaN or Infinity: flag it on stderr.
+        const warning = nonFiniteWarning(`the ${methodFlagName(m)} attributions`, [e.logit, ...e.attributions]);
+        if (warning !== undefined) io.stderr.write(warning);
+        return explanationJson(e, opened, several ? methodFlagName(m) : undefined);
+      };
+      runBatch(opened, batch, methods, { ...shared, ...(position !== undefined ? { position } : {}) }, lineJson, io);
+      return;
+    }
+    const position = positionOf(args, ids.length);
+    // Integrated gradients runs a forward and backward pass per step: on a terminal, a progress line (Ctrl-C stops the run).
+    const progress = methods.includes("integratedGradients") && io.stderr.isTTY === true ? new ProgressLine("gim explain", io.stderr) : undefined;
+    const onProgress = progress ? (done: number, total: number) => progress.show(done / total, `integrated gradients: step ${done} of ${total}, ${formatDuration(progress.elapsed())} elapsed`, false) : undefined;
+    const explanations = explainMethods(opened.model, ids, methods, { ...shared, position, ...(onProgress ? { onProgress } : {}) });
 
     progress?.finish(`integrated gradients: ${steps ?? 32} steps in ${formatDuration(progress.elapsed())}`);
     for (const [i, e] of explanations.entries()) {
@@ -219,6 +249,7 @@ function writeHtml(file: string, explanations: readonly Explanation[], methods: 
     facts: [
       ["model", `${opened.dir} (${describeModel(opened)})`],
       ["target", `${JSON.stringify(tokenText(opened, first.target))} (id ${first.target}) at ${describePosition(first.position, first.ids.length)}, logit ${formatNumber(first.logit)}`],
+      ...(first.foil !== undefined ? [["foil", foilText(first, opened)] as [string, string]] : []),
       ["baseline", `${JSON.stringify(tokenText(opened, first.baseline))} (id ${first.baseline})`],
     ],
     tokens: first.ids.map((id) => tokenText(opened, id)),
@@ -243,6 +274,11 @@ export function terminalWidth(io: Pick<CliIO, "stdout" | "env">): number {
   return usable(fromEnv) ? fromEnv : 80;
 }
 
+/** The foil line of the report: the token, its logit, and the contrast the attributions explain. */
+function foilText(e: Explanation, opened: OpenedModel): string {
+  return `${JSON.stringify(tokenText(opened, e.foil!))} (id ${e.foil}), logit ${formatNumber(e.foilLogit!)}: attributions explain logit[target] - logit[foil] = ${formatNumber(e.logit - e.foilLogit!)}`;
+}
+
 function report(explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): string {
   const first = explanations[0]!;
   const mode = detectColorMode(io.env, io.stdout.isTTY === true);
@@ -251,6 +287,7 @@ function report(explanations: readonly Explanation[], methods: readonly MethodNa
   const header = [
     `model     ${opened.dir} (${describeModel(opened)})`,
     `target    ${JSON.stringify(tokenText(opened, first.target))} (id ${first.target}) at ${describePosition(first.position, first.ids.length)}, logit ${formatNumber(first.logit)}`,
+    ...(first.foil !== undefined ? [`foil      ${foilText(first, opened)}`] : []),
     `baseline  ${JSON.stringify(tokenText(opened, first.baseline))} (id ${first.baseline})`,
     "",
   ].join("\n");
