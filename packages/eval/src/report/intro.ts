@@ -11,7 +11,7 @@ export function introSection(results: EvalResults, { p, meta }: ReportWriter): v
     "",
     "How faithful are GIM's attributions, compared with plain gradients and the usual references, on the small models trained in this repository (`@gim/models`)? Three measurements, all on held-out data:",
     "",
-    "1. **Token attributions**: comprehensiveness and sufficiency as GIM.md defines them, and how often the top-ranked token is a ground-truth evidence token.",
+    "1. **Token attributions**: comprehensiveness and sufficiency as [GIM.md](GIM.md) defines them, and how often the top-ranked token is a ground-truth evidence token.",
     "2. **Components**: attribution-patching scores of heads, MLPs and edges (plain gradient vs GIM) against exact activation patching, and the faithfulness of the circuits they pick (MIB's circuit-localization metrics).",
     "3. **Attention self-repair**: attention rows where two keys matter together but little alone, and how plain gradients, TSG and GIM see those keys.",
     "",

@@ -9,7 +9,7 @@ export function selfRepairSection(results: EvalResults, { p }: ReportWriter): vo
     const first = results.models.find((m) => m.selfRepair)!.selfRepair!;
     p("## Attention self-repair", "", "### Definitions", "");
     p(
-      "GIM.md's reason for TSG: when several keys with large weight carry similar values, the softmax Jacobian term nearly cancels, so the scores that matter get almost no gradient. Measured here, on each model's held-out examples:",
+      "[GIM.md](GIM.md)'s reason for TSG: when several keys with large weight carry similar values, the softmax Jacobian term nearly cancels, so the scores that matter get almost no gradient. Measured here, on each model's held-out examples:",
       "",
       `- **Rows**: every attention row (layer, head, query position q ≥ 2) whose two heaviest keys j1, j2 both hold weight ≥ ${first.minWeight}; in the last layer only the row at the last position (nothing reads the others, so they cannot change f).`,
       "- **Masking** a set S of keys in one row: the row becomes the softmax over the remaining keys (zero their weights and renormalise), in that row of that head only; everything downstream recomputes. `E(S) = f(x) - f(x with S masked)`, f the target logit (as above).",

@@ -1,5 +1,5 @@
 /**
- * Attribution patching (GIM.md, "Components and circuits"): one clean forward, one backward
+ * Attribution patching (docs/GIM.md, "Components and circuits"): one clean forward, one backward
  * per rule set, and one corrupted forward give, for every component c with activation a_c,
  *
  *   score(c) = sum over prompts, positions and features of dM/da_c * (a_c(clean) - a_c(corrupted)),

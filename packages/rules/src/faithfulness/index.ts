@@ -1,6 +1,6 @@
 /**
  * Faithfulness of token attributions (comprehensiveness, sufficiency, evidence hit rate, as
- * GIM.md defines them) and the attention self-repair measurement behind TSG.
+ * docs/GIM.md defines them) and the attention self-repair measurement behind TSG.
  */
 export * from "./ranking.js";
 export * from "./tokenFaithfulness.js";

@@ -1,5 +1,5 @@
 /**
- * Which tokens a faithfulness metric may mask, and in which order (GIM.md, "Faithfulness
+ * Which tokens a faithfulness metric may mask, and in which order (docs/GIM.md, "Faithfulness
  * metrics"): tokens are ranked by attribution, the first and the last token excluded. The
  * first token is often a sink the model relies on whatever the input; the last one is where
  * the prediction is read, so masking it changes the question rather than the evidence.

@@ -1,5 +1,5 @@
 /**
- * Attention self-repair, measured (GIM.md's reason for TSG). In one attention row (a query
+ * Attention self-repair, measured (docs/GIM.md's reason for TSG). In one attention row (a query
  * position q of one head of one layer) with weights p = softmax(s), take the two keys with
  * the largest weights, j1 and j2. Masking a set S of keys in that row means
  *

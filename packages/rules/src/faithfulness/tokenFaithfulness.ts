@@ -1,5 +1,5 @@
 /**
- * Comprehensiveness and sufficiency of a token ranking (GIM.md, "Faithfulness metrics"),
+ * Comprehensiveness and sufficiency of a token ranking (docs/GIM.md, "Faithfulness metrics"),
  * with f the target logit at the target position:
  *
  * - comprehensiveness: mask the top-1, top-2, ..., top-K ranked tokens (cumulatively;
