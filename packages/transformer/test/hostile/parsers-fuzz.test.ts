@@ -1,6 +1,7 @@
 /**
  * Property-based fuzzing of the parsers a model folder goes through: config.json (and the
  * model built from it against the checkpoint), tokenizer.json (and encoding with the result),
+ * the GPT-2 files (vocab.json + merges.txt) with tokenizer_config.json and special_tokens_map.json,
  * and the sharded index. Real files are mutated (a value anywhere replaced by another JSON
  * value or a hostile number, keys removed, components replaced, keys written twice, the text
  * cut or spliced). Every input must be accepted or refused with the library's typed error (an
@@ -171,6 +172,51 @@ describe("tokenizer.json under fuzzing", () => {
           if (outcome === "accepted") accepted++;
         }),
         runs(500),
+      ),
+    );
+    expect(accepted).toBeGreaterThan(0);
+  });
+});
+
+// --- vocab.json + merges.txt, tokenizer_config.json, special_tokens_map.json --------------------
+
+const gpt2Files = Object.fromEntries(["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"].map((f) => [f, fs.readFileSync(path.join(sources.ioiGpt2, f), "utf8")]));
+const jsonOf = (file: string) => JSON.parse(gpt2Files[file]!) as Json;
+
+/** A merges.txt line replaced, removed or added (three tokens, one, blanks, unknown tokens, the header elsewhere). */
+const changeMerges: fc.Arbitrary<(text: string) => string> = fc
+  .record({ at: fc.nat(), line: fc.option(fc.oneof(fc.constantFrom("a b c", "a", "", "   ", "#version: 0.2", "Ġ Ġ", "zz yy", "\u0000 a", "a  b"), fc.string({ maxLength: 8 })), { nil: undefined }) })
+  .map(({ at, line }) => (text) => {
+    const lines = text.split("\n");
+    const i = at % lines.length;
+    if (line === undefined) lines.splice(i, 1);
+    else lines.splice(i, 0, line);
+    return lines.join("\n");
+  });
+
+describe("GPT-2 tokenizer files and tokenizer configs under fuzzing", () => {
+  const change = fc.oneof(
+    fc.record({ file: fc.constantFrom("vocab.json", "tokenizer_config.json", "special_tokens_map.json"), mutate: fc.oneof({ weight: 4, arbitrary: replaceValue(hostileValue) }, { weight: 1, arbitrary: duplicateKey }, { weight: 1, arbitrary: spliceText }) }).map(
+      ({ file, mutate }) => (files: Record<string, string>) => ({ ...files, [file]: mutate(files[file]!, jsonOf(file)) }),
+    ),
+    changeMerges.map((mutate) => (files: Record<string, string>) => ({ ...files, "merges.txt": mutate(files["merges.txt"]!) })),
+  );
+
+  it("vocab.json + merges.txt (or tokenizer.json) with changed configs build a tokenizer that encodes, or are refused with a TokenizerError", () => {
+    let accepted = 0;
+    withinMemory(() =>
+      fc.assert(
+        fc.property(fc.array(change, { minLength: 1, maxLength: 3 }), fc.boolean(), (changes, withJson) => {
+          let files: Record<string, string> = { ...gpt2Files };
+          if (!withJson) delete files["tokenizer.json"];
+          for (const apply of changes) files = apply(files);
+          const outcome = acceptOrRefuse(() => {
+            const tokenizer = tokenizerFromFiles(files, "fuzz");
+            tokenizer.decode(tokenizer.encode("When Mary and John went to the store<|endoftext|>"));
+          }, "fuzz");
+          if (outcome === "accepted") accepted++;
+        }),
+        runs(300),
       ),
     );
     expect(accepted).toBeGreaterThan(0);
