@@ -199,9 +199,7 @@ export const explainCommand: Command = {
       const position = args.number("position");
       const several = methods.length > 1;
       const lineJson = (e: Explanation, m: MethodName): Record<string, unknown> => {
-        // Only with --allow-nonfinite can a result hold NaN or Infinity: flag it on stderr.
-        const warning = nonFiniteWarning(`the ${methodFlagName(m)} attributions`, [e.logit, ...e.attributions]);
-        if (warning !== undefined) io.stderr.write(warning);
+        warnNonFinite(e, m, io);
         return explanationJson(e, opened, several ? methodFlagName(m) : undefined);
       };
       runBatch(opened, batch, methods, { ...shared, ...(position !== undefined ? { position } : {}) }, lineJson, io);
@@ -214,10 +212,7 @@ export const explainCommand: Command = {
     const explanations = explainMethods(opened.model, ids, methods, { ...shared, position, ...(onProgress ? { onProgress } : {}) });
 
     progress?.finish(`integrated gradients: ${steps ?? 32} steps in ${formatDuration(progress.elapsed())}`);
-    for (const [i, e] of explanations.entries()) {
-      const warning = nonFiniteWarning(`the ${methodFlagName(methods[i]!)} attributions`, [e.logit, ...e.attributions]);
-      if (warning !== undefined) io.stderr.write(warning);
-    }
+    for (const [i, e] of explanations.entries()) warnNonFinite(e, methods[i]!, io);
 
     const html = args.string("html");
     if (html !== undefined) writeHtml(html, explanations, methods, opened, io);
@@ -239,6 +234,12 @@ export const explainCommand: Command = {
     io.stdout.write(report(explanations, methods, opened, io));
   },
 };
+
+/** Only with --allow-nonfinite can a result hold NaN or Infinity: says so on stderr. */
+function warnNonFinite(e: Explanation, method: MethodName, io: CliIO): void {
+  const warning = nonFiniteWarning(`the ${methodFlagName(method)} attributions`, [e.logit, ...e.attributions]);
+  if (warning !== undefined) io.stderr.write(warning);
+}
 
 /** Writes the `--html` page (the path resolved against the working folder) and says where on stderr. */
 function writeHtml(file: string, explanations: readonly Explanation[], methods: readonly MethodName[], opened: OpenedModel, io: CliIO): void {
