@@ -116,6 +116,17 @@ export interface JacobianRow {
   readonly dsT: readonly number[];
 }
 
+/** One layer's attention: patterns [H][T][T] and, per head and query row, the share of the score gradient the Jacobian cancels. */
+export interface AttentionView {
+  readonly layer: number;
+  readonly temperature: number;
+  readonly patterns: readonly (readonly (readonly number[])[])[];
+  /** [H][T]: {@link cancellation} of the plain softmax backward. */
+  readonly cancelled: readonly (readonly number[])[];
+  /** [H][T]: the same with TSG at `temperature`. */
+  readonly cancelledT: readonly (readonly number[])[];
+}
+
 /** Component and edge attribution (GIM and plain) against exact patching for a clean/corrupted pair. */
 export interface ComponentResult {
   readonly clean: readonly string[];
@@ -235,12 +246,25 @@ export class Explorer {
     };
   }
 
-  /** The attention patterns of one layer, [H][T][T], from the recorded forward. */
-  attention(layer: number): number[][][] {
-    const pattern = this.patternVar(layer).value; // [1, H, T, T]
+  /**
+   * The attention patterns of one layer, [H][T][T], from the recorded forward, and for every
+   * head and query row how much of the score gradient the softmax Jacobian cancels, plain and
+   * with TSG (see {@link cancellation}).
+   */
+  attention(settings: Settings, layer: number, target?: number): AttentionView {
+    const { pattern, dp } = this.patternGradient(settings, layer, target);
     const [, H, Tn] = pattern.shape as [number, number, number, number];
-    const flat = pattern.toFlat();
-    return Array.from({ length: H }, (_, h) => Array.from({ length: Tn }, (_, i) => Array.from(flat.subarray((h * Tn + i) * Tn, (h * Tn + i + 1) * Tn))));
+    const temperature = temperatureOf(settings);
+    const patterns = Array.from({ length: H }, (_, h) => Array.from({ length: Tn }, (_, i) => Array.from({ length: Tn }, (_, k) => pattern.get(0, h, i, k))));
+    const rows = (h: number) => Array.from({ length: Tn }, (_, i) => softmaxJacobianRow(rowOf(pattern, h, i), rowOf(dp, h, i), temperature));
+    const perHead = Array.from({ length: H }, (_, h) => rows(h));
+    return {
+      layer,
+      temperature,
+      patterns,
+      cancelled: perHead.map((r) => r.map((j) => cancellation(j.p, j.dp, j.ds))),
+      cancelledT: perHead.map((r) => r.map((j) => cancellation(j.pT, j.dp, j.dsT))),
+    };
   }
 
   private patternVar(layer: number): Var {
@@ -252,34 +276,28 @@ export class Explorer {
     return placeVars(L, [key]).get(key)!;
   }
 
+  /** One layer's pattern p and dL/dp, [1, H, T, T], from the recorded graph with the settings' rules downstream. */
+  private patternGradient(settings: Settings, layer: number, target?: number): { pattern: Tensor; dp: Tensor } {
+    const f = this.current();
+    const pattern = this.patternVar(layer);
+    const L = f.out.logit(f.recorded.position, this.targetOf(target));
+    // Rules below this softmax (or off the path to it) never run, so none is required to fire.
+    const [dp] = grad(L, [pattern], { rules: gim(gimOptionsOf(settings)), unmatched: "ignore" });
+    this.backwardPasses++;
+    return { pattern: pattern.value, dp: dp! };
+  }
+
   /**
    * One row of one head's attention: dL/dp from the recorded graph (rules downstream as in
-   * `settings`, TSG at this softmax does not touch dp), and the score gradient the plain
+   * `settings`; TSG at this softmax does not touch dp), and the score gradient the plain
    * softmax Jacobian and TSG make of it.
    */
   jacobianRow(settings: Settings, layer: number, head: number, row: number, target?: number): JacobianRow {
-    const f = this.current();
-    const id = this.targetOf(target);
-    const pattern = this.patternVar(layer);
-    const [, H, Tn] = pattern.value.shape as [number, number, number, number];
-    if (!(head >= 0 && head < H)) throw new InputError(`head ${head} is outside [0, ${H})`);
-    if (!(row >= 0 && row < Tn)) throw new InputError(`row ${row} is outside [0, ${Tn})`);
-    const L = f.out.logit(f.recorded.position, id);
-    // Rules below this softmax (or off the path to it) never run, so none is required to fire.
-    const [dpAll] = grad(L, [pattern], { rules: gim(gimOptionsOf(settings)), unmatched: "ignore" });
-    this.backwardPasses++;
-    const at = (t: Tensor, k: number) => t.get(0, head, row, k);
-    const keys = row + 1; // causal: keys 0..row
-    const p = Array.from({ length: keys }, (_, k) => at(pattern.value, k));
-    const dp = Array.from({ length: keys }, (_, k) => at(dpAll!, k));
-    const temperature = settings.tsg ? settings.temperature : gimDefaults.temperature;
-    // softmax(s / T) from p = softmax(s): pT is proportional to p^(1/T) (masked keys, p = 0, stay 0).
-    const powered = p.map((v) => (v > 0 ? Math.exp(Math.log(v) / temperature) : 0));
-    const z = powered.reduce((a, b) => a + b, 0);
-    const pT = powered.map((v) => v / z);
-    const mean = p.reduce((a, v, k) => a + v * dp[k]!, 0);
-    const meanT = pT.reduce((a, v, k) => a + v * dp[k]!, 0);
-    return { layer, head, row, temperature, p, pT, dp, mean, meanT, ds: p.map((v, k) => v * (dp[k]! - mean)), dsT: pT.map((v, k) => v * (dp[k]! - meanT)) };
+    const { pattern, dp } = this.patternGradient(settings, layer, target);
+    const [, H, Tn] = pattern.shape as [number, number, number, number];
+    if (!(Number.isInteger(head) && head >= 0 && head < H)) throw new InputError(`head ${head} is outside [0, ${H})`);
+    if (!(Number.isInteger(row) && row >= 0 && row < Tn)) throw new InputError(`row ${row} is outside [0, ${Tn})`);
+    return { layer, head, row, ...softmaxJacobianRow(rowOf(pattern, head, row), rowOf(dp, head, row), temperatureOf(settings)) };
   }
 
   /**
@@ -326,4 +344,43 @@ export class Explorer {
       edgeAgreement: { gim: agreement(gimScores.edgeAgreement), gradient: agreement(gradScores.edgeAgreement) },
     };
   }
+}
+
+/** The temperature TSG uses: the slider's when TSG is on, else the default (what it would be). */
+function temperatureOf(settings: Settings): number {
+  return settings.tsg ? settings.temperature : gimDefaults.temperature;
+}
+
+/** Row `row` of head `head` of a [1, H, T, T] tensor, over the keys a causal query sees (0..row). */
+function rowOf(t: Tensor, head: number, row: number): number[] {
+  return Array.from({ length: row + 1 }, (_, k) => t.get(0, head, row, k));
+}
+
+/**
+ * The softmax Jacobian applied to dp at p (plain: ds_k = p_k (dp_k - sum_j p_j dp_j)) and at
+ * pT = softmax(s / T) (TSG: ds_k = pT_k (dp_k - sum_j pT_j dp_j)). pT comes from p: it is
+ * proportional to p^(1/T), and masked keys (p = 0) stay 0.
+ */
+export function softmaxJacobianRow(p: readonly number[], dp: readonly number[], temperature: number): Omit<JacobianRow, "layer" | "head" | "row"> {
+  const powered = p.map((v) => (v > 0 ? Math.exp(Math.log(v) / temperature) : 0));
+  const z = powered.reduce((a, b) => a + b, 0);
+  const pT = powered.map((v) => v / z);
+  const mean = p.reduce((a, v, k) => a + v * dp[k]!, 0);
+  const meanT = pT.reduce((a, v, k) => a + v * dp[k]!, 0);
+  return { temperature, p: [...p], pT, dp: [...dp], mean, meanT, ds: p.map((v, k) => v * (dp[k]! - mean)), dsT: pT.map((v, k) => v * (dp[k]! - meanT)) };
+}
+
+/**
+ * How much of a row's score gradient the Jacobian's subtraction of the mean cancels:
+ * 1 - sum_k |ds_k| / sum_k |w_k dp_k| for weights w (p plain, pT with TSG). 0: nothing
+ * cancels; near 1: keys with large weight carry nearly the mean dp and get almost no
+ * gradient (the self-repair blind spot). NaN when dp is zero on the row.
+ */
+export function cancellation(w: readonly number[], dp: readonly number[], ds: readonly number[]): number {
+  let before = 0, after = 0;
+  for (let k = 0; k < w.length; k++) {
+    before += Math.abs(w[k]! * dp[k]!);
+    after += Math.abs(ds[k]!);
+  }
+  return before > 0 ? 1 - after / before : NaN;
 }

@@ -5,7 +5,7 @@
 import { formatNumber, heatmapCss } from "@gim/report";
 import shipped from "virtual:shipped-models";
 import { WorkerClient } from "./client.js";
-import { defaultSettings, type Attributions, type ComponentResult, type ModelInfo, type Recorded, type Settings } from "./explorer.js";
+import { defaultSettings, type AttentionView, type Attributions, type ComponentResult, type ModelInfo, type Recorded, type Settings } from "./explorer.js";
 import { checkGpuMatmul } from "./gpuCheck.js";
 import { attentionHtml, attributionsHtml, componentGraphSvg, componentTableHtml, escapeHtml, jacobianHtml, traceDiagramHtml } from "./views.js";
 import "./style.css";
@@ -157,7 +157,7 @@ async function explain(): Promise<void> {
     state.row = undefined;
     const select = $<HTMLSelectElement>("target-select");
     select.replaceChildren(...state.recorded.predictions.map((p) => new Option(`${JSON.stringify(p.token)}  p = ${formatNumber(p.probability)}  logit ${formatNumber(p.logit)}`, String(p.id))));
-    await Promise.all([recompute(), renderAttention()]);
+    await recompute();
   } catch (e) {
     showError(e);
   }
@@ -187,8 +187,8 @@ async function recompute(): Promise<void> {
       dirty = false;
       const settings = state.settings;
       const a = await client.ask({ kind: "attribute", settings, ...(state.target !== undefined ? { target: state.target } : {}) });
-      if (state.row !== undefined) await renderJacobian();
       renderAttributions(a);
+      await renderAttention(); // dL/dp, and so the cancellation, depend on the rules and the target
     } while (dirty);
   } catch (e) {
     showError(e);
@@ -267,17 +267,18 @@ function fillLayerSelects(info: ModelInfo): void {
   $<HTMLSelectElement>("head-select").replaceChildren(...Array.from({ length: info.heads }, (_, h) => new Option(String(h), String(h))));
 }
 
-let patterns: number[][][] | undefined;
+let attention: AttentionView | undefined;
 async function renderAttention(): Promise<void> {
   if (!state.recorded) return;
-  patterns = await client.ask({ kind: "attention", layer: state.layer });
+  attention = await client.ask({ kind: "attention", settings: state.settings, layer: state.layer, ...(state.target !== undefined ? { target: state.target } : {}) });
   drawAttention();
   if (state.row !== undefined) await renderJacobian();
 }
 
 function drawAttention(): void {
-  if (!patterns || !state.recorded) return;
-  $("attention").innerHTML = attentionHtml(state.recorded.tokens, patterns[state.head]!, state.row);
+  if (!attention || !state.recorded) return;
+  const h = state.head;
+  $("attention").innerHTML = attentionHtml(state.recorded.tokens, attention.patterns[h]!, state.row, attention.cancelled[h]!, attention.cancelledT[h]!, attention.temperature);
   bump("attentions");
 }
 

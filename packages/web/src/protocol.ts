@@ -2,7 +2,7 @@
  * The messages between the page and its Web Worker. Every request carries an id; the worker
  * answers each with the same id, in order, with a value or a one-line error.
  */
-import type { Attributions, ComponentResult, JacobianRow, ModelInfo, Recorded, Settings } from "./explorer.js";
+import type { AttentionView, Attributions, ComponentResult, JacobianRow, ModelInfo, Recorded, Settings } from "./explorer.js";
 
 /** What the page asks of the worker. */
 export type Request =
@@ -10,7 +10,7 @@ export type Request =
   | { kind: "loadFiles"; name: string; files: Record<string, ArrayBuffer> }
   | { kind: "record"; text: string }
   | { kind: "attribute"; settings: Settings; target?: number }
-  | { kind: "attention"; layer: number }
+  | { kind: "attention"; settings: Settings; layer: number; target?: number }
   | { kind: "jacobian"; settings: Settings; layer: number; head: number; row: number; target?: number }
   | { kind: "components"; settings: Settings; clean: string; corrupted: string };
 
@@ -20,7 +20,7 @@ export interface Answers {
   loadFiles: Loaded;
   record: Recorded;
   attribute: Attributions;
-  attention: number[][][];
+  attention: AttentionView;
   jacobian: JacobianRow;
   components: ComponentResult;
 }

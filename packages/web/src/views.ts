@@ -56,15 +56,24 @@ export function traceDiagramHtml(info: ModelInfo, trace: readonly LayerFirings[]
   return `<div class="trace-diagram"><div class="trace-block"><div class="trace-block-title">embeddings</div><div class="trace-box"><div class="trace-title">tokens</div><ul><li>gradient × (e − e<sub>baseline</sub>)</li></ul></div></div>${blocks.join('<div class="trace-arrow">→</div>')}<div class="trace-arrow">→</div>${final}</div>`;
 }
 
-/** One head's attention pattern as a table: rows are queries, columns keys, darker is more weight. */
-export function attentionHtml(tokens: readonly string[], pattern: readonly (readonly number[])[], selectedRow: number | undefined): string {
-  const head = `<tr><th></th>${tokens.map((t, k) => `<th class="key" title="#${k} ${escapeHtml(JSON.stringify(t))}"><span>${escapeHtml(inlineToken(t))}</span></th>`).join("")}</tr>`;
+function percent(v: number): string {
+  return Number.isFinite(v) ? `${Math.round(v * 100)}%` : "–";
+}
+
+/**
+ * One head's attention pattern as a table: rows are queries, columns keys, darker is more
+ * weight; at the right of each row, the share of its score gradient the softmax Jacobian
+ * cancels, plain and with TSG.
+ */
+export function attentionHtml(tokens: readonly string[], pattern: readonly (readonly number[])[], selectedRow: number | undefined, cancelled: readonly number[], cancelledT: readonly number[], temperature: number): string {
+  const head = `<tr><th></th>${tokens.map((t, k) => `<th class="key" title="#${k} ${escapeHtml(JSON.stringify(t))}"><span>${escapeHtml(inlineToken(t))}</span></th>`).join("")}<th class="cancel" title="share of the row's score gradient the softmax Jacobian cancels, plain backward">cancelled plain</th><th class="cancel" title="the same with TSG at T = ${temperature}">TSG</th></tr>`;
   const rows = pattern.map((row, i) => {
     const cells = row.map((p, k) => {
       const shade = Math.round(255 - 200 * Math.sqrt(Math.max(0, Math.min(1, p))));
       return `<td style="background:rgb(${shade},${shade},255)" title="${escapeHtml(`query #${i} ${JSON.stringify(tokens[i])} -> key #${k} ${JSON.stringify(tokens[k])}: ${p}`)}" data-value="${p}"></td>`;
     });
-    return `<tr class="query${i === selectedRow ? " selected" : ""}" data-row="${i}"><th>${escapeHtml(inlineToken(tokens[i]!))}</th>${cells.join("")}</tr>`;
+    const c = (v: number) => `<td class="cancel" data-value="${v}" style="--share:${Number.isFinite(v) ? Math.max(0, v) : 0}">${percent(v)}</td>`;
+    return `<tr class="query${i === selectedRow ? " selected" : ""}" data-row="${i}"><th>${escapeHtml(inlineToken(tokens[i]!))}</th>${cells.join("")}${c(cancelled[i]!)}${c(cancelledT[i]!)}</tr>`;
   });
   return `<table class="attention">${head}${rows.join("")}</table>`;
 }
@@ -150,5 +159,13 @@ export function componentTableHtml(r: ComponentResult, top = 12): string {
   return `<p>Metric: logit(${escapeHtml(JSON.stringify(r.answer))}) − logit(${escapeHtml(JSON.stringify(r.wrong))}) at the last token: ${formatNumber(r.metricClean)} clean, ${formatNumber(r.metricCorrupted)} corrupted.</p>
 <ul class="agreement"><li>Heads and MLPs vs exact patching: GIM ${agree(r.agreement.gim)}; gradient ${agree(r.agreement.gradient)}.</li>
 <li>Edges (${r.edges.length}) vs exact edge patching: GIM ${agree(r.edgeAgreement.gim)}; gradient ${agree(r.edgeAgreement.gradient)}.</li></ul>
-<table class="numbers"><tr><th>component (by |exact|)</th><th>GIM</th><th>gradient</th><th>exact</th></tr>${rows.join("")}</table>`;
+<div class="tables"><table class="numbers"><tr><th>component (by |exact|)</th><th>GIM</th><th>gradient</th><th>exact</th></tr>${rows.join("")}</table>${edgeTableHtml(r, top)}</div>`;
+}
+
+/** The edges ranked by |exact edge patching| with each method's score. */
+function edgeTableHtml(r: ComponentResult, top: number): string {
+  const e = r.edgeScores;
+  const order = e.exact.map((_, i) => i).sort((a, b) => Math.abs(e.exact[b]!) - Math.abs(e.exact[a]!)).slice(0, top);
+  const rows = order.map((i) => `<tr data-name="${escapeHtml(r.edges[i]!.name)}"><th>${escapeHtml(r.edges[i]!.name)}</th><td>${formatNumber(e.gim[i]!)}</td><td>${formatNumber(e.gradient[i]!)}</td><td>${formatNumber(e.exact[i]!)}</td></tr>`);
+  return `<table class="numbers"><tr><th>edge (by |exact|)</th><th>GIM</th><th>gradient</th><th>exact</th></tr>${rows.join("")}</table>`;
 }

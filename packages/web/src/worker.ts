@@ -56,7 +56,7 @@ async function handle(request: Request): Promise<unknown> {
     case "attribute":
       return need().attribute(request.settings, request.target);
     case "attention":
-      return need().attention(request.layer);
+      return need().attention(request.settings, request.layer, request.target);
     case "jacobian":
       return need().jacobianRow(request.settings, request.layer, request.head, request.row, request.target);
     case "components":

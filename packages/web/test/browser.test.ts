@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { modelDir } from "@gim/models/node";
-import { compareComponentMethods, explain, gim, gimDefaults, gimOff, logitDiff, type GimOptions } from "@gim/rules";
+import { compareComponentMethods, explain, listEdges, gim, gimDefaults, gimOff, logitDiff, type GimOptions } from "@gim/rules";
 import { grad, variable } from "@gim/autograd";
 import { placeVars } from "@gim/transformer";
 import { loadModel, loadTokenizer } from "@gim/transformer/node";
@@ -158,8 +158,18 @@ if (!hasChromium) {
       expect(Math.abs(ds.reduce((a, b) => a + b, 0))).toBeLessThan(1e-6 * scale * ds.length);
       expect(Math.abs(dsT.reduce((a, b) => a + b, 0))).toBeLessThan(1e-6 * scale * ds.length);
       expect(differs(dsT, ds)).toBe(true);
+      // The attention table's "cancelled" share for the row is 1 - sum |ds| / sum |p dp| of the same numbers.
+      const p = await column(1);
+      const dp = await column(3);
+      const cancelled = () => page.$$eval("#attention tr.query[data-row='10'] td.cancel", (c) => c.map((x) => Number((x as HTMLElement).dataset.value)));
+      const [plainShare, tsgShare] = await cancelled();
+      const share = (w: number[], d: number[]) => 1 - d.reduce((a, v) => a + Math.abs(v), 0) / w.reduce((a, v, k) => a + Math.abs(v * dp[k]!), 0);
+      expect(plainShare).toBeCloseTo(share(p, ds), 6);
+      expect(tsgShare).toBeCloseTo(share(await column(2), dsT), 6);
       await andWait("jacobians", () => page.locator("#slider-temperature").fill("1"));
       expectClose(await column(5), await column(4), "TSG at T = 1");
+      const [plainAtOne, tsgAtOne] = await cancelled();
+      expect(tsgAtOne).toBeCloseTo(plainAtOne!, 6);
       await andWait("renders", () => page.locator("#slider-temperature").fill(String(gimDefaults.temperature)));
     });
 
@@ -199,7 +209,18 @@ if (!hasChromium) {
       expectClose(await nodeValues(), report.methods[0]!.scores, "GIM component scores");
       await page.selectOption("#score-source", "exact");
       expectClose(await nodeValues(), report.exact!.scores, "exact patching");
+      // Edges: the SVG draws the strongest by |exact| (title "name: score"); each must be the library's.
+      const { edgeScores: libraryEdges } = compareComponentMethods(model, clean, corrupted, { metric: logitDiff({ answer: tokenizer.encode(" Mary")[0]!, wrong: tokenizer.encode(" Robert")[0]!, position: clean.length - 1 }), methods: [], exact: true, edges: true, faithfulness: false }).exact!;
+      const drawn = await page.$$eval(".component-graph path.edge title", (t) => t.map((x) => x.textContent!));
+      expect(drawn.length).toBeGreaterThan(10);
+      const maxEdge = Math.max(...libraryEdges!.map(Math.abs));
+      const edgeNames = listEdges(model).map((e) => e.name);
+      for (const title of drawn) {
+        const [name, value] = title.split(": ") as [string, string];
+        expect(Math.abs(Number(value) - libraryEdges![edgeNames.indexOf(name)]!), title).toBeLessThanOrEqual(1e-5 * maxEdge);
+      }
       await page.locator("#components-section").screenshot({ path: path.join(artifactsDir, "components.png") });
+      await page.locator("#attention-section").screenshot({ path: path.join(artifactsDir, "attention.png") });
     });
 
     it("checks the gpu.js WebGL matmul against the CPU kernel", async () => {
