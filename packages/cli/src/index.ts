@@ -52,7 +52,9 @@ export {
   checkTokenId,
   tokenText,
   type OpenedModel,
+  type ResolvedModel,
 } from "./model.js";
+export { readBatch, runBatch, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, type BatchLine } from "./commands/explainBatch.js";
 export { explainCommand, explainSpec, parseMethod, methodFlagName, methodAliases, gimSettings, requestedMethods, explanationJson } from "./commands/explain.js";
 export { logitsCommand, logitsSpec } from "./commands/logits.js";
 export { htmlReport, type HtmlReport } from "./html.js";
