@@ -6,3 +6,4 @@ export * from "./ranking.js";
 export * from "./tokenFaithfulness.js";
 export * from "./evidence.js";
 export * from "./selfRepair.js";
+export * from "./selfRepairProtocol.js";
