@@ -37,7 +37,7 @@ async function randomIoiFolder(): Promise<string> {
 describe("gim eval", () => {
   it("runs a subset of a model folder end to end and prints JSON with every part", async () => {
     const dir = await randomIoiFolder();
-    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,gradient,random", "--json"]);
+    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,gradient,random", "--circuit-grid", "headline", "--resamples", "50", "--json"]);
     expect(code, err).toBe(0);
     expect(err).toMatch(/gim eval .*random-ioi tokens/);
     expect(err).toMatch(/gim eval done in/);
@@ -57,6 +57,13 @@ describe("gim eval", () => {
     expect(m.components.sources[0].nodes.agreement).toHaveProperty("spearman");
     expect(m.selfRepair.examples).toBe(2);
     expect(m.seconds).toHaveProperty("selfRepair");
+    // The circuit evaluation: MIB's graph of 2 layers of 2 heads, held out, the headline methods with intervals.
+    expect(m.circuits.edges).toBe(46); // (6 + 1 + 2) + (24 + 1 + 3 + 2) + 7: sum over l of [3H(1 + l(H+1)) + 1 + l(H+1) + H] + 1 + L(H+1), L = H = 2
+    expect([m.circuits.scorePairs, m.circuits.evalPairs]).toEqual([2, 2]);
+    expect(m.circuits.resamples).toBe(50);
+    expect(m.circuits.methods.map((x: { name: string }) => x.name)).toEqual(["random", "eap", "gim-eap", "eap-ig", "gim-eap-ig", "exact"]);
+    for (const x of m.circuits.methods) expect(x.cpr.low).toBeLessThanOrEqual(x.cpr.high);
+    expect(m.circuitPairDescription).toMatch(/S2\/IO flip/);
   });
 
   it("writes the report and its plots, keeping the discussion", async () => {
@@ -64,19 +71,21 @@ describe("gim eval", () => {
     const report = path.join(tmp, "docs", "results.md");
     fs.mkdirSync(path.dirname(report), { recursive: true });
     fs.writeFileSync(report, `old\n${discussionMarkers.start}\nKept text.\n${discussionMarkers.end}\n`);
-    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,random", "--no-self-repair", "--report", "docs/results.md"], { cwd: tmp });
+    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", dir, "--subset", "2", "--methods", "gim,random", "--no-self-repair", "--circuit-grid", "headline", "--resamples", "20", "--report", "docs/results.md"], { cwd: tmp });
     expect(code, err).toBe(0);
     expect(out).toMatch(/comprehensiveness/);
     const markdown = fs.readFileSync(report, "utf8");
     expect(markdown).toContain("Kept text.");
     expect(markdown).toContain("pnpm gim eval --model");
     expect(markdown).toContain("--report docs/results.md");
+    expect(markdown).toContain("## Circuits on MIB's graph, held out");
+    expect(markdown).toContain("--circuit-grid headline --resamples 20");
     const plots = fs.readdirSync(path.join(tmp, "docs", "plots"));
     expect(plots.sort()).toEqual(["circuits-random-ioi-edges.svg", "circuits-random-ioi-nodes.svg", "tokens-random-ioi-comprehensiveness.svg", "tokens-random-ioi-sufficiency.svg"]);
   });
 
   it.runIf(fs.existsSync(path.join(modelDir(shippedModels[0]), "config.json")))("runs a subset of a shipped model by name", async () => {
-    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", shippedModels[0], "--subset", "2", "--methods", "gim,gradient", "--no-self-repair", "--json"]);
+    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", shippedModels[0], "--subset", "2", "--methods", "gim,gradient", "--no-self-repair", "--no-circuits", "--json"]);
     expect(code, err).toBe(0);
     const json = JSON.parse(out) as Record<string, any>;
     expect(json["models"][0].name).toBe(shippedModels[0]);
@@ -91,6 +100,8 @@ describe("gim eval", () => {
       [["eval", "--model", "README.md"], /^gim: .*README.md is a regular file, not a folder \(--model takes a Hugging Face model folder\)/, 1],
       [["eval", "--model", tmp], /^gim: cannot tell the task of .*: it has no training.json \(recipes: ioi-gpt2/],
       [["eval", "--subset", "0"], /^gim: option --subset/],
+      [["eval", "--circuit-grid", "all"], /^gim: unknown --circuit-grid "all" \(known: full, headline\)/],
+      [["eval", "--counterfactual", "abc"], /^gim: unknown --counterfactual "abc" \(known: s2-io-flip, third-name\)/],
       [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
       [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],
     ];

@@ -16,6 +16,7 @@ export * from "./task.js";
 export * from "./stats.js";
 export * from "./tokenEval.js";
 export * from "./componentEval.js";
+export * from "./circuitEval.js";
 export * from "./selfRepairEval.js";
 export * from "./run.js";
 export * from "./tasks.js";

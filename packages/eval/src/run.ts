@@ -6,6 +6,7 @@
 import { gim, methodRules, type SelfRepairCriteria, type GradientMethod } from "@gim/rules";
 import { InputError } from "@gim/tensor";
 import { describeLayout, type CausalLM } from "@gim/transformer";
+import { evaluateCircuits, type CircuitEvalResult, type CircuitGridOptions } from "./circuitEval.js";
 import { evaluateComponents, type ComponentEvalResult } from "./componentEval.js";
 import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepairEval.js";
 import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
@@ -15,7 +16,7 @@ import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type To
 export interface EvalProgress {
   /** The task (model) being evaluated. */
   readonly model: string;
-  readonly stage: "tokens" | "components" | "self-repair";
+  readonly stage: "tokens" | "components" | "circuits" | "self-repair";
   /** Units done and in total, over every task (an example or a pair is one unit). */
   readonly done: number;
   readonly total: number;
@@ -33,6 +34,12 @@ export interface EvalOptions {
   readonly batchSize?: number;
   /** Run the component evaluation (default true). */
   readonly components?: boolean;
+  /** Run the circuit evaluation with MIB's held-out protocol (default true; needs the tasks' `circuitPairs`). */
+  readonly circuits?: boolean;
+  /** Which methods the circuit evaluation runs (default: the headline, the ablation grid and the TSG sweep). */
+  readonly circuitGrid?: CircuitGridOptions;
+  /** Bootstrap resamples of the circuit evaluation's intervals (default 2000). */
+  readonly resamples?: number;
   /** Run the self-repair measurement (default true). */
   readonly selfRepair?: boolean;
   /** Self-repair: weight both keys must hold (default 0.2). */
@@ -54,9 +61,12 @@ export interface ModelEvalResult {
   readonly evidenceSets: EvalTask["evidenceSets"];
   readonly tokens: TokenResult;
   readonly components?: ComponentEvalResult;
+  /** How the circuit evaluation's pairs were made (for the report). */
+  readonly circuitPairDescription?: string;
+  readonly circuits?: CircuitEvalResult;
   readonly selfRepair?: SelfRepairResult;
   /** Wall-clock seconds per stage. */
-  readonly seconds: { readonly tokens: number; readonly components: number; readonly selfRepair: number };
+  readonly seconds: { readonly tokens: number; readonly components: number; readonly circuits: number; readonly selfRepair: number };
 }
 
 /** The evaluation of every task. */
@@ -100,11 +110,13 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
   const igSteps = options.igSteps ?? 32;
   const withComponents = options.components ?? true;
   const withSelfRepair = options.selfRepair ?? true;
+  const withCircuits = options.circuits ?? true;
+  const circuitUnits = (t: EvalTask) => (withCircuits && t.circuitPairs ? t.circuitPairs.score.length + t.circuitPairs.evaluate.length : 0);
   for (const t of tasks) {
     if (t.examples.length === 0) throw new InputError(`${t.name}: no held-out examples`);
     if (withComponents && t.pairs.length === 0) throw new InputError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
   }
-  const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0), 0);
+  const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0) + circuitUnits(t), 0);
   let done = 0;
   const started = performance.now();
   const models = tasks.map((task): ModelEvalResult => {
@@ -128,6 +140,18 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
       : undefined;
     const componentSeconds = (performance.now() - t0) / 1000;
     t0 = performance.now();
+    const circuits =
+      withCircuits && task.circuitPairs
+        ? evaluateCircuits(task.model, task.circuitPairs.score, task.circuitPairs.evaluate, {
+            ...options.circuitGrid,
+            seed,
+            batchSize: options.batchSize,
+            ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
+            onProgress: (_, n) => progress("circuits", n),
+          })
+        : undefined;
+    const circuitSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
     const selfRepair = withSelfRepair
       ? evaluateSelfRepair(task.model, task.selfRepairExamples, { methods: selfRepairMethods(), minWeight: options.minWeight, criteria: options.criteria, batchSize: options.batchSize, onExample: () => progress("self-repair", 1) })
       : undefined;
@@ -141,8 +165,9 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
       evidenceSets: task.evidenceSets,
       tokens,
       ...(components ? { components } : {}),
+      ...(circuits ? { circuits, circuitPairDescription: task.pairDescription } : {}),
       ...(selfRepair ? { selfRepair } : {}),
-      seconds: { tokens: tokenSeconds, components: componentSeconds, selfRepair: selfRepairSeconds },
+      seconds: { tokens: tokenSeconds, components: componentSeconds, circuits: circuitSeconds, selfRepair: selfRepairSeconds },
     };
   });
   return { methods, seed, igSteps, models, seconds: (performance.now() - started) / 1000 };

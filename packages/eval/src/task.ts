@@ -63,4 +63,9 @@ export interface EvalTask {
   readonly pairs: readonly EvalPair[];
   /** How the corrupted prompts differ from the clean ones (for the report). */
   readonly pairDescription: string;
+  /**
+   * The circuit evaluation's pairs (MIB's held-out protocol): edge scores come from `score`,
+   * circuits are evaluated on `evaluate`; no clean prompt is in both.
+   */
+  readonly circuitPairs?: { readonly score: readonly EvalPair[]; readonly evaluate: readonly EvalPair[] };
 }

@@ -2,11 +2,11 @@
  * The evaluation tasks of the shipped models: held-out IOI and induction examples (from
  * `@gim/models`' generators), with their ground-truth evidence and clean/corrupted pairs.
  */
-import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, type TaskTokenizer } from "@gim/models";
+import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, type InductionExample, type IoiExample, type TaskTokenizer } from "@gim/models";
 import { defaultBaseline } from "@gim/rules";
 import { InputError, quote } from "@gim/tensor";
 import type { CausalLM, Tokenizer } from "@gim/transformer";
-import type { EvalExample, EvalTask } from "./task.js";
+import type { EvalExample, EvalPair, EvalTask } from "./task.js";
 
 /** The tasks an evaluation can draw held-out data for. */
 export const evalTaskKinds = ["ioi", "induction"] as const;
@@ -22,10 +22,12 @@ export interface EvalSizes {
   readonly pairs: number;
   /** Examples of the self-repair measurement. */
   readonly selfRepair: number;
+  /** Pairs of the circuit evaluation: as many to score edges on and as many (disjoint) to evaluate circuits on. */
+  readonly circuitPairs: number;
 }
 
 /** Held-out sizes of a full run, per model (those of docs/results.md). */
-export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48 };
+export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48, circuitPairs: 64 };
 
 /**
  * The largest subset: its examples and pairs are drawn and tokenized before the run starts,
@@ -39,8 +41,21 @@ export function sizesOf(subset: number | undefined): EvalSizes {
   if (typeof subset !== "number" || !Number.isInteger(subset) || subset < 1 || subset > maxSubset) {
     throw new InputError(`the subset must be an integer in [1, ${maxSubset}], got ${quote(subset)}`);
   }
-  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair) };
+  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair), circuitPairs: subset };
 }
+
+/**
+ * IOI's corrupted prompt (the counterfactual):
+ * - `s2-io-flip` (MIB's IOI, its default `s2_io_flip_counterfactual`): the second mention of S
+ *   replaced by IO, so IO is the repeated name and the answer flips to S; the metric is
+ *   logit[IO] - logit[S] in every run (MIB's labels [IO, S]);
+ * - `third-name` (this repository's earlier default): IO's mention replaced by a third name C,
+ *   which the corrupted prompt supports; the metric is logit[IO] - logit[C].
+ */
+export const ioiCounterfactuals = ["s2-io-flip", "third-name"] as const;
+
+/** One of {@link ioiCounterfactuals}. */
+export type IoiCounterfactual = (typeof ioiCounterfactuals)[number];
 
 /** Added to the evaluation seed to draw the held-out examples (apart from the seeds training used). */
 export const EVAL_DATA_SEED = 3_000_003;
@@ -54,6 +69,31 @@ export interface EvalTaskOptions {
   readonly seed?: number;
   /** What the model is, for the report (sentences); the task's own description is appended. */
   readonly about?: string;
+  /** IOI's counterfactual (default `s2-io-flip`, MIB's). */
+  readonly counterfactual?: IoiCounterfactual;
+}
+
+/** Seed offset of the circuit evaluation's scoring pairs (drawn apart from the evaluation pairs). */
+export const CIRCUIT_SCORE_SEED = 1_000_003;
+
+/**
+ * `count` pairs of `draw(seed)` whose clean prompts are not among `avoid`'s (nor repeated),
+ * drawing again with the next seed until there are enough (at most 8 draws).
+ */
+function disjointPairs(draw: (seed: number) => EvalPair[], seed: number, count: number, avoid: readonly EvalPair[]): EvalPair[] {
+  const seen = new Set(avoid.map((p) => p.clean.join(",")));
+  const out: EvalPair[] = [];
+  for (let k = 0; k < 8 && out.length < count; k++) {
+    for (const p of draw(seed + k)) {
+      const key = p.clean.join(",");
+      if (out.length < count && !seen.has(key)) {
+        seen.add(key);
+        out.push(p);
+      }
+    }
+  }
+  if (out.length < count) throw new InputError(`only ${out.length} held-out pairs differ from the ${avoid.length} evaluation pairs; the circuit evaluation asked for ${count}`);
+  return out;
 }
 
 /**
@@ -64,7 +104,7 @@ export interface EvalTaskOptions {
 export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: Tokenizer & TaskTokenizer, options: EvalTaskOptions): EvalTask {
   const { sizes } = options;
   const seed = EVAL_DATA_SEED + (options.seed ?? 0);
-  for (const part of ["examples", "pairs", "selfRepair"] as const) {
+  for (const part of ["examples", "pairs", "selfRepair", "circuitPairs"] as const) {
     const n = sizes[part];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > maxSubset) throw new InputError(`buildEvalTask: sizes.${part} must be an integer in [0, ${maxSubset}], got ${quote(n)}`);
   }
@@ -72,23 +112,35 @@ export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: To
   const tokensOf = (ids: readonly number[]) => ids.map((id) => tokenizer.decodeToken(id));
   let examples: EvalExample[];
   let pairs: EvalTask["pairs"];
+  let circuitPairs: EvalTask["circuitPairs"];
   let evidenceSets: EvalTask["evidenceSets"];
   let pairDescription: string;
   let examplesDescription: string;
   if (kind === "ioi") {
-    const drawn = ioiExamples("heldout", count, seed, tokenizer);
+    const counterfactual = options.counterfactual ?? "s2-io-flip";
+    const toPair = (e: IoiExample): EvalPair =>
+      counterfactual === "s2-io-flip" ? { clean: e.ids, corrupted: e.flipped.ids, answer: e.target, wrong: e.subject } : { clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! };
+    const drawn = ioiExamples("heldout", Math.max(count, sizes.circuitPairs), seed, tokenizer);
     examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { io: [e.positions.io], names: [e.positions.io, e.positions.s1, e.positions.s2] }, tokens: tokensOf(e.ids) }));
-    pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+    pairs = drawn.slice(0, sizes.pairs).map(toPair);
+    const evaluate = drawn.slice(0, sizes.circuitPairs).map(toPair);
+    circuitPairs = { score: disjointPairs((s) => ioiExamples("heldout", sizes.circuitPairs, s, tokenizer).map(toPair), seed + CIRCUIT_SCORE_SEED, sizes.circuitPairs, evaluate), evaluate };
     evidenceSets = [
       { name: "io", description: "IO" },
       { name: "names", description: "{IO, S1, S2}" },
     ];
-    pairDescription = "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
+    pairDescription =
+      counterfactual === "s2-io-flip"
+        ? "MIB's S2/IO flip: the second mention of the subject S replaced by the indirect object IO, so the corrupted prompt supports S; the metric is logit[IO] - logit[S]."
+        : "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
     examplesDescription = "Examples: IOI prompts from the held-out templates and name pairs.";
   } else {
-    const drawn = inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS);
+    const toPair = (e: InductionExample): EvalPair => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! });
+    const drawn = inductionExamples(Math.max(count, sizes.circuitPairs), seed, tokenizer, INDUCTION_OPTIONS);
     examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { next: [e.positions.next], copy: [e.positions.s, e.positions.next] }, tokens: tokensOf(e.ids) }));
-    pairs = drawn.slice(0, sizes.pairs).map((e) => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! }));
+    pairs = drawn.slice(0, sizes.pairs).map(toPair);
+    const evaluate = drawn.slice(0, sizes.circuitPairs).map(toPair);
+    circuitPairs = { score: disjointPairs((s) => inductionExamples(sizes.circuitPairs, s, tokenizer, INDUCTION_OPTIONS).map(toPair), seed + CIRCUIT_SCORE_SEED, sizes.circuitPairs, evaluate), evaluate };
     evidenceSets = [
       { name: "next", description: "s+1" },
       { name: "copy", description: "{s, s+1}" },
@@ -111,5 +163,6 @@ export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: To
     selfRepairExamples: examples.slice(0, sizes.selfRepair),
     pairs,
     pairDescription,
+    ...(sizes.circuitPairs > 0 ? { circuitPairs } : {}),
   };
 }

@@ -2,14 +2,16 @@
  * `gim eval`: the faithfulness evaluation of `docs/results.md` on the shipped models'
  * held-out data: comprehensiveness, sufficiency and evidence hit rate of every token
  * attribution method; component attribution (plain gradient vs GIM) against exact patching
- * with MIB-style circuit faithfulness; and the attention self-repair measurement. Prints
+ * with MIB-style circuit faithfulness; circuits on MIB's per-head q/k/v graph with its held-out
+ * protocol (EAP, EAP-IG, GIM and its parts, a TSG sweep; CPR and CMD with paired bootstrap
+ * intervals); and the attention self-repair measurement. Prints
  * tables (or JSON) and, with `--report`, writes the markdown report and its SVG plots.
  */
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import {
-  buildEvalTask, evalMethods, fullRun, maxSubset, methodLabels, resultsJson, runEval, sizesOf,
-  type EvalMethod, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
+  buildEvalTask, differenceOf, evalMethods, formatInterval, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, sizesOf, verdict,
+  type IoiCounterfactual, type EvalMethod, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
 } from "@gim/eval";
 import { machineInfo, writeReport } from "@gim/eval/node";
 import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
@@ -42,19 +44,24 @@ export const evalSpec: CommandSpec = {
       valueName: "N",
       min: 1,
       max: { value: maxSubset, why: "the examples are built before the run starts, and each takes several forward and backward passes" },
-      description: `Evaluate N held-out examples, N clean/corrupted pairs and at most N self-repair examples per model (for CI); at most ${maxSubset}`,
+      description: `Evaluate N held-out examples, N clean/corrupted pairs, N + N circuit pairs and at most N self-repair examples per model (for CI); at most ${maxSubset}`,
       defaultText: `${fullRun.examples} examples, ${fullRun.pairs} pairs, ${fullRun.selfRepair} self-repair examples`,
     },
     { name: "methods", kind: "string", valueName: "M,...", repeatable: true, description: "Token attribution methods: those of gim explain, and random", defaultText: "all" },
     { name: "seed", kind: "int", valueName: "S", min: 0, description: "Seed of the held-out draw and of the random ranking", defaultText: "0" },
     { name: "report", kind: "string", valueName: "FILE", description: "Write the markdown report to FILE and its SVG plots to plots/ next to it (a discussion between the markers is kept)" },
     { name: "no-components", kind: "flag", description: "Skip the component evaluation" },
+    { name: "no-circuits", kind: "flag", description: "Skip the circuit evaluation on MIB's graph (held out, with intervals)" },
+    { name: "circuit-grid", kind: "string", valueName: "full|headline", description: "Circuit methods: the headline (random, EAP, EAP-IG, GIM-EAP, GIM-EAP-IG, exact) or also the ablation grid and the TSG sweep", defaultText: "full" },
+    { name: "counterfactual", kind: "string", valueName: "s2-io-flip|third-name", description: "IOI's corrupted prompts: MIB's S2/IO flip (metric logit[IO] - logit[S]) or IO replaced by a third name", defaultText: "s2-io-flip" },
+    { name: "resamples", kind: "int", valueName: "N", min: 10, description: "Bootstrap resamples of the circuit evaluation's intervals", defaultText: "2000" },
     { name: "no-self-repair", kind: "flag", description: "Skip the self-repair measurement" },
     jsonOption,
   ],
   notes: [
     "Token attributions: f is the target logit (the correct answer at the last position). Tokens are ranked by attribution, the first and last token excluded (n = length - 2 rankable). Comprehensiveness masks the top-1..top-min(50, n) tokens with the baseline token and averages (f(x) - f(x_masked)) / f(x) (higher is better); sufficiency masks the floor(r n) least important for r in 0.5, 0.8, 0.9, 0.95, 0.99 (lower is better). Examples with f(x) <= 0 are left out of both and counted. The evidence hit rate is the share of examples whose top-ranked token is a ground-truth evidence token.",
     "Components: attribution patching with the plain gradient and with GIM against exact activation patching (Spearman, top-k overlap) over the held-out clean/corrupted pairs, and the faithfulness of the circuits of the top-k nodes and edges (MIB's CPR and CMD). Self-repair: attention rows whose two heaviest keys matter together but little alone, and how plain gradients, TSG and GIM rank them. docs/results.md defines every number.",
+    "Circuits: edge scores on MIB's graph (senders: input, heads, MLPs; receivers: every head's q, k and v input, every MLP input, the logits) from one set of pairs, circuits of MIB's sizes evaluated on a disjoint set; CPR (area under f, signed ranking) and CMD (area of |1 - f|, |score| ranking) with paired bootstrap intervals, for random, EAP, EAP-IG, GIM-EAP, GIM-EAP-IG, exact edge patching, and (full grid) each of GIM's parts alone, GIM minus each part, and GIM with TSG at T = 1, 1.5, 2.5, 3, 5, 10.",
     "Progress goes to stderr (one redrawn line on a terminal, plain lines otherwise).",
   ],
   examples: ["eval --report docs/results.md", "eval --model ioi-gpt2 --subset 4 --json", "eval --model ./my-ioi-model --task ioi --methods gim,gradient,random"],
@@ -104,7 +111,7 @@ export interface LoadedTask {
 }
 
 /** Opens a model (shipped name or folder) and draws its held-out data. */
-export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">, options: { task?: string; seed: number; sizes: EvalSizes }): Promise<LoadedTask> {
+export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">, options: { task?: string; seed: number; sizes: EvalSizes; counterfactual?: IoiCounterfactual }): Promise<LoadedTask> {
   const { dir, name } = resolveModel(spec, io.cwd, io.env);
   const { kind, training } = taskOf(dir, name, options.task);
   const opened = await openModel({ dir, name });
@@ -119,7 +126,7 @@ export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">,
     .join(" ");
   let task: EvalTask;
   try {
-    task = buildEvalTask(kind, opened.model, tokenizer, { name, sizes: options.sizes, seed: options.seed, about });
+    task = buildEvalTask(kind, opened.model, tokenizer, { name, sizes: options.sizes, seed: options.seed, about, ...(options.counterfactual ? { counterfactual: options.counterfactual } : {}) });
   } catch (e) {
     throw new RuntimeError(`${dir}: cannot build the ${kind} task's examples with this model's tokenizer: ${(e as Error).message}`);
   }
@@ -170,6 +177,13 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
   const seed = args.number("seed");
   if (seed !== undefined) parts.push(`--seed ${seed}`);
   if (args.flag("no-components")) parts.push("--no-components");
+  if (args.flag("no-circuits")) parts.push("--no-circuits");
+  const grid = args.string("circuit-grid");
+  if (grid !== undefined) parts.push(`--circuit-grid ${grid}`);
+  const counterfactual = args.string("counterfactual");
+  if (counterfactual !== undefined) parts.push(`--counterfactual ${counterfactual}`);
+  const resamples = args.number("resamples");
+  if (resamples !== undefined) parts.push(`--resamples ${resamples}`);
   if (args.flag("no-self-repair")) parts.push("--no-self-repair");
   if (reportPath !== undefined) parts.push(`--report ${quote(reportPath)}`);
   if (args.flag("json")) parts.push("--json");
@@ -196,12 +210,29 @@ export const evalCommand: Command = {
     if (task !== undefined && specs.length === 0) throw new UsageError("--task applies to a --model DIR; give one");
     const names = specs.length > 0 ? specs : [...shippedModels];
     const sizes = sizesOf(subset);
+    const grid = args.string("circuit-grid") ?? "full";
+    if (grid !== "full" && grid !== "headline") throw new UsageError(`unknown --circuit-grid "${grid}" (known: full, headline)`);
+    const counterfactual = args.string("counterfactual");
+    if (counterfactual !== undefined && !(ioiCounterfactuals as readonly string[]).includes(counterfactual)) {
+      throw new UsageError(`unknown --counterfactual "${counterfactual}" (known: ${ioiCounterfactuals.join(", ")})`);
+    }
     const loaded: LoadedTask[] = [];
-    for (const spec of names) loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes }));
+    for (const spec of names) {
+      loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes, ...(counterfactual ? { counterfactual: counterfactual as IoiCounterfactual } : {}) }));
+    }
     const bar = new EvalProgressBar(io.stderr);
     const results = runEval(
       loaded.map((l) => l.task),
-      { methods, seed, components: !args.flag("no-components"), selfRepair: !args.flag("no-self-repair"), onProgress: (p) => bar.update(p) },
+      {
+        methods,
+        seed,
+        components: !args.flag("no-components"),
+        circuits: !args.flag("no-circuits"),
+        circuitGrid: grid === "headline" ? { ablation: false, sweep: false } : {},
+        ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
+        selfRepair: !args.flag("no-self-repair"),
+        onProgress: (p) => bar.update(p),
+      },
     );
     bar.finish(`done in ${formatDuration(results.seconds)}`);
     if (reportPath !== undefined) {
@@ -261,6 +292,28 @@ export function renderText(results: EvalResults): string {
             value(s.nodes.signed.area),
             value(s.edges.signed.area),
             value(s.edges.absolute.areaFromOne),
+          ]),
+        ),
+      );
+    }
+    if (m.circuits) {
+      const c = m.circuits;
+      lines.push(`circuits on MIB's graph: ${c.edges} edges, scores from ${c.scorePairs} pairs, circuits on ${c.evalPairs} others; ${Math.round(100 * c.level)}% bootstrap intervals`);
+      lines.push(
+        renderTable(
+          [
+            { header: "ranking from", align: "left" },
+            { header: "CPR ↑", align: "right" },
+            { header: "CMD ↓", align: "right" },
+            { header: "Spearman with exact", align: "right" },
+            { header: "vs plain: CPR / CMD / Spearman", align: "left" },
+          ],
+          c.methods.map((x) => [
+            x.name,
+            formatInterval(x.cpr),
+            formatInterval(x.cmd),
+            formatInterval(x.spearman),
+            x.base && x.variant !== "plain" ? (["cpr", "cmd", "spearman"] as const).map((s) => verdict(differenceOf(c, x.name, x.base!, s))).join(" / ") : "",
           ]),
         ),
       );

@@ -1,5 +1,6 @@
 import type { TokenMethodResult } from "../tokenEval.js";
 import type { EvalResults } from "../run.js";
+import { differenceOf, formatDifference } from "./circuits.js";
 import { methodLabels, formatValue, formatSigned, percent, table } from "./format.js";
 import type { ReportWriter } from "./writer.js";
 
@@ -43,6 +44,20 @@ export function headlineSection(results: EvalResults, { p }: ReportWriter): void
     "*GIM − gradient* is the mean ± standard error of the per-example difference (paired over the same examples).",
     "",
   );
+  const circuitRows = results.models.flatMap((m) => {
+    const c = m.circuits;
+    if (!c) return [];
+    return [[`\`${m.name}\``, ...(["eap", "eap-ig"] as const).flatMap((b) => (["cpr", "cmd", "spearman"] as const).map((s) => formatDifference(differenceOf(c, `gim-${b}`, b, s))))]];
+  });
+  if (circuitRows.length) {
+    p(
+      `Circuits on MIB's graph (held out), GIM − plain with ${Math.round(100 * results.models.find((m) => m.circuits)!.circuits!.level)}% paired bootstrap intervals (bold: the interval excludes 0; CPR and Spearman: higher is better, CMD: lower is better):`,
+      "",
+      table(["model", "EAP: Δ CPR", "EAP: Δ CMD", "EAP: Δ Spearman", "EAP-IG: Δ CPR", "EAP-IG: Δ CMD", "EAP-IG: Δ Spearman"], circuitRows),
+      "",
+    );
+    return; // the coarse, in-sample component numbers below carry no intervals: the circuit table replaces them here
+  }
   const compRows = results.models.flatMap((m) => {
     if (!m.components) return [];
     const s = new Map(m.components.sources.map((x) => [x.name, x]));

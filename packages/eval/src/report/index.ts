@@ -6,6 +6,7 @@
  * regenerated.
  */
 import type { EvalResults, ModelEvalResult } from "../run.js";
+import { circuitSection } from "./circuits.js";
 import { closingSections } from "./closing.js";
 import { componentSection } from "./components.js";
 import { slug } from "./format.js";
@@ -19,13 +20,14 @@ import type { ReportWriter } from "./writer.js";
 
 export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
 export { formatValue, methodLabels } from "./format.js";
+export { formatInterval, formatDifference, differenceOf, verdict } from "./circuits.js";
 export type { ReportWriter } from "./writer.js";
 
 /** A section of the report: it appends its markdown (and plots) for the results. */
 export type ReportSection = (results: EvalResults, out: ReportWriter) => void;
 
 /** The sections of the report, in order. */
-export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, selfRepairSection, closingSections];
+export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, closingSections];
 
 /** The report's markdown and plots. */
 export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {

@@ -7,7 +7,7 @@ export function modelsSection(results: EvalResults, { p }: ReportWriter): void {
   p("## Models and data", "");
   p(
     table(
-      ["model", "architecture", "token examples", "f(x) mean", "argmax = answer", "rankable tokens n", "pairs", "self-repair examples"],
+      ["model", "architecture", "token examples", "f(x) mean", "argmax = answer", "rankable tokens n", "pairs", "circuit pairs (score / evaluate)", "self-repair examples"],
       results.models.map((m) => [
         `\`${m.name}\``,
         m.architecture,
@@ -16,6 +16,7 @@ export function modelsSection(results: EvalResults, { p }: ReportWriter): void {
         `${m.tokens.argmaxIsTarget}/${m.tokens.examples}`,
         m.tokens.rankable.min === m.tokens.rankable.max ? String(m.tokens.rankable.min) : `${m.tokens.rankable.min}–${m.tokens.rankable.max}`,
         m.components ? String(m.components.pairs) : "–",
+        m.circuits ? `${m.circuits.scorePairs} / ${m.circuits.evalPairs}` : "–",
         m.selfRepair ? String(m.selfRepair.examples) : "–",
       ]),
     ),
