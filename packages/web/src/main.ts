@@ -7,7 +7,7 @@ import shipped from "virtual:shipped-models";
 import { WorkerClient } from "./client.js";
 import { defaultSettings, type AttentionView, type Attributions, type ComponentResult, type ModelInfo, type Recorded, type Settings } from "./explorer.js";
 import { checkGpuMatmul } from "./gpuCheck.js";
-import { attentionHtml, attributionsHtml, componentGraphSvg, componentTableHtml, escapeHtml, jacobianHtml, traceDiagramHtml } from "./views.js";
+import { attentionHtml, attributionsHtml, attributionTableHtml, componentGraphSvg, componentTableHtml, escapeHtml, jacobianHtml, traceDiagramHtml } from "./views.js";
 import "./style.css";
 
 document.head.insertAdjacentHTML("beforeend", `<style>${heatmapCss}</style>`);
@@ -200,7 +200,9 @@ async function recompute(): Promise<void> {
 function renderAttributions(a: Attributions): void {
   state.attributions = a;
   const r = state.recorded!;
-  $("heatmap").innerHTML = attributionsHtml(r.tokens, r.ids, a);
+  const open = document.querySelector<HTMLDetailsElement>(".attribution-table")?.open ?? false;
+  $("heatmap").innerHTML = attributionsHtml(r.tokens, r.ids, a) + attributionTableHtml(r.tokens, a);
+  document.querySelector<HTMLDetailsElement>(".attribution-table")!.open = open;
   $("passes").textContent = `target ${JSON.stringify(a.targetToken)} (logit ${formatNumber(a.logit)}); forward passes so far: ${a.forwardPasses}, backward passes: ${a.backwardPasses}.`;
   $("trace").innerHTML = state.info ? traceDiagramHtml(state.info, a.trace) : "";
   $("skipped").textContent = a.skipped.length ? `Not applied: ${a.skipped.map((s) => `${s.rule} (${s.reason})`).join("; ")}.` : "";

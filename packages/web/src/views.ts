@@ -20,6 +20,13 @@ export function attributionsHtml(tokens: readonly string[], ids: readonly number
   );
 }
 
+/** The attributions as numbers: one row per token, both methods, and GIM's rank by |value|. */
+export function attributionTableHtml(tokens: readonly string[], a: Attributions): string {
+  const rank = new Map(a.gim.map((_, i) => i).sort((x, y) => Math.abs(a.gim[y]!) - Math.abs(a.gim[x]!)).map((t, r) => [t, r + 1]));
+  const rows = tokens.map((t, i) => `<tr data-index="${i}"><td>${i}</td><th>${escapeHtml(JSON.stringify(t))}</th><td data-value="${a.plain[i]}">${formatNumber(a.plain[i]!)}</td><td data-value="${a.gim[i]}">${formatNumber(a.gim[i]!)}</td><td>${rank.get(i)}</td></tr>`);
+  return `<details class="attribution-table"><summary>The numbers</summary><table class="numbers"><tr><th>#</th><th>token</th><th>gradient × input</th><th>GIM</th><th>GIM rank by |value|</th></tr>${rows.join("")}</table></details>`;
+}
+
 /** Readable rule names: gim.softmaxTemperature -> TSG. */
 const ruleLabels: Record<string, string> = {
   "gim.freezeNorm": "norm freeze",

@@ -100,6 +100,15 @@ if (!hasChromium) {
       expectClose(await rowValues("GIM"), g.attributions, "GIM");
       expectClose(await rowValues("gradient × input"), plain.attributions, "gradient × input");
       expect(differs(g.attributions, plain.attributions)).toBe(true);
+      // Hovering a token shows both values; the table under the heatmaps holds the same numbers.
+      await page.hover('#heatmap .gim-heatmap-row[data-label="GIM"] .gim-token[data-index="1"]');
+      const hover = await page.locator("#hover-value").innerText();
+      const [hPlain, hGim] = [...hover.matchAll(/(?:input|GIM) ([-+.\deE]+)/g)].map((m) => Number(m[1]));
+      expect(hover.startsWith('#1 " Mary"')).toBe(true);
+      expect(Math.abs(hPlain! - plain.attributions[1]!)).toBeLessThanOrEqual(1e-5 * Math.abs(plain.attributions[1]!));
+      expect(Math.abs(hGim! - g.attributions[1]!)).toBeLessThanOrEqual(1e-5 * Math.abs(g.attributions[1]!));
+      const tableGim = await page.$$eval(".attribution-table tr[data-index] td:nth-of-type(3)", (c) => c.map((x) => Number((x as HTMLElement).dataset.value)));
+      expect(tableGim).toEqual(await rowValues("GIM"));
       // The trace: GIM's rules fired in every block, and the final norm was frozen.
       expect(await page.getAttribute('.trace-box[data-place="h.0.attn"]', "data-rules")).toContain("gim.softmaxTemperature");
       expect(await page.getAttribute('.trace-box[data-place="ln_f"]', "data-rules")).toBe("gim.freezeNorm");
