@@ -5,6 +5,8 @@
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   matmul: () => import("../packages/tensor/bench/matmul.js"),
   model: () => import("../packages/transformer/bench/model.js"),
+  gim: () => import("../packages/rules/bench/gim.js"),
+  train: () => import("../packages/models/bench/train.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

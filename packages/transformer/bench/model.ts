@@ -13,6 +13,8 @@
  * - `recorded_forward_ms`: the same pass from token embeddings that are a variable (graph kept);
  * - `forward_input_grad_ms`: recorded forward + argmax of the last position's logits + `grad` of
  *   that logit with respect to the embeddings (what an attribution costs);
+ * - `forward_cpu_ms`, `forward_input_grad_cpu_ms`: the same passes in CPU time of the child
+ *   (all its threads, `process.cpuUsage()`), which other jobs on a busy machine disturb less;
  * - `peak_rss_mb`: the child's `process.resourceUsage().maxRSS`; `sampled_rss_mb` the largest
  *   `process.memoryUsage().rss` seen while a graph was alive; `model_rss_mb` the RSS with only
  *   the weights loaded;
@@ -27,9 +29,13 @@
  * per configuration per line instead. `--quick` runs only the tiny models (a CI smoke run).
  * `--threads N` sets the matmul threads; `--ops` also times every op's forward and backward by
  * phase (by wrapping the op definitions in the child), for finding hot spots. `model_torch.py`
- * measures the same GPT-2-small model in PyTorch.
+ * measures the same GPT-2-small model in PyTorch; `--torch` runs it after our rows, in the same
+ * session, once with the BLAS the system provides and once with Debian's OpenBLAS when it is
+ * installed, and prints the two side by side (skipped with a note where /usr/bin/python3 with
+ * torch is missing). Torch's peak RSS covers all its lengths in one process.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,7 +49,7 @@ const MB = 1024 * 1024;
 const TORCH_REFERENCE = { model: "gpt2-small", seq: 64, forward_ms: 250, forward_input_grad_ms: 500, peak_rss_mb: 1000 };
 
 /** The benchmarked models as Hugging Face config.json objects. */
-const MODEL_CONFIGS: Record<string, Record<string, unknown>> = {
+export const MODEL_CONFIGS: Record<string, Record<string, unknown>> = {
   "gpt2-small": { model_type: "gpt2", vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 },
   // SmolLM-135M's shape: 9 query heads share 3 kv heads; tied embeddings.
   "llama-small": {
@@ -78,6 +84,9 @@ interface Row {
   forward_ms: number;
   forward_input_grad_ms: number;
   peak_rss_mb: number;
+  /** CPU time of the forward pass, all threads (process.cpuUsage): the work, less sensitive than wall time to other jobs on the machine. */
+  forward_cpu_ms: number;
+  forward_input_grad_cpu_ms: number;
   recorded_forward_ms: number;
   grad_ms: number;
   forward_ms_min: number;
@@ -136,7 +145,8 @@ function timeOps(vocab: number): { totals: Map<string, number>; setPhase(p: Phas
   return { totals, setPhase: (p) => void (phase = p) };
 }
 
-function buildModel(name: string): CausalLM {
+/** A random-weight model (seed 1) of one of {@link MODEL_CONFIGS}' shapes. */
+export function buildModel(name: string): CausalLM {
   const json = MODEL_CONFIGS[name];
   if (!json) throw new RangeError(`unknown model '${name}'; known: ${Object.keys(MODEL_CONFIGS).join(", ")}`);
   const config = parseConfig(json, name);
@@ -182,6 +192,12 @@ async function settledMemory(): Promise<{ rss: number; heap: number; arrayBuffer
   return { rss: m.rss / MB, heap: m.heapUsed / MB, arrayBuffers: m.arrayBuffers / MB };
 }
 
+/** CPU time (user + system) of this process so far, all threads, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Runs in the child: builds the model and measures one configuration. */
 async function measure(spec: Spec): Promise<Row> {
   if (spec.threads !== undefined) T.setDefaultMatmulBackend(T.createCpuBackend({ threads: spec.threads }));
@@ -196,6 +212,8 @@ async function measure(spec: Spec): Promise<Row> {
   const timers = spec.ops ? timeOps(model.vocabSize) : undefined;
 
   const forward: number[] = [];
+  const forwardCpu: number[] = [];
+  const totalCpu: number[] = [];
   const recorded: number[] = [];
   const backward: number[] = [];
   const total: number[] = [];
@@ -208,12 +226,15 @@ async function measure(spec: Spec): Promise<Row> {
   for (let it = 0; it < spec.warmup + spec.runs; it++) {
     if (it === spec.warmup) timers?.totals.clear(); // count timed iterations only
     timers?.setPhase("forward");
+    const c0 = cpuMs();
     const t0 = performance.now();
     const logits = noGrad(() => model.forward({ ids }).logits.value);
     const t1 = performance.now();
+    const c1 = cpuMs();
     if (!Number.isFinite(logits.data[logits.size - 1]!)) throw new Error(`${spec.model}: the forward pass gave a non-finite logit`);
 
     timers?.setPhase("recorded");
+    const c2 = cpuMs();
     const t2 = performance.now();
     const embeds = variable(model.embedTokens(ids));
     // As explain() runs it: logits only at the position whose gradient is taken.
@@ -225,12 +246,15 @@ async function measure(spec: Spec): Promise<Row> {
     timers?.setPhase("grad");
     const [g] = grad(out.logit(-1, target), [embeds]);
     const t4 = performance.now();
+    const c4 = cpuMs();
     sampledRss = Math.max(sampledRss, process.memoryUsage().rss / MB);
     if (!Number.isFinite(T.sum(T.abs(g!)).item())) throw new Error(`${spec.model}: the input gradient is not finite`);
 
     iterations++;
     if (it >= spec.warmup) {
       forward.push(t1 - t0);
+      forwardCpu.push(c1 - c0);
+      totalCpu.push(c4 - c2);
       recorded.push(t3 - t2);
       backward.push(t4 - t3);
       total.push(t4 - t2);
@@ -249,6 +273,8 @@ async function measure(spec: Spec): Promise<Row> {
     forward_ms: round(median(forward)),
     forward_input_grad_ms: round(median(total)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    forward_cpu_ms: round(median(forwardCpu)),
+    forward_input_grad_cpu_ms: round(median(totalCpu)),
     recorded_forward_ms: round(median(recorded)),
     grad_ms: round(median(backward)),
     forward_ms_min: round(Math.min(...forward)),
@@ -278,6 +304,8 @@ async function measure(spec: Spec): Promise<Row> {
 interface Plan {
   json: boolean;
   specs: Spec[];
+  /** Also measure GPT-2 small in PyTorch at these lengths. */
+  torch: boolean;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -297,7 +325,7 @@ function positiveInts(text: string, what: string): number[] {
 }
 
 function plan(args: string[]): Plan {
-  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--threads", "--ops", "--max-rss-mb"]);
+  const known = new Set(["--json", "--quick", "--models", "--seqs", "--runs", "--threads", "--ops", "--max-rss-mb", "--torch"]);
   for (const a of args) {
     if (a.startsWith("--") && !known.has(a)) throw new RangeError(`unknown option ${a}; options: ${[...known].join(" ")}`);
   }
@@ -324,7 +352,7 @@ function plan(args: string[]): Plan {
       return { model, seq, warmup: 1, runs: runs ? positiveInts(runs, "--runs")[0]! : modelRuns, maxRssMb, threads, ops: args.includes("--ops") };
     }),
   );
-  return { json: args.includes("--json"), specs };
+  return { json: args.includes("--json"), specs, torch: args.includes("--torch") };
 }
 
 const COLUMNS: [string, number, (r: Row) => string][] = [
@@ -405,6 +433,91 @@ function printOps(rows: readonly Row[]): void {
   }
 }
 
+/** One line of `model_torch.py`'s output. */
+interface TorchRow {
+  model: string;
+  seq: number;
+  forward_ms: number;
+  forward_input_grad_ms: number;
+  peak_rss_mb: number;
+  forward_cpu_ms: number;
+  forward_input_grad_cpu_ms: number;
+  threads: number;
+  torch: string;
+  blas: string;
+  /** Which BLAS we asked for: the system's libblas.so.3, or Debian's OpenBLAS. */
+  variant: "system BLAS" | "OpenBLAS";
+}
+
+const PYTHON = "/usr/bin/python3";
+const OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+
+/**
+ * GPT-2 small in PyTorch (`model_torch.py`) at the lengths and runs of our gpt2-small rows, with
+ * the system's BLAS and, when Debian's OpenBLAS is installed, with it. Prints the JSON lines as
+ * they come in `--json` mode; returns nothing (with a note) when Python or torch is missing.
+ */
+function measureTorch(specs: readonly Spec[], json: boolean): TorchRow[] {
+  const own = specs.filter((s) => s.model === "gpt2-small");
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "model_torch.py");
+  const note = (text: string) => void (json ? console.error : console.log)(`\n--torch: ${text}`);
+  if (own.length === 0) return note("needs gpt2-small among the models (the only one model_torch.py builds); skipped"), [];
+  if (!fs.existsSync(PYTHON)) return note(`${PYTHON} not found; skipped`), [];
+  const variants: [TorchRow["variant"], NodeJS.ProcessEnv][] = [["system BLAS", process.env]];
+  if (fs.existsSync(path.join(OPENBLAS_DIR, "libblas.so.3"))) variants.push(["OpenBLAS", { ...process.env, LD_LIBRARY_PATH: OPENBLAS_DIR }]);
+  const threads = own[0]!.threads ?? T.defaultMatmulThreads(); // what our rows ran with
+  const args = [script, "--threads", String(threads), "--seqs", own.map((s) => s.seq).join(","), "--runs", String(own[0]!.runs)];
+  const rows: TorchRow[] = [];
+  for (const [variant, env] of variants) {
+    const child = spawnSync(PYTHON, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 16 * MB });
+    if (child.status !== 0) {
+      note(`model_torch.py (${variant}) failed (exit ${child.status ?? child.signal}): ${(child.stderr ?? "").trim().split("\n").at(-1)}`);
+      continue;
+    }
+    for (const line of child.stdout.trim().split("\n")) {
+      const row = { ...(JSON.parse(line) as Omit<TorchRow, "variant">), variant };
+      rows.push(row);
+      if (json) console.log(JSON.stringify(row));
+    }
+  }
+  return rows;
+}
+
+/** Our GPT-2 small rows beside PyTorch's, with the ratio ours / theirs, in wall time and in CPU time. */
+function printTorch(rows: readonly Row[], torchRows: readonly TorchRow[]): void {
+  const first = torchRows[0]!;
+  console.log(`\nGPT-2 small beside PyTorch ${first.torch} (${first.threads} threads), measured in this run; (x) = ours / PyTorch's`);
+  console.log("cpu: CPU time of the process, all threads (less sensitive than wall time to other jobs on the machine)");
+  console.log("variant        seq    fwd ms      (x)  fwd+grad ms      (x)  peak MB      (x)  fwd cpu ms      (x)  fwd+grad cpu ms      (x)");
+  const x = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}x`.padStart(8);
+  const blank = "".padStart(8);
+  for (const r of rows.filter((row) => row.model === "gpt2-small")) {
+    console.log(
+      ["ours".padEnd(14), String(r.seq).padStart(4), r.forward_ms.toFixed(0).padStart(9), blank, r.forward_input_grad_ms.toFixed(0).padStart(12), blank,
+        String(r.peak_rss_mb).padStart(8), blank, r.forward_cpu_ms.toFixed(0).padStart(11), blank, r.forward_input_grad_cpu_ms.toFixed(0).padStart(16), blank].join(" "),
+    );
+    for (const t of torchRows.filter((row) => row.seq === r.seq)) {
+      console.log(
+        [
+          `torch ${t.variant === "OpenBLAS" ? "OpenBLAS" : "sys BLAS"}`.padEnd(14),
+          String(t.seq).padStart(4),
+          t.forward_ms.toFixed(0).padStart(9),
+          x(r.forward_ms, t.forward_ms),
+          t.forward_input_grad_ms.toFixed(0).padStart(12),
+          x(r.forward_input_grad_ms, t.forward_input_grad_ms),
+          String(t.peak_rss_mb).padStart(8),
+          x(r.peak_rss_mb, t.peak_rss_mb),
+          t.forward_cpu_ms.toFixed(0).padStart(11),
+          x(r.forward_cpu_ms, t.forward_cpu_ms),
+          t.forward_input_grad_cpu_ms.toFixed(0).padStart(16),
+          x(r.forward_input_grad_cpu_ms, t.forward_input_grad_cpu_ms),
+        ].join(" "),
+      );
+    }
+  }
+  for (const v of new Set(torchRows.map((t) => `${t.variant}: ${t.blas}`))) console.log(`  ${v}`);
+}
+
 /** Runs every configuration in its own child process and prints the figures as they come. */
 export async function main(args: string[]): Promise<void> {
   let parsed: Plan;
@@ -416,7 +529,7 @@ export async function main(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { json, specs } = parsed;
+  const { json, specs, torch } = parsed;
   const self = fileURLToPath(import.meta.url);
   const rows: Row[] = [];
   if (!json) {
@@ -437,9 +550,11 @@ export async function main(args: string[]): Promise<void> {
     rows.push(row);
     console.log(json ? JSON.stringify(row) : tableLine(COLUMNS.map(([, , cell]) => cell(row))));
   }
+  const torchRows = torch ? measureTorch(specs, json) : [];
   if (json) return;
+  if (torchRows.length > 0) printTorch(rows, torchRows);
   const small = rows.find((r) => r.model === TORCH_REFERENCE.model && r.seq === TORCH_REFERENCE.seq);
-  if (small) {
+  if (small && torchRows.length === 0) {
     const f = (ours: number, torch: number) => `${ours.toFixed(0)} vs ${torch} (${(ours / torch).toFixed(1)}x)`;
     console.log(
       `\nPyTorch reference (fast BLAS, 2 threads), ${small.model} at ${small.seq}: forward ${f(small.forward_ms, TORCH_REFERENCE.forward_ms)} ms,` +

@@ -5,7 +5,11 @@ side by side on the same machine at the same load. Not needed by tests or CI.
 
     /usr/bin/python3 packages/transformer/bench/model_torch.py [--threads 2] [--seqs 16,64] [--runs 5]
 
-Prints one JSON object per line with the fields of `pnpm bench model --json`.
+Prints one JSON object per line with the fields of `pnpm bench model --json`, plus the BLAS
+library the process loaded. Debian's python3-torch is built against the generic libblas.so.3,
+the slow reference BLAS unless the system's alternative points elsewhere; with Debian's
+OpenBLAS installed, `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread` swaps in
+OpenBLAS's libblas.so.3 (`pnpm bench model --torch` runs both).
 """
 
 import argparse
@@ -55,6 +59,13 @@ def forward(w, heads, embeds):
     return x @ w["wte"].T
 
 
+def blas_library():
+    """The BLAS shared library mapped into this process (after torch has loaded)."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "libblas" in line.split()[-1]}
+    return ", ".join(sorted(paths)) or "unknown"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
@@ -66,26 +77,32 @@ def main():
     vocab = w["wte"].shape[0]
     for seq in (int(s) for s in a.seqs.split(",")):
         ids = torch.tensor([(i * 7919 + 13) % vocab for i in range(seq)])
-        fwd, total = [], []
+        fwd, total, fwd_cpu, total_cpu = [], [], [], []
         for it in range(1 + a.runs):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             with torch.no_grad():
                 forward(w, heads, w["wte"][ids])
             t1 = time.perf_counter()
+            c1 = time.process_time()
             e = w["wte"][ids].clone().requires_grad_(True)
             logits = forward(w, heads, e)
             target = int(logits[-1].argmax())
             (g,) = torch.autograd.grad(logits[-1, target], [e])
             t2 = time.perf_counter()
+            c2 = time.process_time()
             assert torch.isfinite(g).all()
             if it > 0:
                 fwd.append((t1 - t0) * 1000)
                 total.append((t2 - t1) * 1000)
+                fwd_cpu.append((c1 - c0) * 1000)
+                total_cpu.append((c2 - c1) * 1000)
         print(json.dumps({
             "model": "gpt2-small-torch", "seq": seq,
             "forward_ms": round(statistics.median(fwd), 1), "forward_input_grad_ms": round(statistics.median(total), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "threads": a.threads, "torch": torch.__version__,
+            "forward_cpu_ms": round(statistics.median(fwd_cpu), 1), "forward_input_grad_cpu_ms": round(statistics.median(total_cpu), 1),
+            "threads": a.threads, "torch": torch.__version__, "blas": blas_library(),
         }), flush=True)
 
 
