@@ -97,6 +97,17 @@ async function loadFiles(files: File[], name: string): Promise<void> {
 }
 
 $("load-model").addEventListener("click", () => void loadShipped(modelSelect.value));
+$("load-url").addEventListener("click", () => {
+  const text = $<HTMLInputElement>("model-url").value.trim();
+  if (text === "") return showError("give the URL of a model folder (the folder holding config.json)");
+  let url: string;
+  try {
+    url = new URL(text, document.baseURI).href;
+  } catch {
+    return showError(`not a URL: ${text}`);
+  }
+  void afterLoad(client.ask({ kind: "loadFolderUrl", url }), url);
+});
 $<HTMLInputElement>("file-input").addEventListener("change", (e) => {
   const files = [...((e.target as HTMLInputElement).files ?? [])];
   void loadFiles(files, "chosen files");

@@ -7,6 +7,7 @@ import type { AttentionView, Attributions, ComponentResult, JacobianRow, ModelIn
 /** What the page asks of the worker. */
 export type Request =
   | { kind: "loadUrl"; name: string; base: string; files: readonly string[] }
+  | { kind: "loadFolderUrl"; url: string }
   | { kind: "loadFiles"; name: string; files: Record<string, ArrayBuffer> }
   | { kind: "record"; text: string }
   | { kind: "attribute"; settings: Settings; target?: number }
@@ -17,6 +18,7 @@ export type Request =
 /** The worker's answer to each kind of request. */
 export interface Answers {
   loadUrl: Loaded;
+  loadFolderUrl: Loaded;
   loadFiles: Loaded;
   record: Recorded;
   attribute: Attributions;

@@ -37,12 +37,66 @@ async function fetchFiles(base: string, files: readonly string[]): Promise<Map<s
   return out;
 }
 
+/** The bytes at `url`; undefined for a 404 when `optional`; else a one-line error naming the URL. */
+async function fetchBytes(url: string, optional = false): Promise<Uint8Array | undefined> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch {
+    throw new Error(`${url} could not be fetched (no network, or the server does not let this page read it: CORS)`);
+  }
+  if (optional && response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Files a model folder may hold besides config.json and the weights. */
+const TOKENIZER_FILES = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"];
+
+/**
+ * The files of a model folder at a URL whose listing is unknown (a Hugging Face
+ * `.../resolve/main/` URL, a static host): config.json, then the sharded index and its shards
+ * or model.safetensors, and whichever tokenizer files are there.
+ */
+async function fetchFolder(base: string): Promise<Map<string, Uint8Array>> {
+  const folder = base.endsWith("/") ? base : `${base}/`;
+  const at = (file: string) => new URL(file, folder).href;
+  const files = new Map<string, Uint8Array>();
+  const config = await fetchBytes(at("config.json"), true);
+  if (!config) throw new Error(`${at("config.json")} is not there (HTTP 404): ${folder} is not a model folder`);
+  files.set("config.json", config);
+  const index = await fetchBytes(at("model.safetensors.index.json"), true);
+  let weights = ["model.safetensors"];
+  if (index) {
+    files.set("model.safetensors.index.json", index);
+    try {
+      const map = (JSON.parse(new TextDecoder().decode(index)) as { weight_map?: Record<string, string> }).weight_map ?? {};
+      weights = [...new Set(Object.values(map))];
+    } catch {
+      throw new Error(`${at("model.safetensors.index.json")} is not valid JSON`);
+    }
+  }
+  await Promise.all([
+    ...weights.map(async (f) => files.set(f, (await fetchBytes(at(f)))!)),
+    ...TOKENIZER_FILES.map(async (f) => {
+      const bytes = await fetchBytes(at(f), true);
+      if (bytes) files.set(f, bytes);
+    }),
+  ]);
+  return files;
+}
+
 async function handle(request: Request): Promise<unknown> {
   const start = performance.now();
   switch (request.kind) {
     case "loadUrl": {
       explorer = undefined;
       explorer = Explorer.fromFolder(memoryFolder(await fetchFiles(request.base, request.files), request.name));
+      return loaded(explorer, start);
+    }
+    case "loadFolderUrl": {
+      explorer = undefined;
+      explorer = Explorer.fromFolder(memoryFolder(await fetchFolder(request.url), request.url));
       return loaded(explorer, start);
     }
     case "loadFiles": {

@@ -240,20 +240,6 @@ if (!hasChromium) {
       expect(Number(await result.getAttribute("data-relative-error"))).toBeLessThan(1e-5);
     });
 
-    it("works offline once loaded: with the network gone, a reload still loads the model and explains", async () => {
-      await page.waitForFunction(() => document.body.dataset.offline, null, { timeout: 30_000 });
-      expect(await page.evaluate(() => document.body.dataset.offline)).toBe("ready");
-      await context.setOffline(true);
-      await server.close(); // the server is gone too, not only the network
-      try {
-        await page.reload();
-        await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 60_000 });
-        expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM offline");
-      } finally {
-        await context.setOffline(false);
-      }
-    });
-
     it("says clearly when dropped files are not a model, and loads a Llama where gate/up scaling moves the numbers", async () => {
       await page.setInputFiles("#file-input", [{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") }]);
       await page.waitForFunction(() => document.body.dataset.error, null, { timeout: 30_000 });
@@ -274,9 +260,14 @@ if (!hasChromium) {
       expect(await page.evaluate(() => document.body.dataset.model)).toBe("dropped files");
       expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM of the dropped folder");
 
-      await page.selectOption("#model-select", "ioi-llama");
-      await andWait("renders", () => page.click("#load-model"));
-      expect(await page.evaluate(() => document.body.dataset.model)).toBe("ioi-llama");
+      // A URL that holds no model folder, then the Llama by its folder's URL (files found by probing).
+      await page.fill("#model-url", "models/no-such-model/");
+      await page.click("#load-url");
+      await page.waitForFunction(() => document.body.dataset.error, null, { timeout: 30_000 });
+      expect(await page.locator("#error").innerText()).toMatch(/^\S+\/models\/no-such-model\/config\.json is not there \(HTTP 404\): \S+ is not a model folder$/);
+      await page.fill("#model-url", "models/ioi-llama/");
+      await andWait("renders", () => page.click("#load-url"));
+      expect(await page.evaluate(() => document.body.dataset.model)).toMatch(/\/models\/ioi-llama\/$/);
       const allOn = await rowValues("GIM");
       expectClose(allOn, (await libraryAttributions("ioi-llama", {})).gim.attributions, "Llama GIM");
       await andWait("renders", () => page.click("#switch-gateUp"));
@@ -287,6 +278,20 @@ if (!hasChromium) {
       await andWait("renders", () => page.click("#switch-gateUp"));
       expect(await page.getAttribute('.trace-box[data-place="model.layers.0.mlp"]', "data-rules")).toContain("gim.gateScale");
       expect(pageErrors).toEqual([]);
+    });
+
+    it("works offline once loaded: with the network gone, a reload still loads the model and explains", async () => {
+      await page.waitForFunction(() => document.body.dataset.offline, null, { timeout: 30_000 });
+      expect(await page.evaluate(() => document.body.dataset.offline)).toBe("ready");
+      await context.setOffline(true);
+      await server.close(); // the server is gone too, not only the network
+      try {
+        await page.reload();
+        await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 60_000 });
+        expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM offline");
+      } finally {
+        await context.setOffline(false);
+      }
     });
   });
 }
