@@ -7,3 +7,4 @@ export * from "./tokenFaithfulness.js";
 export * from "./evidence.js";
 export * from "./selfRepair.js";
 export * from "./selfRepairProtocol.js";
+export * from "./selfRepairCircuitError.js";
