@@ -17,6 +17,7 @@ import {
 } from "../src/index.js";
 import { runPackedParallel } from "../src/matmul/cpu.js";
 import { matmulPool } from "../src/matmul/pool.js";
+import { kernelRuntime, WORKSPACE_BYTES } from "../src/wasm/runtime.js";
 
 // ---------------------------------------------------------------------------------------------
 // The reference: NumPy matmul semantics over raw strided storage, summed in float64.
@@ -333,6 +334,23 @@ describe("the CPU backend's threads", () => {
     const want = new Float64Array(300 * 150);
     referenceBackend.run([{ ...g, c: want }]);
     for (let i = 0; i < want.length; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(1e-3);
+  });
+
+  it("never grows the shared workspace: it is made whole, so workers never compute on pages they have not seen", () => {
+    const rt = kernelRuntime()!;
+    expect(rt.shared).toBe(true);
+    const before = rt.memory.buffer.byteLength;
+    expect(before).toBeGreaterThanOrEqual(WORKSPACE_BYTES);
+    // Products large enough to fill both arenas, split into several pipelined jobs.
+    const a = randUniform([700, 1500], { seed: 3 });
+    const b = randUniform([1500, 900], { seed: 4 });
+    const got = matmul(a, b, { backend: createCpuBackend({ threads: 2, parallelThreshold: 0 }) });
+    expect(rt.memory.buffer.byteLength).toBe(before);
+    for (const [i, j] of [[0, 0], [350, 450], [699, 899]] as const) {
+      let dot = 0;
+      for (let p = 0; p < 1500; p++) dot += a.get(i, p) * b.get(p, j);
+      expect(Math.abs(got.get(i, j) - dot)).toBeLessThan(1e-3);
+    }
   });
 
   it("starts a new pool after shutdownMatmulPool", async () => {

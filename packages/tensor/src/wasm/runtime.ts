@@ -25,6 +25,9 @@ export const RAW_AT = CONTROL_BYTES;
 /** Bytes of each of the two job arenas that follow the scratch. */
 export const SLOT_BYTES = 16 * 1024 * 1024;
 
+/** Bytes of the whole workspace: the control page, the scratch and both arenas. */
+export const WORKSPACE_BYTES = RAW_AT + RAW_BYTES + 2 * SLOT_BYTES;
+
 /** Byte offsets of the control words, all in the first page. */
 export const CONTROL = {
   /** The job claim word, the done counter and the error flag (see `JobLayout`). */
@@ -76,7 +79,13 @@ function createRuntime(): KernelRuntime | null {
   const features = wasmFeatures();
   if (!features.simd) return null;
   const shared = features.threads;
-  const initial = (RAW_AT + RAW_BYTES) / PAGE_BYTES + 16; // control, scratch and 1 MiB of arena to start with
+  // Shared memory is made at its full workspace and never grows while workers compute in it.
+  // A growth made by one thread reaches the other threads' view of the memory asynchronously,
+  // and a worker running a task on the new pages before then traps: we saw intermittent "a task
+  // failed in a worker thread" at a process's first large products, when the arena grew while
+  // workers ran the previous job. Pages never touched cost no resident memory. Unshared memory
+  // (one thread) starts small and grows as needed.
+  const initial = shared ? Math.ceil(WORKSPACE_BYTES / PAGE_BYTES) : (RAW_AT + RAW_BYTES) / PAGE_BYTES + 16;
   try {
     const memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared });
     // Chrome compiles modules of up to 4 KiB synchronously on a page's main thread: each of ours is smaller.
