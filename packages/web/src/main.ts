@@ -348,6 +348,25 @@ $("score-source").addEventListener("change", drawComponents);
 
 // ---- 6. gpu.js -----------------------------------------------------------------------------
 
+$("backend-select").addEventListener("change", () => {
+  const use = $<HTMLSelectElement>("backend-select").value as "cpu" | "gpu";
+  clearError();
+  $("backend-status").textContent = "switching…";
+  client
+    .ask({ kind: "backend", use })
+    .then(async (name) => {
+      $("backend-info").textContent = `Matmul backend that ran: ${name}.`;
+      $("backend-info").dataset.backend = name;
+      $("backend-status").textContent = "the prompt is run again on it";
+      await explain();
+    })
+    .catch((e) => {
+      $<HTMLSelectElement>("backend-select").value = "cpu";
+      $("backend-status").textContent = "";
+      showError(e);
+    });
+});
+
 $("gpu-check").addEventListener("click", () => {
   const out = $("gpu-result");
   out.textContent = "running…";

@@ -9,6 +9,7 @@ export type Request =
   | { kind: "loadUrl"; name: string; base: string; files: readonly string[] }
   | { kind: "loadFolderUrl"; url: string }
   | { kind: "loadFiles"; name: string; files: Record<string, ArrayBuffer> }
+  | { kind: "backend"; use: "cpu" | "gpu" }
   | { kind: "record"; text: string }
   | { kind: "attribute"; settings: Settings; target?: number }
   | { kind: "attention"; settings: Settings; layer: number; target?: number }
@@ -20,6 +21,7 @@ export interface Answers {
   loadUrl: Loaded;
   loadFolderUrl: Loaded;
   loadFiles: Loaded;
+  backend: string;
   record: Recorded;
   attribute: Attributions;
   attention: AttentionView;

@@ -2,7 +2,7 @@
  * The Web Worker that holds the model and does all the computing, so the page stays live
  * while a forward or backward pass runs. It answers one request at a time, in order.
  */
-import { getDefaultMatmulBackend } from "@gim/tensor";
+import { cpuBackend, getDefaultMatmulBackend, gpuBackend, setDefaultMatmulBackend, type GpuBackend } from "@gim/tensor";
 import { memoryFolder } from "@gim/transformer";
 import { Explorer } from "./explorer.js";
 import type { Loaded, Reply, Request } from "./protocol.js";
@@ -14,10 +14,29 @@ function need(): Explorer {
   return explorer;
 }
 
-/** The matmul backend that runs here: the WebAssembly SIMD kernel on this one thread (a browser has no worker_threads), or the TypeScript kernel. */
+/** The matmul backend that runs here: the WebAssembly SIMD kernel on this one thread (a browser has no worker_threads), the TypeScript kernel, or gpu.js. */
 function backendName(): string {
   const b = getDefaultMatmulBackend();
+  if (b.name.startsWith("gpu.js")) return `${b.name}: gpu.js on WebGL in the page's worker (float32 sums on the GPU)`;
   return b.name === "ts" ? "TypeScript kernel (no WebAssembly SIMD here), 1 thread" : `${b.name}: WebAssembly SIMD kernel, 1 thread (in the page's worker)`;
+}
+
+let gpu: GpuBackend | undefined;
+
+/** Runs every matmul of the model on gpu.js (WebGL on an OffscreenCanvas in this worker) or back on the CPU kernel. */
+async function useBackend(kind: "cpu" | "gpu"): Promise<string> {
+  if (kind === "gpu" && !gpu) {
+    const { GPU } = await import("gpu.js");
+    const mode = GPU.isWebGL2Supported ? "webgl2" : GPU.isWebGLSupported ? "webgl" : undefined;
+    if (!mode) throw new Error("this browser offers no WebGL to a Web Worker: the matmul stays on the CPU kernel");
+    gpu = await gpuBackend({ mode });
+  }
+  setDefaultMatmulBackend(kind === "gpu" ? gpu! : cpuBackend);
+  if (kind === "cpu" && gpu) {
+    gpu.dispose();
+    gpu = undefined;
+  }
+  return backendName();
 }
 
 function loaded(e: Explorer, start: number): Loaded {
@@ -105,6 +124,8 @@ async function handle(request: Request): Promise<unknown> {
       explorer = Explorer.fromFolder(memoryFolder(files, request.name));
       return loaded(explorer, start);
     }
+    case "backend":
+      return useBackend(request.use);
     case "record":
       return need().record(request.text);
     case "attribute":

@@ -232,6 +232,24 @@ if (!hasChromium) {
       await page.locator("#attention-section").screenshot({ path: path.join(artifactsDir, "attention.png") });
     });
 
+    it("runs the model's matmuls on gpu.js (WebGL in the worker) and explains as the library does, to float32 rounding", async () => {
+      const onCpu = await rowValues("GIM");
+      await andWait("renders", () => page.selectOption("#backend-select", "gpu"));
+      expect(await page.locator("#backend-info").getAttribute("data-backend")).toMatch(/^gpu\.js-webgl2?: /);
+      const { gim: g, plain } = await libraryAttributions("ioi-gpt2", {});
+      const close = (actual: number[], expected: number[], what: string) => {
+        const scale = Math.max(...expected.map(Math.abs));
+        for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!), `${what}[${i}]`).toBeLessThanOrEqual(1e-3 * scale);
+      };
+      const onGpu = await rowValues("GIM");
+      close(onGpu, g.attributions, "GIM on gpu.js");
+      expect(onGpu, "the GPU's float32 sums round differently from the CPU kernel's").not.toEqual(onCpu);
+      close(await rowValues("gradient × input"), plain.attributions, "plain on gpu.js");
+      await andWait("renders", () => page.selectOption("#backend-select", "cpu"));
+      expect(await page.locator("#backend-info").getAttribute("data-backend")).toMatch(/^wasm/);
+      expectClose(await rowValues("GIM"), g.attributions, "GIM back on the CPU kernel");
+    });
+
     it("checks the gpu.js WebGL matmul against the CPU kernel", async () => {
       await page.click("#gpu-check");
       await page.waitForFunction(() => document.getElementById("gpu-result")!.dataset.mode, null, { timeout: 60_000 });
