@@ -78,8 +78,22 @@ async function afterLoad(p: Promise<{ info: ModelInfo; backend: string; millisec
   }
 }
 
+/** A prompt each shipped model was trained for, and a clean/corrupted pair that changes its answer. */
+const examples: Record<string, { prompt: string; corrupted: string }> = {
+  "ioi-gpt2": { prompt: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Paul gave a drink to" },
+  "ioi-llama": { prompt: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Paul gave a drink to" },
+  // Induction: the tail " w e r" repeats positions 2-4, so the next token copies " t" from after them.
+  "induction-gpt2": { prompt: " q w e r t y u i o p w e r", corrupted: " q w e r A y u i o p w e r" },
+};
+
 function loadShipped(name: string): Promise<void> {
   const folder = shipped.find((f) => f.name === name)!;
+  const example = examples[name];
+  if (example) {
+    $<HTMLInputElement>("prompt").value = example.prompt;
+    $<HTMLInputElement>("clean").value = example.prompt;
+    $<HTMLInputElement>("corrupted").value = example.corrupted;
+  }
   const base = new URL(`models/${name}/`, document.baseURI).href;
   return afterLoad(client.ask({ kind: "loadUrl", name, base, files: folder.files }), name);
 }
@@ -135,6 +149,13 @@ async function entryFiles(entry: FileSystemEntry, prefix = ""): Promise<{ path: 
 }
 
 const dropZone = $("drop-zone");
+// From the keyboard, the drop zone opens the file chooser.
+dropZone.addEventListener("keydown", (e) => {
+  if (e.target === dropZone && (e.key === "Enter" || e.key === " ")) {
+    e.preventDefault();
+    $("file-input").click();
+  }
+});
 dropZone.addEventListener("dragover", (e) => {
   e.preventDefault();
   dropZone.classList.add("over");

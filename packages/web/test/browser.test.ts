@@ -40,9 +40,9 @@ if (!hasChromium) {
     }
 
     /** GIM and plain attributions the library computes in Node for the prompt. */
-    async function libraryAttributions(name: string, settings: GimOptions, target?: number) {
+    async function libraryAttributions(name: string, settings: GimOptions, target?: number, prompt = PROMPT) {
       const { model, tokenizer } = await library(name);
-      const ids = tokenizer.encode(PROMPT, { addSpecialTokens: true });
+      const ids = tokenizer.encode(prompt, { addSpecialTokens: true });
       const common = { tokenizer, ...(target !== undefined ? { target } : {}) };
       return {
         gim: explain(model, ids, { ...common, method: "gim", gim: settings }),
@@ -296,6 +296,17 @@ if (!hasChromium) {
       await andWait("renders", () => page.click("#switch-gateUp"));
       expect(await page.getAttribute('.trace-box[data-place="model.layers.0.mlp"]', "data-rules")).toContain("gim.gateScale");
       expect(pageErrors).toEqual([]);
+    });
+
+    it("loads the induction model with a prompt of its own task, and explains it as the library does", async () => {
+      await page.selectOption("#model-select", "induction-gpt2");
+      await andWait("renders", () => page.click("#load-model"));
+      const prompt = await page.locator("#prompt").inputValue();
+      expect(prompt).toBe(" q w e r t y u i o p w e r");
+      const { gim: g } = await libraryAttributions("induction-gpt2", {}, undefined, prompt);
+      expect(await page.locator("#target-select").inputValue()).toBe(String(g.target));
+      expect(await page.$eval("#target-select", (s) => (s as HTMLSelectElement).selectedOptions[0]!.text)).toMatch(/^" t"/);
+      expectClose(await rowValues("GIM"), g.attributions, "induction GIM");
     });
 
     it("works offline once loaded: with the network gone, a reload still loads the model and explains", async () => {
