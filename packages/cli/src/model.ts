@@ -170,6 +170,18 @@ export function requireTokenizer(opened: OpenedModel, purpose: string): Tokenize
   return opened.tokenizer;
 }
 
+/**
+ * The id of a token given as text (`--target " Paris"`, a batch line's "foil"): it must encode
+ * to exactly one token; errors name `source`, and `purpose` says why a tokenizer is needed.
+ */
+export function singleTokenId(opened: OpenedModel, text: string, source: string, purpose: string): number {
+  const ids = requireTokenizer(opened, purpose).encode(text);
+  if (ids.length !== 1) {
+    throw new UsageError(`${source} ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
+  }
+  return fromOption(source, () => opened.model.checkTokenId(ids[0]!));
+}
+
 /** `--position` (default -1, the last) resolved against a sequence length. */
 export function positionOf(args: ParsedArgs, length: number): number {
   return fromOption("--position", () => resolvePosition(args.number("position") ?? -1, length));

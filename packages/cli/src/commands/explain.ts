@@ -10,7 +10,7 @@ import * as nodePath from "node:path";
 import { closest, UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
 import { htmlReport } from "../html.js";
 import type { CliIO, Command } from "../io.js";
-import { checkInput, checkTokenId, fromOption, inputIds, modelArg, openModel, openOptions, requireTokenizer, positionOf, RuntimeError, tokenText, type OpenedModel } from "../model.js";
+import { checkInput, checkTokenId, fromOption, inputIds, modelArg, openModel, openOptions, positionOf, RuntimeError, singleTokenId, tokenText, type OpenedModel } from "../model.js";
 import { readBatch, runBatch } from "./explainBatch.js";
 import { detectColorMode, formatNumber, normalizeByMaxAbs, paint, renderHeatmap, renderTable, visibleWhitespace, type Column } from "../render.js";
 import { allowNonFiniteOption, allowUnusedTensorsOption, describeModel, nonFiniteWarning, describePosition, idsOption, noSpecialTokensOption, jsonOption, modelOption, positionOption } from "./common.js";
@@ -134,11 +134,7 @@ function tokenOption(args: ParsedArgs, opened: OpenedModel, name: "target" | "fo
   if (id !== undefined) return checkTokenId(`${name}-id`, id, opened.model);
   if (text === undefined) return undefined;
   if (text === "") throw new UsageError(`option --${name} needs a token, got an empty string`);
-  const ids = requireTokenizer(opened, `to encode --${name}; pass --${name}-id instead`).encode(text);
-  if (ids.length !== 1) {
-    throw new UsageError(`--${name} ${JSON.stringify(text)} encodes to ${ids.length} tokens (ids ${ids.join(", ")}); it must be exactly one token (mind the leading space, e.g. " Paris")`);
-  }
-  return checkTokenId(name, ids[0]!, opened.model);
+  return singleTokenId(opened, text, `--${name}`, `to encode --${name}; pass --${name}-id instead`);
 }
 
 function baselineId(args: ParsedArgs, opened: OpenedModel): number {

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { UsageError, type ParsedArgs } from "../args.js";
 import type { CliIO } from "../io.js";
-import { encodeText, fromOption, requireTokenizer, type OpenedModel } from "../model.js";
+import { encodeText, fromOption, singleTokenId, type OpenedModel } from "../model.js";
 
 /** Largest batch file read (bytes): far more prompts than an hour of explaining. */
 export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
@@ -101,9 +101,7 @@ function tokenField(o: Record<string, unknown>, key: "target" | "foil", at: stri
   if (v === undefined) return undefined;
   if (typeof v === "number") return fromOption(`${at} "${key}"`, () => opened.model.checkTokenId(v));
   if (typeof v !== "string" || v === "") throw new UsageError(`${at}: "${key}" must be a token id or a non-empty text`);
-  const ids = requireTokenizer(opened, `to encode "${key}" at ${at}; give a token id instead`).encode(v, { addSpecialTokens: false });
-  if (ids.length !== 1) throw new UsageError(`${at}: "${key}" ${JSON.stringify(v)} encodes to ${ids.length} tokens; it must be exactly one (mind the leading space)`);
-  return ids[0]!;
+  return singleTokenId(opened, v, `${at}: "${key}"`, `to encode "${key}" at ${at}; give a token id instead`);
 }
 
 /**
