@@ -98,7 +98,7 @@ describe("component attribution", () => {
 
 describe("temperatures and scales are refused when the rules are made", () => {
   it.each([
-    [() => softmaxTemperature(1e-320), /^the softmax temperature must be at least 1e-30 \(scores \/ T overflow below it, and the softmax is NaN\), got 1e-320$/],
+    [() => softmaxTemperature(1e-320), /^the softmax temperature must be at least 1e-30 \(softmax\(s \/ T\) is already one-hot there; far below it, 1 \/ T overflows and the softmax is NaN\), got 1e-320$/],
     [() => softmaxTemperature(0), /^the softmax temperature must be a positive number, got 0$/],
     [() => softmaxTemperature(Infinity), /must be a positive number, got Infinity/],
     [() => gradientScale("q", 1e308), /^the q gradient scale must be 0 or between 1e-30 and 1e\+30 in magnitude \(larger ones overflow float32 gradients\), got 1e\+308$/],

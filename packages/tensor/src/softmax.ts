@@ -33,12 +33,16 @@ function checkMask(x: Tensor, { causal = false, window }: SoftmaxMask): void {
 }
 
 /**
- * softmax(x) along the last axis, with masked entries exactly 0: a new contiguous tensor. One
- * pass per row: max, exp and sum over the keys the query may see. Rules that recompute the
- * attention softmax must mask as the forward did: pass the op's attrs as `mask`.
+ * softmax(x / temperature) along the last axis, with masked entries exactly 0: a new contiguous
+ * tensor. One pass per row: max, exp and sum over the keys the query may see. The temperature
+ * (default 1) divides inside the exponent, exp((x - max) / temperature), so a rule that needs the
+ * flatter softmax (GIM's TSG) pays no extra tensor. Rules that recompute the attention softmax
+ * must mask as the forward did: pass the op's attrs as `mask`.
  */
-export function softmax(x: Tensor, mask: SoftmaxMask = {}): Tensor {
+export function softmax(x: Tensor, mask: SoftmaxMask = {}, temperature = 1): Tensor {
   checkMask(x, mask);
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InputError(`softmax: the temperature must be a positive finite number, got ${temperature}`);
+  const inverse = 1 / temperature;
   const cols = x.shape[x.ndim - 1] ?? 1;
   const rows = x.ndim >= 2 ? x.shape[x.ndim - 2]! : 1;
   const src = x.isContiguous() ? x.data.subarray(x.offset, x.offset + x.size) : contiguousData(x);
@@ -49,7 +53,7 @@ export function softmax(x: Tensor, mask: SoftmaxMask = {}): Tensor {
     let max = -Infinity;
     for (let j = first; j < end; j++) max = Math.max(max, src[base + j]!);
     let total = 0;
-    for (let j = first; j < end; j++) total += out[base + j] = Math.exp(src[base + j]! - max);
+    for (let j = first; j < end; j++) total += out[base + j] = Math.exp((src[base + j]! - max) * inverse);
     for (let j = first; j < end; j++) out[base + j]! /= total;
   }
   return new Tensor(out, x.shape);

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { randNormal, softmax, softmaxBackward, tensor, transpose } from "../src/index.js";
+import { div, randNormal, softmax, softmaxBackward, tensor, transpose } from "../src/index.js";
 import { expectClose, tolFor } from "./arbitraries.js";
 
 describe("softmax kernels", () => {
@@ -50,7 +50,35 @@ describe("softmax kernels", () => {
     );
   });
 
+  it("at a temperature, equals the softmax of x / temperature, masks included", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom(undefined, 2),
+        fc.oneof(fc.constant(2), fc.double({ min: 0.05, max: 20, noNaN: true })),
+        fc.integer({ min: 0, max: 999 }),
+        (rows, extraKeys, window, temperature, seed) => {
+          const x = transpose(randNormal([2, rows + extraKeys, rows], { seed, dtype: "float64", std: 3 }));
+          const mask = { causal: true, ...(window === undefined ? {} : { window }) };
+          const flat = softmax(x, mask, temperature).toFlat();
+          expectClose(flat, softmax(div(x, temperature), mask).toFlat(), { rtol: 1e-12, atol: 1e-15 }, "softmax at a temperature");
+          // A row that sees two keys or more flattens (the fused path does use the temperature).
+          if (rows + extraKeys > 1) expect(flat).not.toEqual(softmax(x, mask).toFlat());
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("stays finite at a temperature far below the scores' scale", () => {
+    // x / 1e-30 overflows float32 (and 1e300 / 1e-30 overflows float64); (x - max) / T does not.
+    expect(Array.from(softmax(tensor([[1e30, 0, -1e30]]), {}, 1e-30).toFlat())).toEqual([1, 0, 0]);
+    expect(Array.from(softmax(tensor([[1, 1, 0]], { dtype: "float64" }), {}, 1e-30).toFlat())).toEqual([0.5, 0.5, 0]);
+  });
+
   it("names what is wrong with a mask or a gradient", () => {
+    for (const bad of [0, -1, Number.NaN, Infinity]) expect(() => softmax(tensor([[1, 2]]), {}, bad)).toThrow(`softmax: the temperature must be a positive finite number, got ${bad}`);
     expect(() => softmax(tensor([[1, 2, 3]]), { window: 2 })).toThrow("softmax: a sliding window needs causal: true");
     expect(() => softmax(tensor([[1], [2]]), { causal: true })).toThrow(/needs \[\.\.\., queries, keys\] with queries <= keys/);
     expect(() => softmaxBackward(tensor([1, 2]), tensor([1, 2, 3]))).toThrow("softmax backward: probabilities [2] and gradient [3] differ in shape");

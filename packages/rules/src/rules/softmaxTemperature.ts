@@ -4,13 +4,12 @@
 // There is deliberately no 1/T factor: this is the softmax Jacobian evaluated at a flatter
 // distribution, not the gradient of softmax(s / T). T = 1 gives the plain gradient.
 import { rule, softmaxBackward, softmaxForward, type Rule } from "@gim/autograd";
-import * as T from "@gim/tensor";
 import { Tags } from "@gim/transformer";
 import { InputError } from "@gim/tensor";
 
 /**
- * The smallest softmax temperature TSG accepts. Below it, scores / T overflow float32 for
- * attention scores of ordinary size (|s| up to 1e8), and the flatter softmax is NaN.
+ * The smallest softmax temperature TSG accepts. softmax(s / T) is already one-hot there for
+ * any scores that differ by more than 1e-27; far below it, 1 / T overflows and the softmax is NaN.
  */
 export const minSoftmaxTemperature = 1e-30;
 
@@ -23,7 +22,7 @@ export function checkSoftmaxTemperature(temperature: number, name = "the softmax
     throw new InputError(`${name} must be a positive number, got ${temperature}`);
   }
   if (temperature < minSoftmaxTemperature) {
-    throw new InputError(`${name} must be at least ${minSoftmaxTemperature} (scores / T overflow below it, and the softmax is NaN), got ${temperature}`);
+    throw new InputError(`${name} must be at least ${minSoftmaxTemperature} (softmax(s / T) is already one-hot there; far below it, 1 / T overflows and the softmax is NaN), got ${temperature}`);
   }
   return temperature;
 }
@@ -32,7 +31,7 @@ export function checkSoftmaxTemperature(temperature: number, name = "the softmax
 export function softmaxTemperature(temperature: number): Rule {
   checkSoftmaxTemperature(temperature);
   return rule("gim.softmaxTemperature", { op: "softmax", tag: Tags.pattern }, ({ inputs: { x }, attrs, grad }) => {
-    const flatter = softmaxForward(T.div(x, temperature), attrs);
+    const flatter = softmaxForward(x, attrs, temperature);
     return { x: softmaxBackward(flatter, grad) };
   });
 }
