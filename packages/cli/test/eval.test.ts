@@ -64,6 +64,15 @@ describe("gim eval", () => {
     expect(m.circuits.methods.map((x: { name: string }) => x.name)).toEqual(["random", "eap", "gim-eap", "eap-ig", "gim-eap-ig", "exact"]);
     for (const x of m.circuits.methods) expect(x.cpr.low).toBeLessThanOrEqual(x.cpr.high);
     expect(m.circuitPairDescription).toMatch(/S2\/IO flip/);
+    // The paper's self-repair protocol: every row of the 2 examples looked at, the share with its interval, the rows as points.
+    expect(m.protocol.examples).toBe(2);
+    expect(m.protocol.threshold).toBe(1);
+    expect(m.protocol.rowCount % 4).toBe(0); // 2 layers x 2 heads x the positions of both prompts
+    expect(m.protocol.rowCount).toBeGreaterThan(4 * 2 * 8);
+    expect(m.protocol.measured).toBe(m.protocol.points.length);
+    expect(m.protocol.share.estimate).toBeCloseTo(m.protocol.measured / m.protocol.rowCount, 12);
+    expect(m.protocol.link ?? m.protocol.linkNote).toBeDefined();
+    expect(m.seconds).toHaveProperty("protocol");
   });
 
   it("writes the report and its plots, keeping the discussion", async () => {
@@ -104,6 +113,14 @@ describe("gim eval", () => {
       [["eval", "--counterfactual", "abc"], /^gim: unknown --counterfactual "abc" \(known: s2-io-flip, third-name\)/],
       [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
       [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],
+      [["eval", "--protocol-top", "1.5"], /^gim: option --protocol-top is a share of rows and must be below 1, got 1.5\n$/],
+      [["eval", "--protocol-top", "0"], /^gim: option --protocol-top must be greater than 0, got 0\n$/],
+      [["eval", "--protocol-threshold", "-1"], /^gim: option --protocol-threshold must be at least 0, got -1\n$/],
+      [["eval", "--protocol-threshold", "one"], /^gim: option --protocol-threshold needs a number, got "one"\n$/],
+      [["eval", "--protocol-examples", "0"], /^gim: option --protocol-examples must be at least 1, got 0\n$/],
+      [["eval", "--protocol-examples", "5000"], /^gim: option --protocol-examples must be at most 4096 \(each example is/],
+      [["eval", "--no-protocol", "--protocol-top", "0.1"], /^gim: option --protocol-top applies to the self-repair protocol, which --no-protocol skips\n$/],
+      [["eval", "--no-protocol", "--no-protocol-link"], /^gim: option --no-protocol-link applies to the self-repair protocol, which --no-protocol skips\n$/],
     ];
     for (const [args, message, exit = 2] of cases) {
       const { code, stderr: err, stdout: out } = await gim(args);

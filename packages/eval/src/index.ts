@@ -18,6 +18,7 @@ export * from "./tokenEval.js";
 export * from "./componentEval.js";
 export * from "./circuitEval.js";
 export * from "./selfRepairEval.js";
+export * from "./selfRepairProtocolEval.js";
 export * from "./run.js";
 export * from "./tasks.js";
 export * from "./report/index.js";

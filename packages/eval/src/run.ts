@@ -1,7 +1,8 @@
 /**
  * `runEval`: the whole evaluation of `gim eval` over a list of tasks (a model and its held-out
  * data each): token attribution faithfulness for every method, component attribution against
- * exact patching (plain gradient vs GIM), and the attention self-repair measurement.
+ * exact patching (plain gradient vs GIM), the attention self-repair measurement, and the GIM
+ * paper's self-repair protocol with its link to circuit error.
  */
 import { gim, methodRules, type SelfRepairCriteria, type GradientMethod } from "@gim/rules";
 import { InputError } from "@gim/tensor";
@@ -9,6 +10,7 @@ import { describeLayout, type CausalLM } from "@gim/transformer";
 import { evaluateCircuits, type CircuitEvalResult, type CircuitGridOptions } from "./circuitEval.js";
 import { evaluateComponents, type ComponentEvalResult } from "./componentEval.js";
 import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepairEval.js";
+import { evaluateSelfRepairProtocol, type ProtocolEvalResult } from "./selfRepairProtocolEval.js";
 import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
 import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokenEval.js";
 
@@ -16,7 +18,7 @@ import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type To
 export interface EvalProgress {
   /** The task (model) being evaluated. */
   readonly model: string;
-  readonly stage: "tokens" | "components" | "circuits" | "self-repair";
+  readonly stage: "tokens" | "components" | "circuits" | "self-repair" | "self-repair protocol";
   /** Units done and in total, over every task (an example or a pair is one unit). */
   readonly done: number;
   readonly total: number;
@@ -46,6 +48,14 @@ export interface EvalOptions {
   readonly minWeight?: number;
   /** Self-repair criteria (defaults: joint effect >= 5% of f(x), single effects <= half of it together). */
   readonly criteria?: SelfRepairCriteria;
+  /** Run the paper's self-repair protocol and its circuit-error link (default true; the link needs the tasks' `circuitPairs`). */
+  readonly protocol?: boolean;
+  /** Protocol: keys count when c_k > threshold (default 1, the reference's). */
+  readonly protocolThreshold?: number;
+  /** Protocol: share of rows called high-interaction (default 0.05). */
+  readonly protocolTop?: number;
+  /** Protocol: measure the link to circuit error (default true). */
+  readonly protocolLink?: boolean;
   /** Called as work is done. */
   readonly onProgress?: (progress: EvalProgress) => void;
 }
@@ -65,8 +75,9 @@ export interface ModelEvalResult {
   readonly circuitPairDescription?: string;
   readonly circuits?: CircuitEvalResult;
   readonly selfRepair?: SelfRepairResult;
+  readonly protocol?: ProtocolEvalResult;
   /** Wall-clock seconds per stage. */
-  readonly seconds: { readonly tokens: number; readonly components: number; readonly circuits: number; readonly selfRepair: number };
+  readonly seconds: { readonly tokens: number; readonly components: number; readonly circuits: number; readonly selfRepair: number; readonly protocol?: number };
 }
 
 /** The evaluation of every task. */
@@ -111,12 +122,16 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
   const withComponents = options.components ?? true;
   const withSelfRepair = options.selfRepair ?? true;
   const withCircuits = options.circuits ?? true;
+  const withProtocol = options.protocol ?? true;
+  const withLink = withProtocol && (options.protocolLink ?? true);
   const circuitUnits = (t: EvalTask) => (withCircuits && t.circuitPairs ? t.circuitPairs.score.length + t.circuitPairs.evaluate.length : 0);
+  const protocolExamples = (t: EvalTask) => t.protocolExamples ?? t.selfRepairExamples;
+  const protocolUnits = (t: EvalTask) => (withProtocol && protocolExamples(t).length > 0 ? protocolExamples(t).length + (withLink && t.circuitPairs ? t.circuitPairs.score.length : 0) : 0);
   for (const t of tasks) {
     if (t.examples.length === 0) throw new InputError(`${t.name}: no held-out examples`);
     if (withComponents && t.pairs.length === 0) throw new InputError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
   }
-  const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0) + circuitUnits(t), 0);
+  const total = tasks.reduce((s, t) => s + t.examples.length + (withComponents ? t.pairs.length : 0) + (withSelfRepair ? t.selfRepairExamples.length : 0) + circuitUnits(t) + protocolUnits(t), 0);
   let done = 0;
   const started = performance.now();
   const models = tasks.map((task): ModelEvalResult => {
@@ -156,6 +171,20 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
       ? evaluateSelfRepair(task.model, task.selfRepairExamples, { methods: selfRepairMethods(), minWeight: options.minWeight, criteria: options.criteria, batchSize: options.batchSize, onExample: () => progress("self-repair", 1) })
       : undefined;
     const selfRepairSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const protocol =
+      withProtocol && protocolExamples(task).length > 0
+        ? evaluateSelfRepairProtocol(task.model, protocolExamples(task), {
+            ...(options.protocolThreshold !== undefined ? { threshold: options.protocolThreshold } : {}),
+            ...(options.protocolTop !== undefined ? { top: options.protocolTop } : {}),
+            ...(withLink && task.circuitPairs ? { linkPairs: task.circuitPairs.score } : {}),
+            ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
+            seed,
+            batchSize: options.batchSize,
+            onProgress: (n) => progress("self-repair protocol", n),
+          })
+        : undefined;
+    const protocolSeconds = (performance.now() - t0) / 1000;
     return {
       name: task.name,
       description: task.description,
@@ -167,7 +196,8 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
       ...(components ? { components } : {}),
       ...(circuits ? { circuits, circuitPairDescription: task.pairDescription } : {}),
       ...(selfRepair ? { selfRepair } : {}),
-      seconds: { tokens: tokenSeconds, components: componentSeconds, circuits: circuitSeconds, selfRepair: selfRepairSeconds },
+      ...(protocol ? { protocol } : {}),
+      seconds: { tokens: tokenSeconds, components: componentSeconds, circuits: circuitSeconds, selfRepair: selfRepairSeconds, ...(protocol ? { protocol: protocolSeconds } : {}) },
     };
   });
   return { methods, seed, igSteps, models, seconds: (performance.now() - started) / 1000 };

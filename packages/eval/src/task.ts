@@ -59,6 +59,8 @@ export interface EvalTask {
   readonly examples: readonly EvalExample[];
   /** Held-out examples whose attention rows the self-repair measurement searches. */
   readonly selfRepairExamples: readonly EvalExample[];
+  /** Held-out examples of the paper's self-repair protocol (default `selfRepairExamples`). */
+  readonly protocolExamples?: readonly EvalExample[];
   /** Held-out clean/corrupted pairs for component attribution. */
   readonly pairs: readonly EvalPair[];
   /** How the corrupted prompts differ from the clean ones (for the report). */

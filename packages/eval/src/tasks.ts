@@ -22,12 +22,14 @@ export interface EvalSizes {
   readonly pairs: number;
   /** Examples of the self-repair measurement. */
   readonly selfRepair: number;
+  /** Examples of the paper's self-repair protocol (default `selfRepair`). */
+  readonly protocol?: number;
   /** Pairs of the circuit evaluation: as many to score edges on and as many (disjoint) to evaluate circuits on. */
   readonly circuitPairs: number;
 }
 
 /** Held-out sizes of a full run, per model (those of docs/results.md). */
-export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48, circuitPairs: 64 };
+export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48, protocol: 128, circuitPairs: 64 };
 
 /**
  * The largest subset: its examples and pairs are drawn and tokenized before the run starts,
@@ -35,13 +37,13 @@ export const fullRun: EvalSizes = { examples: 64, pairs: 32, selfRepair: 48, cir
  */
 export const maxSubset = 4096;
 
-/** Held-out sizes for a subset of N (N of each part, at most the full run's self-repair size), or a full run. */
+/** Held-out sizes for a subset of N (N of each part, at most the full run's self-repair and protocol sizes), or a full run. */
 export function sizesOf(subset: number | undefined): EvalSizes {
   if (subset === undefined) return fullRun;
   if (typeof subset !== "number" || !Number.isInteger(subset) || subset < 1 || subset > maxSubset) {
     throw new InputError(`the subset must be an integer in [1, ${maxSubset}], got ${quote(subset)}`);
   }
-  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair), circuitPairs: subset };
+  return { examples: subset, pairs: subset, selfRepair: Math.min(subset, fullRun.selfRepair), protocol: Math.min(subset, fullRun.protocol!), circuitPairs: subset };
 }
 
 /**
@@ -104,11 +106,12 @@ function disjointPairs(draw: (seed: number) => EvalPair[], seed: number, count: 
 export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: Tokenizer & TaskTokenizer, options: EvalTaskOptions): EvalTask {
   const { sizes } = options;
   const seed = EVAL_DATA_SEED + (options.seed ?? 0);
-  for (const part of ["examples", "pairs", "selfRepair", "circuitPairs"] as const) {
-    const n = sizes[part];
+  const protocol = sizes.protocol ?? sizes.selfRepair;
+  for (const part of ["examples", "pairs", "selfRepair", "protocol", "circuitPairs"] as const) {
+    const n = part === "protocol" ? protocol : sizes[part];
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > maxSubset) throw new InputError(`buildEvalTask: sizes.${part} must be an integer in [0, ${maxSubset}], got ${quote(n)}`);
   }
-  const count = Math.max(sizes.examples, sizes.pairs, sizes.selfRepair);
+  const count = Math.max(sizes.examples, sizes.pairs, sizes.selfRepair, protocol);
   const tokensOf = (ids: readonly number[]) => ids.map((id) => tokenizer.decodeToken(id));
   let examples: EvalExample[];
   let pairs: EvalTask["pairs"];
@@ -161,6 +164,7 @@ export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: To
     evidenceSets,
     examples: examples.slice(0, sizes.examples),
     selfRepairExamples: examples.slice(0, sizes.selfRepair),
+    protocolExamples: examples.slice(0, protocol),
     pairs,
     pairDescription,
     ...(sizes.circuitPairs > 0 ? { circuitPairs } : {}),

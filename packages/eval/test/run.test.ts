@@ -50,11 +50,11 @@ describe("runEval", () => {
   const method = (name: string) => m.tokens.methods.find((x) => x.method === name)!;
 
   it("reports progress up to the total, in order", () => {
-    const total = examples.length + pairs.length + 2;
+    const total = examples.length + pairs.length + 2 + 2; // the protocol runs on the 2 self-repair examples (no circuit pairs, so no link)
     expect(progress.every((p) => p.total === total)).toBe(true);
     expect(progress[progress.length - 1]!.done).toBe(total);
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.done).toBeGreaterThanOrEqual(progress[i - 1]!.done);
-    expect(new Set(progress.map((p) => p.stage))).toEqual(new Set(["tokens", "components", "self-repair"]));
+    expect(new Set(progress.map((p) => p.stage))).toEqual(new Set(["tokens", "components", "self-repair", "self-repair protocol"]));
   });
 
   it("evaluates every method; the gate/up scale has no place in GPT-2 and equals the gradient exactly", () => {

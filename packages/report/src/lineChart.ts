@@ -66,8 +66,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-/** The range of an axis: given bounds, else the data's widened to round ticks. */
-function axisRange(values: readonly number[], axis: ValueAxis | undefined): [number, number] {
+/** The range of an axis: given bounds, else the data's (and 0) widened to round ticks. */
+export function axisRange(values: readonly number[], axis: ValueAxis | undefined): [number, number] {
   const finite = values.filter(Number.isFinite);
   let lo = axis?.min ?? Math.min(0, ...finite);
   let hi = axis?.max ?? Math.max(...(finite.length ? finite : [1]));
@@ -81,7 +81,8 @@ function axisRange(values: readonly number[], axis: ValueAxis | undefined): [num
   return [lo, hi];
 }
 
-function formatTick(v: number): string {
+/** A tick label: integers as they are, others to 3 significant digits. */
+export function formatTick(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Number(v.toPrecision(3)).toString();
 }

@@ -5,7 +5,7 @@
 import * as T from "@gim/tensor";
 import { describe, expect, it } from "vitest";
 import {
-  bootstrapInterval, bootstrapSamples, graphFromJson, graphToJson, mibGraphOfShape, topEdgeCircuit, checkDisjoint, edgeAttribution, evaluatePlans, exactEdgePatching, gim, heldOutCircuits, heldOutDifference, logitDiff, mibAreas,
+  bootstrapInterval, bootstrapSamples, graphFromJson, graphToJson, mibGraphOfShape, topEdgeCircuit, checkDisjoint, edgeAttribution, edgeScoresByPair, evaluatePlans, exactEdgePatching, gim, heldOutCircuits, heldOutDifference, logitDiff, mibAreas,
   mibCircuitPlan, mibFractions, mibGraph, prepareEdgeRuns, quantile, summarizeCurve, type CircuitCurve, type CircuitPair,
 } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
@@ -143,6 +143,25 @@ describe("circuits on MIB's graph", () => {
     expect(d.estimate).toBeCloseTo(byName.get("gim-eap")!.cmd.estimate - byName.get("eap")!.cmd.estimate, 14);
     const rho = heldOutDifference(result, "gim-eap", "eap", "spearman");
     expect(rho.estimate).toBeCloseTo(byName.get("gim-eap")!.spearman!.estimate - byName.get("eap")!.spearman!.estimate, 14);
+  });
+
+  it("edgeScoresByPair gives the held-out protocol's per-pair EAP and exact scores, pairs in the same order", () => {
+    const scorePairs = pairs(model.vocabSize, 4, 30);
+    const evalPairs = pairs(model.vocabSize, 2, 40);
+    const held = heldOutCircuits(model, { scorePairs, evalPairs, methods: [{ name: "eap", kind: "eap" }, { name: "gim-eap", kind: "eap", rules: gim() }, { name: "exact", kind: "exact" }], bootstrap: { resamples: 10 } });
+    const byPair = edgeScoresByPair(model, scorePairs, [[], gim()], { exact: true });
+    expect(byPair.eap.length).toBe(2);
+    const same = (a: readonly Float64Array[], b: readonly Float64Array[]) => {
+      expect(a.length).toBe(4);
+      a.forEach((row, p) => row.forEach((x, e) => expect(x).toBeCloseTo(b[p]![e]!, 10)));
+    };
+    same(byPair.eap[0]!.perPrompt, held.methods[0]!.perPair);
+    same(byPair.eap[1]!.perPrompt, held.methods[1]!.perPair);
+    same(byPair.exact!.perPrompt, held.methods[2]!.perPair);
+    // GIM's scores differ from plain EAP's somewhere (else the comparison above could not fail on a swap).
+    expect(byPair.eap[1]!.scores.some((x, e) => Math.abs(x - byPair.eap[0]!.scores[e]!) > 1e-6)).toBe(true);
+    expect(edgeScoresByPair(model, scorePairs, [[]]).exact).toBeUndefined();
+    expect(() => edgeScoresByPair(model, [], [[]])).toThrow(/at least one clean\/corrupted pair/);
   });
 });
 

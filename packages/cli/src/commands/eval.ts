@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import {
-  buildEvalTask, differenceOf, evalMethods, formatInterval, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, sizesOf, verdict,
+  buildEvalTask, differenceOf, evalMethods, formatInterval, formatShare, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, sizesOf, verdict,
   type IoiCounterfactual, type EvalMethod, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
 } from "@gim/eval";
 import { machineInfo, writeReport } from "@gim/eval/node";
@@ -56,15 +56,29 @@ export const evalSpec: CommandSpec = {
     { name: "counterfactual", kind: "string", valueName: "s2-io-flip|third-name", description: "IOI's corrupted prompts: MIB's S2/IO flip (metric logit[IO] - logit[S]) or IO replaced by a third name", defaultText: "s2-io-flip" },
     { name: "resamples", kind: "int", valueName: "N", min: 10, description: "Bootstrap resamples of the circuit evaluation's intervals", defaultText: "2000" },
     { name: "no-self-repair", kind: "flag", description: "Skip the self-repair measurement" },
+    { name: "no-protocol", kind: "flag", description: "Skip the GIM paper's self-repair protocol and its link to circuit error" },
+    {
+      name: "protocol-examples",
+      kind: "int",
+      valueName: "N",
+      min: 1,
+      max: { value: maxSubset, why: "each example is a forward, a backward and three patched forwards per measured row" },
+      description: "Examples of the self-repair protocol per model",
+      defaultText: `${fullRun.protocol}, or at most N with --subset N`,
+    },
+    { name: "protocol-threshold", kind: "number", valueName: "C", min: 0, description: "Protocol: a key counts when its contribution A·dL/dA exceeds C (logit units); rows need two such keys", defaultText: "1 (the reference's)" },
+    { name: "protocol-top", kind: "number", valueName: "P", positive: true, description: "Protocol: the share of measured rows called high-interaction (those above the 1 - P quantile), below 1", defaultText: "0.05" },
+    { name: "no-protocol-link", kind: "flag", description: "Protocol: skip the link to circuit error (EAP and exact edge patching on the circuit scoring pairs)" },
     jsonOption,
   ],
   notes: [
     "Token attributions: f is the target logit (the correct answer at the last position). Tokens are ranked by attribution, the first and last token excluded (n = length - 2 rankable). Comprehensiveness masks the top-1..top-min(50, n) tokens with the baseline token and averages (f(x) - f(x_masked)) / f(x) (higher is better); sufficiency masks the floor(r n) least important for r in 0.5, 0.8, 0.9, 0.95, 0.99 (lower is better). Examples with f(x) <= 0 are left out of both and counted. The evidence hit rate is the share of examples whose top-ranked token is a ground-truth evidence token.",
     "Components: attribution patching with the plain gradient and with GIM against exact activation patching (Spearman, top-k overlap) over the held-out clean/corrupted pairs, and the faithfulness of the circuits of the top-k nodes and edges (MIB's CPR and CMD). Self-repair: attention rows whose two heaviest keys matter together but little alone, and how plain gradients, TSG and GIM rank them. docs/results.md defines every number.",
     "Circuits: edge scores on MIB's graph (senders: input, heads, MLPs; receivers: every head's q, k and v input, every MLP input, the logits) from one set of pairs, circuits of MIB's sizes evaluated on a disjoint set; CPR (area under f, signed ranking) and CMD (area of |1 - f|, |score| ranking) with paired bootstrap intervals, for random, EAP, EAP-IG, GIM-EAP, GIM-EAP-IG, exact edge patching, and (full grid) each of GIM's parts alone, GIM minus each part, and GIM with TSG at T = 1, 1.5, 2.5, 3, 5, 10.",
+    "The self-repair protocol (the GIM paper's, JoakimEdin/gim evaluate_self_repair.py): attention rows with at least two keys whose contribution A·dL/dA exceeds the threshold; their top-2 keys' scores set to the row's mean score, alone and together (linearised and exact effects); interaction = (both - first - second) / both; the rows above the 0.95 quantile. It differs from the self-repair measurement above, which picks the two heaviest keys, masks them and counts rows by absolute effect criteria. The link to circuit error compares |EAP| / |exact| on q/k edges into the heads holding those rows with the other q/k edges, for plain EAP, TSG alone and GIM (difference in differences, paired bootstrap over the circuit scoring pairs).",
     "Progress goes to stderr (one redrawn line on a terminal, plain lines otherwise).",
   ],
-  examples: ["eval --report docs/results.md", "eval --model ioi-gpt2 --subset 4 --json", "eval --model ./my-ioi-model --task ioi --methods gim,gradient,random"],
+  examples: ["eval --report docs/results.md", "eval --model ioi-gpt2 --subset 4 --json", "eval --model induction-gpt2 --no-components --no-circuits --no-self-repair --protocol-examples 256 --json", "eval --model ./my-ioi-model --task ioi --methods gim,gradient,random"],
 };
 
 /** The methods of `--methods`, in the evaluation's order; all of them by default. */
@@ -185,6 +199,12 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
   const resamples = args.number("resamples");
   if (resamples !== undefined) parts.push(`--resamples ${resamples}`);
   if (args.flag("no-self-repair")) parts.push("--no-self-repair");
+  if (args.flag("no-protocol")) parts.push("--no-protocol");
+  for (const name of ["protocol-examples", "protocol-threshold", "protocol-top"]) {
+    const v = args.number(name);
+    if (v !== undefined) parts.push(`--${name} ${v}`);
+  }
+  if (args.flag("no-protocol-link")) parts.push("--no-protocol-link");
   if (reportPath !== undefined) parts.push(`--report ${quote(reportPath)}`);
   if (args.flag("json")) parts.push("--json");
   return parts.join(" ");
@@ -209,7 +229,15 @@ export const evalCommand: Command = {
     const specs = args.strings("model");
     if (task !== undefined && specs.length === 0) throw new UsageError("--task applies to a --model DIR; give one");
     const names = specs.length > 0 ? specs : [...shippedModels];
-    const sizes = sizesOf(subset);
+    const protocolExamples = args.number("protocol-examples");
+    const sizes = { ...sizesOf(subset), ...(protocolExamples !== undefined ? { protocol: protocolExamples } : {}) };
+    const protocolTop = args.number("protocol-top");
+    if (protocolTop !== undefined && protocolTop >= 1) throw new UsageError(`option --protocol-top is a share of rows and must be below 1, got ${protocolTop}`);
+    const protocolOff = args.flag("no-protocol");
+    if (protocolOff) {
+      const given = [...["protocol-examples", "protocol-threshold", "protocol-top"].filter((name) => args.number(name) !== undefined), ...(args.flag("no-protocol-link") ? ["no-protocol-link"] : [])];
+      if (given.length > 0) throw new UsageError(`option --${given[0]} applies to the self-repair protocol, which --no-protocol skips`);
+    }
     const grid = args.string("circuit-grid") ?? "full";
     if (grid !== "full" && grid !== "headline") throw new UsageError(`unknown --circuit-grid "${grid}" (known: full, headline)`);
     const counterfactual = args.string("counterfactual");
@@ -231,6 +259,10 @@ export const evalCommand: Command = {
         circuitGrid: grid === "headline" ? { ablation: false, sweep: false } : {},
         ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
         selfRepair: !args.flag("no-self-repair"),
+        protocol: !protocolOff,
+        protocolLink: !args.flag("no-protocol-link"),
+        ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
+        ...(protocolTop !== undefined ? { protocolTop } : {}),
         onProgress: (p) => bar.update(p),
       },
     );
@@ -343,6 +375,26 @@ export function renderText(results: EvalResults): string {
           ]),
         ),
       );
+    }
+    if (m.protocol) {
+      const x = m.protocol;
+      lines.push(`self-repair protocol (the GIM paper's): ${x.rowCount} rows, ${x.measured} with two keys of contribution c > ${x.threshold} (${formatShare(x.share)}), ${x.linearised.highRows} above the q${Math.round(100 * (1 - x.top))} interaction ${value(x.linearised.quantile)}`);
+      if (x.link) {
+        const l = x.link;
+        lines.push(`link to circuit error: heads ${l.heads.map((h) => `${h.layer}.${h.head}`).join(", ")}, ${l.highEdges} / ${l.otherEdges} q/k edges, ${l.prompts} scoring pairs; 95% bootstrap intervals`);
+        lines.push(
+          renderTable(
+            [
+              { header: "EAP with", align: "left" },
+              { header: "|EAP|/|exact| high", align: "right" },
+              { header: "other", align: "right" },
+              { header: "gap", align: "right" },
+              { header: "DiD vs plain", align: "right" },
+            ],
+            Object.entries(l.methods).map(([name, r]) => [name, formatInterval(r.high), formatInterval(r.other), formatInterval(r.gap), r.differenceInDifferences ? formatInterval(r.differenceInDifferences) : ""]),
+          ),
+        );
+      } else if (x.linkNote) lines.push(`link to circuit error: not measured (${x.linkNote})`);
     }
   }
   lines.push(`${formatDuration(results.seconds)} in total`, "");

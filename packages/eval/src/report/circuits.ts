@@ -1,4 +1,4 @@
-import type { Interval } from "@gim/rules";
+import { excludesZero, type Interval } from "@gim/rules";
 import type { CircuitDifference, CircuitEvalResult, CircuitMethodResult } from "../circuitEval.js";
 import type { EvalResults } from "../run.js";
 import { formatValue, table } from "./format.js";
@@ -11,11 +11,17 @@ export function formatInterval(i: Interval | undefined): string {
 }
 
 /** `+0.012 [+0.004, +0.020]`, in bold when the interval excludes 0. */
-export function formatDifference(d: CircuitDifference | undefined): string {
-  if (!d || !Number.isFinite(d.interval.estimate)) return "–";
+export function formatSignedInterval(i: Interval | undefined): string {
+  if (!i || !Number.isFinite(i.estimate)) return "–";
   const signed = (v: number) => (v > 0 ? "+" : v < 0 ? "−" : "±") + formatValue(Math.abs(v));
-  const text = `${signed(d.interval.estimate)} [${signed(d.interval.low)}, ${signed(d.interval.high)}]`;
-  return d.supported ? `**${text}**` : text;
+  if (!Number.isFinite(i.low)) return signed(i.estimate);
+  const text = `${signed(i.estimate)} [${signed(i.low)}, ${signed(i.high)}]`;
+  return excludesZero(i) ? `**${text}**` : text;
+}
+
+/** A paired difference as {@link formatSignedInterval} writes it. */
+export function formatDifference(d: CircuitDifference | undefined): string {
+  return formatSignedInterval(d?.interval);
 }
 
 /** The paired difference `a - b` of one statistic, if the evaluation has it. */

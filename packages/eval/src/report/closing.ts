@@ -15,8 +15,15 @@ export function closingSections(results: EvalResults, { p, meta }: ReportWriter)
     `- Wall-clock time: ${formatDuration(results.seconds)} in total.`,
     "",
     table(
-      ["model", "token attributions", "components", "circuits (held out)", "self-repair"],
-      results.models.map((m) => [`\`${m.name}\``, formatDuration(m.seconds.tokens), m.components ? formatDuration(m.seconds.components) : "–", m.circuits ? formatDuration(m.seconds.circuits) : "–", m.selfRepair ? formatDuration(m.seconds.selfRepair) : "–"]),
+      ["model", "token attributions", "components", "circuits (held out)", "self-repair", "self-repair protocol"],
+      results.models.map((m) => [
+        `\`${m.name}\``,
+        formatDuration(m.seconds.tokens),
+        m.components ? formatDuration(m.seconds.components) : "–",
+        m.circuits ? formatDuration(m.seconds.circuits) : "–",
+        m.selfRepair ? formatDuration(m.seconds.selfRepair) : "–",
+        m.protocol && m.seconds.protocol !== undefined ? formatDuration(m.seconds.protocol) : "–",
+      ]),
     ),
     "",
   );

@@ -14,20 +14,22 @@ import { headlineSection } from "./headline.js";
 import { introSection } from "./intro.js";
 import type { ReportMeta, ReportPlot } from "./meta.js";
 import { modelsSection } from "./models.js";
+import { protocolPlotFiles, protocolSection } from "./protocol.js";
 import { selfRepairSection } from "./selfRepair.js";
 import { tokenSection } from "./tokens.js";
 import type { ReportWriter } from "./writer.js";
 
 export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
 export { formatValue, methodLabels } from "./format.js";
-export { formatInterval, formatDifference, differenceOf, verdict } from "./circuits.js";
+export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
+export { formatShare, protocolPlotFiles, protocolPlots, protocolShareGoal } from "./protocol.js";
 export type { ReportWriter } from "./writer.js";
 
 /** A section of the report: it appends its markdown (and plots) for the results. */
 export type ReportSection = (results: EvalResults, out: ReportWriter) => void;
 
 /** The sections of the report, in order. */
-export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, closingSections];
+export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, protocolSection, closingSections];
 
 /** The report's markdown and plots. */
 export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {
@@ -59,5 +61,5 @@ export function resultsJson(results: EvalResults): string {
 export function plotFiles(model: ModelEvalResult): string[] {
   const files = [`tokens-${slug(model.name)}-comprehensiveness.svg`, `tokens-${slug(model.name)}-sufficiency.svg`];
   if (model.components) files.push(`circuits-${slug(model.name)}-nodes.svg`, `circuits-${slug(model.name)}-edges.svg`);
-  return files;
+  return [...files, ...protocolPlotFiles(model)];
 }

@@ -14,7 +14,7 @@ import { InputError } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
 import { spearman } from "../components/agreement.js";
 import { logitDiff } from "../components/logitMetric.js";
-import { edgeAttributionFromRuns, meanOverPrompts, mibIgSteps, type EdgeAttributionMethod } from "./attribution.js";
+import { edgeAttributionFromRuns, meanOverPrompts, mibIgSteps, type EdgeAttributionMethod, type MibEdgeScores } from "./attribution.js";
 import { bootstrapInterval, bootstrapSamples, type BootstrapOptions, type Interval } from "./bootstrap.js";
 import { prepareEdgeRuns, type EdgeRuns } from "./edgeRuns.js";
 import { evaluatePlans, joinCurves, mibCircuitPlan, randomEdgeScores, summarizeCurve, type CircuitCurve, type CircuitPlan } from "./faithfulness.js";
@@ -126,6 +126,36 @@ function runsOf(model: CausalLM, group: readonly CircuitPair[], ablation: "patch
     metric,
     { ablation, ...(ablation === "mean" ? { meanPrompts } : {}), ...(gradientRules ? { gradientRules } : {}) },
   );
+}
+
+/** Options of {@link edgeScoresByPair}. */
+export interface EdgeScoresByPairOptions {
+  /** Also score the edges by exact edge patching (default false; one forward per edge and pair). */
+  readonly exact?: boolean;
+  /** What removed edges carry (default "patching"). */
+  readonly ablation?: "patching" | "mean";
+  /** Sequences per forward pass of patched runs (default 64). */
+  readonly batchSize?: number;
+}
+
+/**
+ * EAP's per-pair edge scores of `pairs` under each rule set (`[]` is the plain gradient) and,
+ * with `exact: true`, exact edge patching's, all with the pairs in the same order (grouped by
+ * length in order of first appearance), so that a paired bootstrap over prompts can compare them.
+ */
+export function edgeScoresByPair(model: CausalLM, pairs: readonly CircuitPair[], ruleSets: readonly (readonly Rule[])[], options: EdgeScoresByPairOptions = {}): { eap: MibEdgeScores[]; exact?: MibEdgeScores } {
+  if (pairs.length === 0) throw new InputError("edge scores by pair need at least one clean/corrupted pair");
+  const graph = mibGraph(model);
+  const ablation = options.ablation ?? "patching";
+  const eap: Float64Array[][] = ruleSets.map(() => []);
+  const exact: Float64Array[] = [];
+  for (const group of groupsOf(pairs, "scoring")) {
+    const runs = runsOf(model, group, ablation, pairs.map((p) => p.clean), ruleSets);
+    if (ruleSets.length > 0) edgeAttributionFromRuns(runs, ruleSets).forEach((s, j) => eap[j]!.push(...s.perPrompt));
+    if (options.exact) exact.push(...exactEdgePatching(runs, { batchSize: options.batchSize }).perPrompt);
+  }
+  const scoresOf = (perPrompt: Float64Array[]): MibEdgeScores => ({ graph, scores: meanOverPrompts(perPrompt), perPrompt });
+  return { eap: eap.map(scoresOf), ...(options.exact ? { exact: scoresOf(exact) } : {}) };
 }
 
 /** Scores every edge with every method from `scorePairs`, evaluates the circuits of every ranking on `evalPairs` (see the top of this file). */
