@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   model: () => import("../packages/transformer/bench/model.js"),
   gim: () => import("../packages/rules/bench/gim.js"),
   train: () => import("../packages/models/bench/train.js"),
+  "self-repair-share": () => import("../packages/eval/bench/selfRepairShare.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -21,6 +21,7 @@ export * from "./tasks/induction.js";
 export { END_OF_TEXT, ioiTokenizer, inductionTokenizer } from "./tokenizers.js";
 export { shippedModels, defaultModel, type ShippedModel } from "./shipped.js";
 export { evaluate, type Evaluation, type Scored } from "./evaluate.js";
+export { headDropoutScales } from "./headDropout.js";
 export {
   VALIDATION_SEED, FINAL_SEED,
   type Recipe, type TrainingTask, type TrainingBatch, type SupervisedSequence, type TrainOptions, type TrainedModel, type TrainingReport, type HistoryPoint,

@@ -3,7 +3,7 @@
  * `pnpm train <name>` runs one and writes `packages/models/models/<name>/`.
  */
 import { Rng } from "@gim/tensor";
-import type { BpeTokenizer } from "@gim/transformer";
+import type { BpeTokenizer, ModelConfig } from "@gim/transformer";
 import { inductionExamples, inductionText, ruleSequences, type InductionOptions } from "./tasks/induction.js";
 import { ioiExamples, nameSentences } from "./tasks/ioi.js";
 import { inductionTokenizer, ioiTokenizer } from "./tokenizers.js";
@@ -70,6 +70,45 @@ const common = { warmupSteps: 50, weightDecay: 0.01, clipNorm: 1, validationSize
 /** The optimisation both IOI models share. */
 const ioiTraining = { seed: 1, maxSteps: 1000, batchSize: 32, lmBatchSize: 8, lmWeight: 0.5, lr: 3e-3, evalEvery: 50, stopAccuracy: 0.99 } as const;
 
+/**
+ * The wider, deeper models' shape: 4 layers of 8 heads at width 128 (head size 16). Named by size
+ * (`-d128l4`) rather than "large", which in Hugging Face names means GPT-2 large (774M).
+ */
+const WIDE = { width: 128, layers: 4, heads: 8 } as const;
+/** Head dropout of the wider models (see `headDropoutScales`): the redundancy self-repair needs. */
+const WIDE_HEAD_DROPOUT = 0.2;
+
+/** A GPT-2 config (LayerNorm, GELU, learned positions for 64 tokens, tied embeddings, MLP 4 x width). */
+function gpt2Config(vocabSize: number, size: { width: number; layers: number; heads: number }): ModelConfig {
+  const { width, layers, heads } = size;
+  return { modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: width, nLayer: layers, nHead: heads, nInner: 4 * width, layerNormEpsilon: 1e-5, activation: "gelu_new" };
+}
+
+/** A Llama config (RMSNorm, RoPE, SwiGLU, no biases, tied embeddings, 64 tokens) with `kvHeads` key-value heads. */
+function llamaConfig(vocabSize: number, size: { width: number; layers: number; heads: number; kvHeads: number; intermediate: number }): ModelConfig {
+  const { width, layers, heads, kvHeads, intermediate } = size;
+  return {
+    modelType: "llama",
+    vocabSize,
+    hiddenSize: width,
+    intermediateSize: intermediate,
+    numHiddenLayers: layers,
+    numAttentionHeads: heads,
+    numKeyValueHeads: kvHeads,
+    headDim: width / heads,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 64,
+    tieWordEmbeddings: true,
+    qkvBias: false,
+    oBias: false,
+    mlpBias: false,
+    hiddenAct: "silu",
+  };
+}
+
+const gpt2Wide = (vocabSize: number): ModelConfig => gpt2Config(vocabSize, WIDE);
+
 /** The recipes, by model name. */
 export const recipes: Readonly<Record<string, Recipe>> = {
   "ioi-gpt2": {
@@ -77,7 +116,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     name: "ioi-gpt2",
     description: "GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) 2-layer model trained on the IOI-style task",
     task: ioiTrainingTask,
-    model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
+    model: (vocabSize) => gpt2Config(vocabSize, { width: 64, layers: 2, heads: 4 }),
     ...ioiTraining,
   },
   "ioi-llama": {
@@ -85,24 +124,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     name: "ioi-llama",
     description: "Llama-style (RMSNorm, RoPE, SwiGLU, grouped-query attention 4/2 heads, tied embeddings) 3-layer model trained on the IOI-style task",
     task: ioiTrainingTask,
-    model: (vocabSize) => ({
-      modelType: "llama",
-      vocabSize,
-      hiddenSize: 64,
-      intermediateSize: 192,
-      numHiddenLayers: 3,
-      numAttentionHeads: 4,
-      numKeyValueHeads: 2,
-      headDim: 16,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      maxPositionEmbeddings: 64,
-      tieWordEmbeddings: true,
-      qkvBias: false,
-      oBias: false,
-      mlpBias: false,
-      hiddenAct: "silu",
-    }),
+    model: (vocabSize) => llamaConfig(vocabSize, { width: 64, layers: 3, heads: 4, kvHeads: 2, intermediate: 192 }),
     ...ioiTraining,
   },
   "induction-gpt2": {
@@ -110,7 +132,7 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     name: "induction-gpt2",
     description: "GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) 2-layer model trained on the induction (copy) task, with second-order rule sequences as a language-model share",
     task: inductionTrainingTask,
-    model: (vocabSize) => ({ modelType: "gpt2", vocabSize, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: "gelu_new" }),
+    model: (vocabSize) => gpt2Config(vocabSize, { width: 64, layers: 2, heads: 4 }),
     seed: 1,
     maxSteps: 3000,
     batchSize: 16,
@@ -119,5 +141,43 @@ export const recipes: Readonly<Record<string, Recipe>> = {
     lr: 3e-3,
     evalEvery: 50,
     stopAccuracy: 0.99,
+  },
+  "ioi-gpt2-d128l4": {
+    ...common,
+    name: "ioi-gpt2-d128l4",
+    description: `GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) ${WIDE.layers}-layer, ${WIDE.heads}-head model of width ${WIDE.width} trained on the IOI-style task with attention-head dropout ${WIDE_HEAD_DROPOUT}`,
+    task: ioiTrainingTask,
+    model: gpt2Wide,
+    ...ioiTraining,
+    lr: 1e-3,
+    maxSteps: 1500,
+    headDropout: WIDE_HEAD_DROPOUT,
+  },
+  "ioi-llama-d128l4": {
+    ...common,
+    name: "ioi-llama-d128l4",
+    description: `Llama-style (RMSNorm, RoPE, SwiGLU, grouped-query attention ${WIDE.heads}/${WIDE.heads / 4} heads, tied embeddings) ${WIDE.layers}-layer model of width ${WIDE.width} trained on the IOI-style task with attention-head dropout ${WIDE_HEAD_DROPOUT}`,
+    task: ioiTrainingTask,
+    model: (vocabSize) => llamaConfig(vocabSize, { ...WIDE, kvHeads: WIDE.heads / 4, intermediate: 3 * WIDE.width }),
+    ...ioiTraining,
+    lr: 1e-3,
+    maxSteps: 1500,
+    headDropout: WIDE_HEAD_DROPOUT,
+  },
+  "induction-gpt2-d128l4": {
+    ...common,
+    name: "induction-gpt2-d128l4",
+    description: `GPT-2-style (LayerNorm, GELU, learned positions, tied embeddings) ${WIDE.layers}-layer, ${WIDE.heads}-head model of width ${WIDE.width} trained on the induction (copy) task with rule sequences as a language-model share and attention-head dropout ${WIDE_HEAD_DROPOUT}`,
+    task: inductionTrainingTask,
+    model: gpt2Wide,
+    seed: 1,
+    maxSteps: 2000,
+    batchSize: 16,
+    lmBatchSize: 16,
+    lmWeight: 1,
+    lr: 2e-3,
+    evalEvery: 50,
+    stopAccuracy: 0.99,
+    headDropout: WIDE_HEAD_DROPOUT,
   },
 };

@@ -63,6 +63,11 @@ export interface Recipe {
   readonly stopAccuracy: number;
   /** Size of each final evaluation sample. */
   readonly finalSize: number;
+  /**
+   * Training only: the rate at which each sequence's attention heads are dropped at each step
+   * (see `headDropoutScales`); absent or 0: none. The saved model has no dropout.
+   */
+  readonly headDropout?: number;
 }
 
 /** Seeds of the evaluation sets (fixed; training batches draw theirs from the recipe seed). */

@@ -56,6 +56,13 @@ export function mergeHeads(x: Var): Var {
   return reshape(permute(x, { axes: [0, 2, 1, 3] }), { shape: [b, t, h * dh] });
 }
 
+/** z [B, H, T, dh] with each sequence's heads multiplied by `scales` [B, H] (head dropout in training); z itself without scales. */
+export function scaleHeads(z: Var, scales: Tensor | undefined): Var {
+  if (!scales) return z;
+  const [b, h] = scales.shape as [number, number];
+  return mul(z, T.reshape(T.astype(scales, z.dtype), [b, h, 1, 1]));
+}
+
 /**
  * The split q/k/v input (TransformerLens' `use_split_qkv_input`): every head reads its own copy
  * of the residual stream for its queries, for its keys and for its values, each a place

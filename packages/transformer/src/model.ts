@@ -34,11 +34,19 @@ export interface ForwardOptions {
    * weights that hold NaN is not an error; running them is. Default false.
    */
   readonly allowNonFinite?: boolean;
+  /**
+   * Training only (head dropout): one [B, H] tensor per layer that multiplies each sequence's
+   * query heads' outputs (`attn.z`, which keeps the unscaled value) before the heads are
+   * merged. Never part of a saved model; omit it for the model itself.
+   */
+  readonly headScales?: readonly Tensor[];
 }
 
 /** How the blocks run (see {@link ForwardOptions}). */
 export interface BlockOptions {
   readonly splitQkv: boolean;
+  /** See {@link ForwardOptions.headScales} (checked against the batch and the heads). */
+  readonly headScales?: readonly Tensor[];
 }
 
 /** Options of {@link CausalLM.places}: the forward mode whose places to list. */
@@ -153,7 +161,9 @@ export abstract class CausalLM {
     const seqLen = embeds.shape[embeds.ndim - 2]!;
     if (options.positions?.length === 0) throw new InputError("forward: positions is empty; omit it for logits at every position");
     const kept = options.positions?.map((p) => resolvePosition(p, seqLen));
-    let hidden = this.blocks(batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] }), { splitQkv: options.splitQkv ?? false }); // [B, T, d]
+    const blockInput = batched ? embeds : reshape(embeds, { shape: [1, ...embeds.shape] }); // [B, T, d]
+    if (options.headScales) this.checkHeadScales(options.headScales, blockInput.shape[0]!);
+    let hidden = this.blocks(blockInput, { splitQkv: options.splitQkv ?? false, ...(options.headScales ? { headScales: options.headScales } : {}) }); // [B, T, d]
     if (kept) hidden = indexSelect(hidden, { axis: 1, ids: kept }); // [B, P, d]
     const logits3 = this.head(hidden); // [B, P, V]
     const logits = batched ? logits3 : reshape(logits3, { shape: logits3.shape.slice(1) });
@@ -173,6 +183,18 @@ export abstract class CausalLM {
         return reshape(one, { shape: [] });
       },
     };
+  }
+
+  /** Checks head scales: one [B, H] tensor per layer. */
+  private checkHeadScales(scales: readonly Tensor[], batch: number): void {
+    const blocks = this.layout.blocks;
+    if (scales.length !== blocks.length) throw new InputError(`headScales has ${scales.length} tensors for a model of ${blocks.length} layers`);
+    scales.forEach((s, layer) => {
+      const heads = blocks[layer]!.attention.heads;
+      if (!(s instanceof T.Tensor) || s.ndim !== 2 || s.shape[0] !== batch || s.shape[1] !== heads) {
+        throw new InputError(`headScales[${layer}] has shape ${s instanceof T.Tensor ? formatShape(s.shape) : kindOfValue(s)}; expected [${batch}, ${heads}] (batch, heads)`);
+      }
+    });
   }
 
   /**

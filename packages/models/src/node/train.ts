@@ -22,9 +22,13 @@ import { randomModel, type CausalLM, type ModelConfig } from "@gim/transformer";
 import { saveTokenizer, writeSafetensors } from "@gim/transformer/node";
 import { formatDuration, lineChartSvg, palette } from "@gim/report";
 import { evaluate, type Evaluation } from "../evaluate.js";
+import { headDropoutScales } from "../headDropout.js";
 import { toHfConfig } from "../hfConfig.js";
 import { ProgressBar } from "../progress.js";
 import { FINAL_SEED, VALIDATION_SEED, type HistoryPoint, type Recipe, type SupervisedSequence, type TrainedModel, type TrainingReport, type TrainOptions } from "../training.js";
+
+/** Added to the recipe seed for the head-dropout draws. */
+const HEAD_DROPOUT_SEED_OFFSET = 7_000_007;
 
 /** A model with seeded random weights for a config. */
 export function initialModel(config: ModelConfig, seed: number): CausalLM {
@@ -88,6 +92,9 @@ export function trainRecipe(recipe: Recipe, options: TrainOptions = {}): Trained
   const stream = options.progress === undefined ? process.stderr : options.progress;
   const bar = stream ? new ProgressBar(recipe.name, maxSteps, stream) : undefined;
   const batchSeeds = new Rng(recipe.seed);
+  // Its own stream, so a recipe without head dropout draws the same batches as before it existed.
+  const dropoutRng = new Rng(recipe.seed + HEAD_DROPOUT_SEED_OFFSET);
+  const headsPerLayer = model.layout.blocks.map((b) => b.attention.heads);
   const history: HistoryPoint[] = [];
   const loadAverageAtStart = os.loadavg()[0]!;
   const started = performance.now();
@@ -99,7 +106,8 @@ export function trainRecipe(recipe: Recipe, options: TrainOptions = {}): Trained
     const batch = task.batch(recipe.batchSize, recipe.lmBatchSize, batchSeeds.nextUint32());
     const packed = pack([...batch.task, ...batch.lm], pad);
     const taskRows = batch.task.reduce((n, s) => n + s.targets.length, 0);
-    const out = model.forward({ ids: packed.ids });
+    const headScales = headDropoutScales(recipe.headDropout ?? 0, headsPerLayer, packed.ids.length, dropoutRng);
+    const out = model.forward({ ids: packed.ids }, headScales ? { headScales } : {});
     const flat = reshape(out.logits, { shape: [packed.ids.length * packed.length, model.vocabSize] }); // [B*T, V]
     const answers = indexSelect(flat, { axis: 0, ids: packed.rows.slice(0, taskRows) }); // [N, V]
     let loss = crossEntropy(answers, { targets: packed.targets.slice(0, taskRows) });
@@ -165,6 +173,7 @@ export function trainRecipe(recipe: Recipe, options: TrainOptions = {}): Trained
         clipNorm: recipe.clipNorm,
         evalEvery: recipe.evalEvery,
         stopAccuracy: recipe.stopAccuracy,
+        ...(recipe.headDropout ? { headDropout: recipe.headDropout } : {}),
       },
       accuracy,
       loss,

@@ -15,7 +15,7 @@ import { add, embedding, linear, permute, reshape, split, tag, tagged, transpose
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import type { Gpt2Config } from "../config.js";
-import { activation, causalAttention, headProjection, layerNormLayer, mergeHeads, splitHeads, splitQkvInputs } from "../layers.js";
+import { activation, causalAttention, headProjection, layerNormLayer, mergeHeads, scaleHeads, splitHeads, splitQkvInputs } from "../layers.js";
 import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
 import { CausalLM, randomWeights, type BlockOptions, type ParamShapes, type RandomInitOptions } from "../model.js";
 import { placeKey, Tags } from "../places.js";
@@ -144,7 +144,7 @@ export class Gpt2Model extends CausalLM {
     const positions = Array.from({ length: seqLen }, (_, i) => i);
     const pos = this.module(GPT2.positionEmbeddings, () => tagged(Tags.positionEmbeddings, () => embedding(this.own("weight"), { ids: positions }))); // [T, d]
     let x = add(embeds, pos); // [B, T, d]
-    for (let i = 0; i < this.config.nLayer; i++) x = this.module(GPT2.block(i), () => this.block(x, options));
+    for (let i = 0; i < this.config.nLayer; i++) x = this.module(GPT2.block(i), () => this.block(x, i, options));
     return x;
   }
 
@@ -183,13 +183,13 @@ export class Gpt2Model extends CausalLM {
     );
   }
 
-  private block(x: Var, options: BlockOptions): Var {
+  private block(x: Var, layer: number, options: BlockOptions): Var {
     const c = this.config;
     const resid = tag(x, Tags.residPre);
     const [q, k, v] = this.queriesKeysValues(resid, options.splitQkv) as [Var, Var, Var];
     const attnOut = this.module(GPT2.attention, () => {
       const z = causalAttention(q, k, v); // [B, H, T, dh]
-      return tag(this.conv1d(mergeHeads(z), GPT2.attnOut), Tags.attnOutput); // [B, T, d]
+      return tag(this.conv1d(mergeHeads(scaleHeads(z, options.headScales?.[layer])), GPT2.attnOut), Tags.attnOutput); // [B, T, d]
     });
     const mid = tag(add(resid, attnOut), Tags.residMid);
     const mlpIn = this.module(GPT2.mlpNorm, () => this.layerNorm(mid));

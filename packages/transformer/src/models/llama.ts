@@ -16,7 +16,7 @@ import { add, embedding, indexSelect, linear, mul, reshape, split, tag, tagged, 
 import * as T from "@gim/tensor";
 import type { Tensor } from "@gim/tensor";
 import { ropeInverseFrequencies, slidingWindowOf, type LlamaConfig } from "../config.js";
-import { activation, applyRope, causalAttention, headProjection, mergeHeads, rmsNormLayer, ropeTables, splitHeads, splitQkvInputs } from "../layers.js";
+import { activation, applyRope, causalAttention, headProjection, mergeHeads, rmsNormLayer, ropeTables, scaleHeads, splitHeads, splitQkvInputs } from "../layers.js";
 import { attentionPlaces, mlpLayout, normLayout, residualPlaces, type BlockLayout, type ModelLayout } from "../layout.js";
 import { CausalLM, randomWeights, type BlockOptions, type ParamShapes, type RandomInitOptions } from "../model.js";
 import { placeKey, Tags } from "../places.js";
@@ -222,7 +222,7 @@ export class LlamaModel extends CausalLM {
     const [q, k, v] = this.queriesKeysValues(resid, rope, options.splitQkv);
     const attnOut = this.module(LLAMA.attention, () => {
       const z = causalAttention(q, k, v, slidingWindowOf(c, layer)); // [B, H, T, dh]
-      return tag(this.proj(mergeHeads(z), LLAMA.attnOut), Tags.attnOutput); // [B, T, d]
+      return tag(this.proj(mergeHeads(scaleHeads(z, options.headScales?.[layer])), LLAMA.attnOut), Tags.attnOutput); // [B, T, d]
     });
     const mid = tag(add(resid, attnOut), Tags.residMid);
     const mlpIn = this.module(LLAMA.mlpNorm, () => this.rmsNorm(mid));
