@@ -40,6 +40,7 @@ function shippedModelsPlugin(): Plugin {
         const folder = m && shippedFolders().find((f) => f.name === m[1]);
         if (!m || !folder || !folder.files.includes(m[2]!)) return next();
         res.setHeader("Content-Type", m[2]!.endsWith(".json") ? "application/json" : "application/octet-stream");
+        for (const [name, value] of Object.entries(isolationHeaders)) res.setHeader(name, value);
         res.end(fs.readFileSync(path.join(modelsDir, m[1]!, m[2]!)));
       });
     },
@@ -57,6 +58,8 @@ function shippedModelsPlugin(): Plugin {
  * A service worker that makes the built site work offline once loaded: it caches every file of
  * the build (page, scripts, shipped models) when it installs, and answers from that cache when
  * the network fails. Its cache name carries a hash of the file list, so a new build replaces it.
+ * It also adds the cross-origin isolation headers to every response it gives, for hosts that
+ * cannot send them.
  */
 function offlinePlugin(): Plugin {
   return {
@@ -71,11 +74,20 @@ function offlinePlugin(): Plugin {
       for (const ch of files.join("\n")) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) | 0;
       const source = fs.readFileSync(path.join(here, "src", "sw.js"), "utf8")
         .replace("__CACHE__", JSON.stringify(`gim-explorable-${(hash >>> 0).toString(16)}`))
-        .replace("__FILES__", JSON.stringify(files));
+        .replace("__FILES__", JSON.stringify(files))
+        .replace("__HEADERS__", JSON.stringify(isolationHeaders));
       this.emitFile({ type: "asset", fileName: "sw.js", source });
     },
   };
 }
+
+/**
+ * Cross-origin isolation: with these headers the page gets SharedArrayBuffer, and the CPU
+ * matmul runs on a pool of Web Workers over shared WebAssembly memory. The dev server and
+ * `pnpm web preview` send them; on a host that cannot (GitHub Pages) the service worker adds
+ * them (src/sw.js), and without either the matmul runs on one thread.
+ */
+export const isolationHeaders = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 
 export default defineConfig({
   root: here,
@@ -84,6 +96,6 @@ export default defineConfig({
   plugins: [shippedModelsPlugin(), offlinePlugin()],
   worker: { format: "es" },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000 },
-  server: { host: "127.0.0.1" },
-  preview: { host: "127.0.0.1" },
+  server: { host: "127.0.0.1", headers: isolationHeaders },
+  preview: { host: "127.0.0.1", headers: isolationHeaders },
 });

@@ -6,7 +6,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import fc from "fast-check";
@@ -16,7 +16,8 @@ import {
   shutdownMatmulPool, slice, Tensor, transpose, narrow, type DType, type Gemm, type MatmulBackend,
 } from "../src/index.js";
 import { runPackedParallel } from "../src/matmul/cpu.js";
-import { matmulPool } from "../src/matmul/pool.js";
+import { MatmulPool, matmulPool, matmulPoolUnavailable, startMatmulPool } from "../src/matmul/pool.js";
+import { poolTransport, type PoolTransport } from "../src/matmul/pool-transport.js";
 import { kernelRuntime, WORKSPACE_BYTES } from "../src/wasm/runtime.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ describe("the CPU backend's threads", () => {
     };
     runPackedParallel([g], { threads: 2 }); // the pool and its worker exist
     const pool = matmulPool()!;
-    const worker = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!;
+    const worker = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0]!.worker;
     // The worker's exit event cannot reach this thread before the product: the pool still counts it.
     void worker.terminate();
     const rescuedBefore = pool.stats.rescuedJobs;
@@ -334,6 +335,68 @@ describe("the CPU backend's threads", () => {
     const want = new Float64Array(300 * 150);
     referenceBackend.run([{ ...g, c: want }]);
     for (let i = 0; i < want.length; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(1e-3);
+  });
+
+  it("starts its workers on request: startMatmulPool resolves to the default thread count, all ready", async () => {
+    expect(matmulPoolUnavailable()).toBeUndefined();
+    const threads = await startMatmulPool();
+    expect(threads).toBe(Math.min(8, availableParallelism()));
+    expect(matmulPool()!.readySize).toBe(threads - 1);
+    expect(await startMatmulPool(1)).toBe(1);
+  });
+
+  it("gives jobs only to ready workers where workers start once the caller returns to its event loop (Web Workers)", async () => {
+    // Node's transport made to behave as the browser's: workers not yet ready get no job.
+    const node = poolTransport(true) as PoolTransport;
+    let spawned = 0;
+    const transport: PoolTransport = { ...node, startsWhileBlocked: false, spawn: (init, events) => (spawned++, node.spawn(init, events)) };
+    const pool = new MatmulPool(transport, kernelRuntime()!);
+    try {
+      const a = randUniform([120, 200], { dtype: "float32", seed: 5 });
+      const b = randUniform([200, 90], { dtype: "float32", seed: 6 });
+      const want = matmul(a, b, { backend: createCpuBackend({ threads: 1 }) });
+      const run = () => {
+        const c = new Float32Array(120 * 90);
+        const g: Gemm = { m: 120, n: 90, k: 200, a: a.data, aOffset: 0, aRowStride: 200, aColStride: 1, b: b.data, bOffset: 0, bRowStride: 90, bColStride: 1, c, cOffset: 0 };
+        runPackedParallel([g], { threads: 2, callerWorks: false, pool });
+        return Array.from(c);
+      };
+      // The worker is started but has not said it is ready: the calling thread does every task at once, with no rescue.
+      expect(run()).toEqual(Array.from(want.toFlat()));
+      expect(spawned).toBe(1);
+      expect(pool.stats).toMatchObject({ workerTasks: 0, rescuedJobs: 0 });
+      expect(pool.stats.callerTasks).toBeGreaterThan(0);
+      // Once ready, it takes the tasks.
+      expect(await pool.whenReady(1)).toBe(1);
+      expect(run()).toEqual(Array.from(want.toFlat()));
+      expect(pool.stats.workerTasks, `worker errors: ${pool.stats.lastWorkerError}`).toBeGreaterThan(0);
+      expect(pool.stats.rescuedJobs).toBe(0);
+    } finally {
+      await pool.shutdown();
+    }
+  });
+
+  it("stops starting workers that keep failing, and then works alone", async () => {
+    const node = poolTransport(true) as PoolTransport;
+    let spawned = 0;
+    const transport: PoolTransport = {
+      ...node,
+      spawn: (_init, events) => {
+        spawned++;
+        setTimeout(() => events.error("cannot load the worker script"), 0);
+        return { wake() {}, terminate() {} };
+      },
+    };
+    const pool = new MatmulPool(transport, kernelRuntime()!);
+    for (let i = 0; i < 5; i++) await pool.whenReady(1);
+    expect(spawned).toBe(3);
+    expect(pool.stats).toMatchObject({ workerErrors: 3, lastWorkerError: "cannot load the worker script" });
+    expect(pool.size).toBe(0);
+    const a = randUniform([64, 64], { seed: 1 });
+    const c = new Float32Array(64 * 64);
+    runPackedParallel([{ m: 64, n: 64, k: 64, a: a.data, aOffset: 0, aRowStride: 64, aColStride: 1, b: a.data, bOffset: 0, bRowStride: 64, bColStride: 1, c, cOffset: 0 }], { threads: 2, callerWorks: false, pool });
+    expect(Array.from(c)).toEqual(Array.from(matmul(a, a, { backend: createCpuBackend({ threads: 1 }) }).toFlat()));
+    expect(pool.stats).toMatchObject({ workerTasks: 0, rescuedJobs: 0 });
   });
 
   it("never grows the shared workspace: it is made whole, so workers never compute on pages they have not seen", () => {
@@ -393,10 +456,12 @@ describe("the CPU backend's threads", () => {
       "const backend = createCpuBackend({ threads: 2, parallelThreshold: 0 });",
       "const c = matmul(randUniform([200, 300], { seed: 1 }), randUniform([300, 100], { seed: 2 }), { backend });",
       "console.log(c.shape.join('x'), Number.isFinite(c.toFlat().reduce((s, v) => s + v, 0)));",
+      // The worker code runs from its source text as tsx transpiled it (with keepNames' __name): it must start and say it is ready.
+      "console.log(await startMatmulPool(2));",
     ]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
-    expect(run.stdout.trim()).toBe("200x100 true");
+    expect(run.stdout.trim()).toBe("200x100 true\n2");
   });
 });
 
@@ -424,15 +489,16 @@ describe("the wasm kernel where the engine differs", () => {
   });
 
   it("runs on the calling thread over unshared memory where SharedArrayBuffer is missing (a page without cross-origin isolation)", () => {
-    const run = runScript(["delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;", ...check]);
+    const run = runScript(["delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;", ...check, "console.log(matmulPoolUnavailable(), await startMatmulPool());"]);
     expect(run.stderr).toBe("");
-    expect(run.stdout.trim()).toBe("relaxed false shared false threads 1 ok true");
+    expect(run.stdout.trim()).toBe("relaxed false shared false threads 1 ok true\nthis engine has no SharedArrayBuffer 1");
   });
 });
 
 /**
  * Runs `lines` as a TypeScript module in a fresh Node process (tsx's loader, extra Node
- * `flags`), with `createCpuBackend`, `defaultMatmulThreads`, `matmul` and `randUniform` of the
+ * `flags`), with `createCpuBackend`, `defaultMatmulThreads`, `matmul`, `matmulPoolUnavailable`,
+ * `randUniform` and `startMatmulPool` of the
  * package imported after the lines run, and `RUNTIME` naming the kernel runtime's module.
  */
 function runScript(lines: string[], flags: string[] = []): SpawnSyncReturns<string> {
@@ -447,7 +513,7 @@ function runScript(lines: string[], flags: string[] = []): SpawnSyncReturns<stri
         `const RUNTIME = ${JSON.stringify(runtime)};`,
         // Imported dynamically, so that lines deleting globals run first.
         ...lines.filter((l) => l.startsWith("delete ")),
-        `const { createCpuBackend, defaultMatmulThreads, matmul, randUniform } = await import(${JSON.stringify(index)});`,
+        `const { createCpuBackend, defaultMatmulThreads, matmul, matmulPoolUnavailable, randUniform, startMatmulPool } = await import(${JSON.stringify(index)});`,
         ...lines.filter((l) => !l.startsWith("delete ")),
       ].join("\n"),
     );

@@ -13,7 +13,9 @@ import {
 } from "@gim/rules";
 import * as T from "@gim/tensor";
 import { InputError, type Tensor } from "@gim/tensor";
-import { loadModelFrom, placeVars, tokenizerFromFolder, type CausalLM, type ForwardResult, type ModelFolder, type Tokenizer } from "@gim/transformer";
+import {
+  Gpt2Model, loadModelFrom, parseConfig, placeVars, tokenizerFromFolder, type CausalLM, type ForwardResult, type Gpt2Config, type ModelFolder, type Tokenizer,
+} from "@gim/transformer";
 
 /** The four modifications, each on or off, and the value each takes when on. */
 export interface Settings {
@@ -49,6 +51,24 @@ export function gimOptionsOf(s: Settings): Required<GimOptions> {
   };
 }
 
+/**
+ * Shapes of random-weight models for timing the page on a model larger than the shipped ones,
+ * with no download: GPT-2 small's (124M parameters with GPT-2's vocabulary), and a small one
+ * whose products are just large enough to be shared out to the matmul's threads (the browser
+ * tests use it). The vocabulary is the loaded model's, so its tokenizer reads the prompt.
+ */
+export const timingShapes = {
+  "gpt2-small": { model_type: "gpt2", n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 },
+  "gpt2-wide": { model_type: "gpt2", n_positions: 256, n_embd: 256, n_layer: 2, n_head: 4 },
+} as const;
+
+/** A random-weight GPT-2 (seed 1) of one of {@link timingShapes}, with `vocabSize` tokens. */
+export function timingModel(shape: keyof typeof timingShapes, vocabSize: number): CausalLM {
+  const json = timingShapes[shape];
+  if (!json) throw new InputError(`unknown timing model ${JSON.stringify(shape)}; known: ${Object.keys(timingShapes).join(", ")}`);
+  return Gpt2Model.random(parseConfig({ ...json, vocab_size: vocabSize }, shape) as Gpt2Config, { seed: 1 });
+}
+
 /** A model as the page describes it. */
 export interface ModelInfo {
   readonly name: string;
@@ -78,6 +98,8 @@ export interface Recorded {
   readonly position: number;
   readonly baseline: number;
   readonly predictions: readonly Prediction[];
+  /** Milliseconds the forward pass took. */
+  readonly forwardMs: number;
 }
 
 /** Attributions of one target under plain backward and under the settings' rules, from the one recorded forward. */
@@ -94,6 +116,8 @@ export interface Attributions {
   /** Number of backward passes and forward passes this explorer has run so far. */
   readonly backwardPasses: number;
   readonly forwardPasses: number;
+  /** Milliseconds the two backward passes took: plain, then GIM (with its trace). */
+  readonly backwardMs: readonly [plain: number, gim: number];
 }
 
 /** One attention row under the softmax Jacobian, plain and with TSG (docs/how-gim-changes-backprop.md). */
@@ -196,9 +220,11 @@ export class Explorer {
   record(text: string, top = 8): Recorded {
     const ids = this.encode(text);
     const baseline = defaultBaseline(this.tokenizer);
+    const start = performance.now();
     const e = variable(this.model.embedTokens(ids)); // [T, d]
     const eb = this.model.embedTokens([baseline]); // [1, d]
     const out = this.model.forward({ embeds: e }, { positions: [-1] }); // logits [1, V]
+    const forwardMs = performance.now() - start;
     this.forwardPasses++;
     const position = out.positions[0]!;
     const logits = Array.from(T.select(out.logits.value, 0, 0).toFlat()); // [V]
@@ -207,7 +233,7 @@ export class Explorer {
     for (const l of logits) total += Math.exp(l - max);
     const order = logits.map((_, i) => i).sort((a, b) => logits[b]! - logits[a]!).slice(0, top);
     const predictions = order.map((id) => ({ id, token: this.tokenizer.decodeToken(id), logit: logits[id]!, probability: Math.exp(logits[id]! - max) / total }));
-    const recorded: Recorded = { ids, tokens: ids.map((id) => this.tokenizer.decodeToken(id)), position, baseline, predictions };
+    const recorded: Recorded = { ids, tokens: ids.map((id) => this.tokenizer.decodeToken(id)), position, baseline, predictions, forwardMs };
     this.forward = { recorded, e, eb, out };
     return recorded;
   }
@@ -229,9 +255,12 @@ export class Explorer {
     const f = this.current();
     const id = this.targetOf(target);
     const L = f.out.logit(f.recorded.position, id);
+    const start = performance.now();
     const [plain] = grad(L, [f.e]);
+    const plainMs = performance.now() - start;
     const { rules, skipped } = bindRules(this.model, gim(gimOptionsOf(settings)));
     const traced = grad(L, [f.e], { rules, trace: true });
+    const gimMs = performance.now() - start - plainMs;
     this.backwardPasses += 2;
     return {
       target: id,
@@ -243,6 +272,7 @@ export class Explorer {
       skipped,
       backwardPasses: this.backwardPasses,
       forwardPasses: this.forwardPasses,
+      backwardMs: [plainMs, gimMs],
     };
   }
 

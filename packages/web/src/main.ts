@@ -5,6 +5,7 @@
 import { formatNumber, heatmapCss } from "@gim/report";
 import shipped from "virtual:shipped-models";
 import { WorkerClient } from "./client.js";
+import type { MatmulStatus } from "./protocol.js";
 import { defaultSettings, type AttentionView, type Attributions, type ComponentResult, type ModelInfo, type Recorded, type Settings } from "./explorer.js";
 import { checkGpuMatmul } from "./gpuCheck.js";
 import { attentionHtml, attributionsHtml, attributionTableHtml, componentGraphSvg, componentTableHtml, escapeHtml, jacobianHtml, traceDiagramHtml } from "./views.js";
@@ -54,7 +55,17 @@ function clearError(): void {
 const modelSelect = $<HTMLSelectElement>("model-select");
 for (const f of shipped) modelSelect.add(new Option(`${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`, f.name));
 
-async function afterLoad(p: Promise<{ info: ModelInfo; backend: string; milliseconds: number }>, what: string): Promise<void> {
+/** Says which matmul backend ran and on how many threads (and why one, if so). */
+function showMatmul(m: MatmulStatus): void {
+  const info = $("backend-info");
+  info.textContent = `Matmul backend that ran: ${m.backend}.`;
+  info.dataset.backend = m.backend;
+  Object.assign(info.dataset, { threads: String(m.threads), workerTasks: String(m.workerTasks), callerTasks: String(m.callerTasks) });
+  if (m.why) info.dataset.why = m.why;
+  else delete info.dataset.why;
+}
+
+async function afterLoad(p: Promise<{ info: ModelInfo; matmul: MatmulStatus; milliseconds: number }>, what: string): Promise<void> {
   clearError();
   $("model-status").textContent = `loading ${what}…`;
   try {
@@ -65,8 +76,7 @@ async function afterLoad(p: Promise<{ info: ModelInfo; backend: string; millisec
     const i = loaded.info;
     $("model-status").textContent = `loaded ${what} in ${loaded.milliseconds.toFixed(0)} ms`;
     $("model-info").innerHTML = `<b>${escapeHtml(i.name)}</b>: ${escapeHtml(i.modelType)}, ${i.layers} layers, ${i.heads} heads, width ${i.hidden}, vocabulary ${i.vocab}, ${i.parameters.toLocaleString("en")} parameters.`;
-    $("backend-info").textContent = `Matmul backend that ran: ${loaded.backend}.`;
-    $("backend-info").dataset.backend = loaded.backend;
+    showMatmul(loaded.matmul);
     document.body.dataset.model = i.name;
     fillLayerSelects(i);
     renderSwitches();
@@ -229,8 +239,15 @@ async function recompute(): Promise<void> {
   }
 }
 
-function renderAttributions(a: Attributions): void {
+function renderAttributions(a: Attributions & { matmul: MatmulStatus }): void {
   state.attributions = a;
+  showMatmul(a.matmul);
+  // The timing of this explain: the recorded forward, and the two backward passes just run.
+  const timing = $("timing");
+  const [plainMs, gimMs] = a.backwardMs;
+  const fwd = state.recorded!.forwardMs;
+  timing.textContent = `Timing: forward ${fwd.toFixed(1)} ms (run once per prompt), backward ${plainMs.toFixed(1)} ms plain + ${gimMs.toFixed(1)} ms GIM, CPU matmul on ${a.matmul.threads} thread${a.matmul.threads > 1 ? "s" : ""}.`;
+  Object.assign(timing.dataset, { forwardMs: String(fwd), backwardMs: String(plainMs + gimMs), threads: String(a.matmul.threads) });
   const r = state.recorded!;
   const open = document.querySelector<HTMLDetailsElement>(".attribution-table")?.open ?? false;
   $("heatmap").innerHTML = attributionsHtml(r.tokens, r.ids, a) + attributionTableHtml(r.tokens, a);
@@ -375,9 +392,8 @@ $("backend-select").addEventListener("change", () => {
   $("backend-status").textContent = "switching…";
   client
     .ask({ kind: "backend", use })
-    .then(async (name) => {
-      $("backend-info").textContent = `Matmul backend that ran: ${name}.`;
-      $("backend-info").dataset.backend = name;
+    .then(async (m) => {
+      showMatmul(m);
       $("backend-status").textContent = "the prompt is run again on it";
       await explain();
     })
@@ -409,10 +425,43 @@ $("gpu-check").addEventListener("click", () => {
     });
 });
 
+$("speed-run").addEventListener("click", () => {
+  const out = $("speed-result");
+  const shape = $<HTMLSelectElement>("speed-shape").value as "gpt2-small" | "gpt2-wide";
+  const threads = $<HTMLSelectElement>("speed-threads").value === "1" ? 1 : "all";
+  clearError();
+  out.textContent = "building the model and timing (GPT-2 small's shape takes a few seconds to build)…";
+  delete out.dataset.forwardMs;
+  client
+    .ask({ kind: "speed", shape, threads, text: $<HTMLInputElement>("prompt").value })
+    .then((r) => {
+      const [plainMs, gimMs] = r.backwardMs;
+      out.textContent = `${r.shape} (random weights, ${r.parameters.toLocaleString("en")} parameters), ${r.tokens} tokens, CPU matmul on ${r.threads} thread${r.threads > 1 ? "s" : ""}: forward ${r.forwardMs.toFixed(0)} ms, backward ${plainMs.toFixed(0)} ms plain + ${gimMs.toFixed(0)} ms GIM (${r.workerTasks} matmul tasks ran on the Web Workers).`;
+      Object.assign(out.dataset, {
+        shape: r.shape, threads: String(r.threads), tokens: String(r.tokens), parameters: String(r.parameters), forwardMs: String(r.forwardMs),
+        backwardMs: String(plainMs + gimMs), workerTasks: String(r.workerTasks), gim: JSON.stringify(r.gim), plain: JSON.stringify(r.plain),
+      });
+      bump("speeds");
+    })
+    .catch((e) => {
+      out.textContent = "";
+      showError(e);
+    });
+});
+
 // ---- offline -------------------------------------------------------------------------------
 
-// A build registers its service worker, which caches the site and the shipped models (sw.js).
+// A build registers its service worker, which caches the site and the shipped models (sw.js)
+// and adds the cross-origin isolation headers to what it serves. On a host that sends no such
+// headers, the page is not isolated until the service worker controls it: then it reloads once
+// (once per tab session, so a browser that ignores the headers is not reloaded in a loop).
+const RELOADED = "gim-explorable-isolation-reload";
 if (__SERVICE_WORKER__ && "serviceWorker" in navigator) {
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (crossOriginIsolated || sessionStorage.getItem(RELOADED)) return;
+    sessionStorage.setItem(RELOADED, "1");
+    location.reload();
+  });
   navigator.serviceWorker.register("./sw.js").then(
     () => navigator.serviceWorker.ready.then(() => (document.body.dataset.offline = "ready")),
     (e: unknown) => (document.body.dataset.offline = `unavailable: ${e instanceof Error ? e.message : String(e)}`),

@@ -2,10 +2,12 @@
  * The Web Worker that holds the model and does all the computing, so the page stays live
  * while a forward or backward pass runs. It answers one request at a time, in order.
  */
-import { cpuBackend, getDefaultMatmulBackend, gpuBackend, setDefaultMatmulBackend, type GpuBackend } from "@gim/tensor";
+import {
+  cpuBackend, createCpuBackend, getDefaultMatmulBackend, gpuBackend, matmulPoolStats, matmulPoolUnavailable, setDefaultMatmulBackend, startMatmulPool, type GpuBackend,
+} from "@gim/tensor";
 import { memoryFolder } from "@gim/transformer";
-import { Explorer } from "./explorer.js";
-import type { Loaded, Reply, Request } from "./protocol.js";
+import { defaultSettings, Explorer, timingModel, timingShapes } from "./explorer.js";
+import type { Loaded, MatmulStatus, Reply, Request, Speed } from "./protocol.js";
 
 let explorer: Explorer | undefined;
 
@@ -14,17 +16,27 @@ function need(): Explorer {
   return explorer;
 }
 
-/** The matmul backend that runs here: the WebAssembly SIMD kernel on this one thread (a browser has no worker_threads), the TypeScript kernel, or gpu.js. */
-function backendName(): string {
+// The matmul pool's Web Workers start only once this worker's event loop runs, and they must be
+// ready before the first (synchronous) product can use them: every request waits for them.
+const poolStarted = startMatmulPool();
+
+/** The matmul backend that runs here: the WebAssembly SIMD kernel on this worker and the pool's Web Workers, the TypeScript kernel, or gpu.js. */
+async function matmulStatus(): Promise<MatmulStatus> {
+  const threads = await poolStarted;
+  const stats = matmulPoolStats();
+  const tasks = { workerTasks: stats?.workerTasks ?? 0, callerTasks: stats?.callerTasks ?? 0 };
   const b = getDefaultMatmulBackend();
-  if (b.name.startsWith("gpu.js")) return `${b.name}: gpu.js on WebGL in the page's worker (float32 sums on the GPU)`;
-  return b.name === "ts" ? "TypeScript kernel (no WebAssembly SIMD here), 1 thread" : `${b.name}: WebAssembly SIMD kernel, 1 thread (in the page's worker)`;
+  if (b.name.startsWith("gpu.js")) return { backend: `${b.name}: gpu.js on WebGL in the page's worker (float32 sums on the GPU)`, threads: 1, ...tasks };
+  if (b.name === "ts") return { backend: "ts: TypeScript kernel (no WebAssembly SIMD here), 1 thread", threads: 1, why: "the TypeScript kernel runs on one thread", ...tasks };
+  const why = threads > 1 ? undefined : matmulPoolUnavailable() ?? "the matmul Web Workers did not start";
+  const where = threads > 1 ? `${threads} threads (the page's worker and ${threads - 1} Web Worker${threads > 2 ? "s" : ""} over shared memory)` : `1 thread (the page's worker): ${why}`;
+  return { backend: `${b.name}: WebAssembly SIMD kernel on ${where}`, threads, ...(why ? { why } : {}), ...tasks };
 }
 
 let gpu: GpuBackend | undefined;
 
 /** Runs every matmul of the model on gpu.js (WebGL on an OffscreenCanvas in this worker) or back on the CPU kernel. */
-async function useBackend(kind: "cpu" | "gpu"): Promise<string> {
+async function useBackend(kind: "cpu" | "gpu"): Promise<MatmulStatus> {
   if (kind === "gpu" && !gpu) {
     const { GPU } = await import("gpu.js");
     const mode = GPU.isWebGL2Supported ? "webgl2" : GPU.isWebGLSupported ? "webgl" : undefined;
@@ -36,11 +48,11 @@ async function useBackend(kind: "cpu" | "gpu"): Promise<string> {
     gpu.dispose();
     gpu = undefined;
   }
-  return backendName();
+  return matmulStatus();
 }
 
-function loaded(e: Explorer, start: number): Loaded {
-  return { info: e.info(), backend: backendName(), milliseconds: performance.now() - start };
+async function loaded(e: Explorer, start: number): Promise<Loaded> {
+  return { info: e.info(), matmul: await matmulStatus(), milliseconds: performance.now() - start };
 }
 
 async function fetchFiles(base: string, files: readonly string[]): Promise<Map<string, Uint8Array>> {
@@ -105,7 +117,35 @@ async function fetchFolder(base: string): Promise<Map<string, Uint8Array>> {
   return files;
 }
 
+// The random-weight model of the last speed run, kept for the next (building GPT-2 small's takes seconds).
+let timing: { key: string; explorer: Explorer } | undefined;
+
+/** Times one explain of `text` on a random-weight model of `shape`, with the CPU matmul on every thread or on one. */
+async function speed(shape: keyof typeof timingShapes, threads: "all" | 1, text: string): Promise<Speed> {
+  const base = need();
+  const key = `${shape}/${base.model.vocabSize}`;
+  if (timing?.key !== key) {
+    timing = undefined;
+    timing = { key, explorer: new Explorer(timingModel(shape, base.model.vocabSize), base.tokenizer, `${shape} (random weights)`) };
+  }
+  const e = timing.explorer;
+  const status = await matmulStatus();
+  const previous = setDefaultMatmulBackend(threads === 1 ? createCpuBackend({ threads: 1 }) : cpuBackend);
+  try {
+    const before = matmulPoolStats()?.workerTasks ?? 0;
+    const r = e.record(text);
+    const a = e.attribute(defaultSettings);
+    return {
+      shape, parameters: e.info().parameters, tokens: r.ids.length, threads: threads === 1 ? 1 : status.threads, forwardMs: r.forwardMs, backwardMs: a.backwardMs,
+      workerTasks: (matmulPoolStats()?.workerTasks ?? 0) - before, gim: a.gim, plain: a.plain,
+    };
+  } finally {
+    setDefaultMatmulBackend(previous);
+  }
+}
+
 async function handle(request: Request): Promise<unknown> {
+  await poolStarted;
   const start = performance.now();
   switch (request.kind) {
     case "loadUrl": {
@@ -129,13 +169,15 @@ async function handle(request: Request): Promise<unknown> {
     case "record":
       return need().record(request.text);
     case "attribute":
-      return need().attribute(request.settings, request.target);
+      return { ...need().attribute(request.settings, request.target), matmul: await matmulStatus() };
     case "attention":
       return need().attention(request.settings, request.layer, request.target);
     case "jacobian":
       return need().jacobianRow(request.settings, request.layer, request.head, request.row, request.target);
     case "components":
       return need().components(request.settings, request.clean, request.corrupted);
+    case "speed":
+      return speed(request.shape, request.threads, request.text);
   }
 }
 

@@ -3,7 +3,10 @@
  * loads the shipped model, explains the README's prompt, and its numbers are checked against
  * the library run here in Node; each modification is switched and the page must move exactly
  * as the library says; the gpu.js WebGL matmul is checked against the CPU kernel. The site is
- * built once per run. Screenshots go to packages/web/test-artifacts.
+ * built once per run and served with the isolation headers `pnpm web preview` sends (the CPU
+ * matmul then runs on Web Workers), and again without them, as a host that cannot set headers
+ * (the service worker adds them, or without it the matmul runs on one thread). Screenshots go
+ * to packages/web/test-artifacts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,10 +18,45 @@ import { grad, variable } from "@gim/autograd";
 import { placeVars } from "@gim/transformer";
 import { loadModel, loadTokenizer } from "@gim/transformer/node";
 import type { CausalLM, Tokenizer } from "@gim/transformer";
+import { isolationHeaders } from "../vite.config.js";
+import { timingModel } from "../src/explorer.js";
 import { artifactsDir, buildSite, chromiumPath, hasChromium, launchChromium, serveStatic } from "./harness.js";
 
 const PROMPT = "When Mary and John went to the store, John gave a drink to"; // the README's
 const CORRUPTED = "When Mary and John went to the store, Paul gave a drink to";
+
+/** GIM and plain attributions of the random-weight timing model the page builds (`gpt2-wide`, with the shipped GPT-2's vocabulary), by the library here. */
+async function timingAttributions(prompt: string) {
+  const tokenizer = await loadTokenizer(modelDir("ioi-gpt2"));
+  const model = timingModel("gpt2-wide", loadModel(modelDir("ioi-gpt2")).vocabSize);
+  const ids = tokenizer.encode(prompt, { addSpecialTokens: true });
+  return { gim: explain(model, ids, { tokenizer, method: "gim", gim: {} }).attributions, plain: explain(model, ids, { tokenizer, method: "gradient" }).attributions };
+}
+
+/** Times an explain on the page's `gpt2-wide` model, on every thread or one; returns what the page reports. */
+async function timeOnPage(page: Page, threads: "all" | "1") {
+  const before = await page.evaluate(() => Number(document.body.dataset.speeds ?? "0"));
+  await page.selectOption("#speed-shape", "gpt2-wide");
+  await page.selectOption("#speed-threads", threads);
+  await page.click("#speed-run");
+  await page.waitForFunction((b) => document.body.dataset.error || Number(document.body.dataset.speeds ?? "0") > b, before, { timeout: 120_000 });
+  expect(await page.evaluate(() => document.body.dataset.error ?? null), "the page's error").toBeNull();
+  const d = await page.locator("#speed-result").evaluate((e) => ({ ...(e as HTMLElement).dataset }));
+  return { threads: Number(d.threads), workerTasks: Number(d.workerTasks), forwardMs: Number(d.forwardMs), gim: JSON.parse(d.gim!) as number[], plain: JSON.parse(d.plain!) as number[], text: await page.locator("#speed-result").innerText() };
+}
+
+function expectNear(actual: readonly number[], expected: readonly number[], what: string) {
+  expect(actual.length, what).toBe(expected.length);
+  const scale = Math.max(...expected.map(Math.abs));
+  for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!), `${what}[${i}]: page ${actual[i]} vs library ${expected[i]}`).toBeLessThanOrEqual(1e-5 * scale);
+}
+
+/** The page's timing model attributions on every thread, from the isolated run, for the runs without isolation to match. */
+let pooled: { gim: number[]; plain: number[] } | undefined;
+
+/** The site, built once per run (removed after the last tests). */
+let built: Promise<string> | undefined;
+const theSite = () => (built ??= buildSite());
 
 if (!hasChromium) {
   describe("the web explorable in Chromium", () => {
@@ -26,7 +64,6 @@ if (!hasChromium) {
   });
 } else {
   describe("the web explorable in Chromium", () => {
-    let site: string;
     let server: Awaited<ReturnType<typeof serveStatic>>;
     let browser: Awaited<ReturnType<typeof launchChromium>>;
     let context: BrowserContext;
@@ -73,8 +110,7 @@ if (!hasChromium) {
     const differs = (a: readonly number[], b: readonly number[]) => a.some((v, i) => Math.abs(v - b[i]!) > 1e-4 * Math.max(...b.map(Math.abs)));
 
     beforeAll(async () => {
-      site = await buildSite();
-      server = await serveStatic(site);
+      server = await serveStatic(await theSite(), isolationHeaders);
       browser = await launchChromium();
       context = browser.context;
       page = await context.newPage();
@@ -87,7 +123,6 @@ if (!hasChromium) {
     afterAll(async () => {
       await browser?.close();
       await server?.close().catch(() => {});
-      if (site) fs.rmSync(site, { recursive: true, force: true });
     });
 
     it("loads the shipped model, says which matmul backend ran, and explains the README's prompt as the library does", async () => {
@@ -117,6 +152,31 @@ if (!hasChromium) {
       const bottom = await page.$eval("#trace", (e) => e.getBoundingClientRect().bottom + window.scrollY);
       await page.screenshot({ path: path.join(artifactsDir, "readme.png"), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: Math.ceil(bottom) + 16 } });
       expect(pageErrors).toEqual([]);
+    });
+
+    it("is cross-origin isolated under the preview's headers: the CPU matmul runs on Web Workers and gives the one-thread numbers", async () => {
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      const threads = Math.min(8, cores);
+      const info = page.locator("#backend-info");
+      expect(Number(await info.getAttribute("data-threads"))).toBe(threads);
+      expect(await info.getAttribute("data-why")).toBeNull();
+      if (cores > 1) expect(await info.innerText()).toContain(`on ${threads} threads (the page's worker and ${threads - 1} Web Worker`);
+      expect(await page.locator("#timing").getAttribute("data-threads")).toBe(String(threads));
+      expect(Number(await page.locator("#timing").getAttribute("data-forward-ms"))).toBeGreaterThan(0);
+      // A model whose products are large enough to be shared out: the Web Workers take tasks, and change no number.
+      const all = await timeOnPage(page, "all");
+      expect(all.threads).toBe(threads);
+      if (cores > 1) expect(all.workerTasks).toBeGreaterThan(0);
+      const one = await timeOnPage(page, "1");
+      expect(one).toMatchObject({ threads: 1, workerTasks: 0 });
+      expect(all.gim).toEqual(one.gim); // same tiles, same sums: bit for bit
+      expect(all.plain).toEqual(one.plain);
+      const lib = await timingAttributions(PROMPT);
+      expectNear(all.gim, lib.gim, "GIM of the timing model");
+      expectNear(all.plain, lib.plain, "gradient × input of the timing model");
+      pooled = all;
+      await page.selectOption("#speed-threads", "all");
     });
 
     it("switches each modification off and on: the page moves exactly as the library says, with no new forward pass", async () => {
@@ -320,6 +380,75 @@ if (!hasChromium) {
         expectClose(await rowValues("GIM"), (await libraryAttributions("ioi-gpt2", {})).gim.attributions, "GIM offline");
       } finally {
         await context.setOffline(false);
+      }
+    });
+  });
+
+  describe("the web explorable on a host that sends no isolation headers", () => {
+    let server: Awaited<ReturnType<typeof serveStatic>>;
+
+    beforeAll(async () => {
+      server = await serveStatic(await theSite()); // no headers, as GitHub Pages
+    });
+
+    afterAll(async () => {
+      await server?.close().catch(() => {});
+      if (built) fs.rmSync(await built, { recursive: true, force: true });
+    });
+
+    async function open(serviceWorkers: "allow" | "block") {
+      const browser = await launchChromium({ serviceWorkers });
+      const page = await browser.context.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(server.url);
+      return { browser, page, errors };
+    }
+
+    it("without the service worker: not isolated, says so, runs the matmul on one thread, and gives the same numbers", async () => {
+      const { browser, page, errors } = await open("block");
+      try {
+        await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 60_000 });
+        expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+        const info = page.locator("#backend-info");
+        expect(await info.getAttribute("data-threads")).toBe("1");
+        expect(await info.getAttribute("data-why")).toMatch(/^SharedArrayBuffer is unavailable: the page is not cross-origin isolated/);
+        expect(await info.innerText()).toMatch(/on 1 thread \(the page's worker\): SharedArrayBuffer is unavailable/);
+        const { gim: g, plain } = await (async () => {
+          const { model, tokenizer } = { model: loadModel(modelDir("ioi-gpt2")), tokenizer: await loadTokenizer(modelDir("ioi-gpt2")) };
+          const ids = tokenizer.encode(PROMPT, { addSpecialTokens: true });
+          return { gim: explain(model, ids, { tokenizer, method: "gim", gim: {} }), plain: explain(model, ids, { tokenizer, method: "gradient" }) };
+        })();
+        const row = (label: string) => page.$$eval(`#heatmap .gim-heatmap-row[data-label="${label}"] .gim-token`, (spans) => spans.map((s) => Number((s as HTMLElement).dataset.value)));
+        expectNear(await row("GIM"), g.attributions, "GIM without isolation");
+        expectNear(await row("gradient × input"), plain.attributions, "gradient × input without isolation");
+        const all = await timeOnPage(page, "all");
+        expect(all).toMatchObject({ threads: 1, workerTasks: 0 });
+        if (pooled) {
+          expect(all.gim).toEqual(pooled.gim); // the one thread here gives the pool's numbers bit for bit
+          expect(all.plain).toEqual(pooled.plain);
+        }
+        expectNear(all.gim, (await timingAttributions(PROMPT)).gim, "GIM of the timing model without isolation");
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    });
+
+    it("with the service worker: it adds the headers, the page reloads itself once and runs the matmul on Web Workers", async () => {
+      const { browser, page, errors } = await open("allow");
+      try {
+        await page.waitForFunction(() => crossOriginIsolated && Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 90_000 });
+        expect(await page.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).type)).toBe("reload");
+        const threads = Math.min(8, await page.evaluate(() => navigator.hardwareConcurrency));
+        expect(Number(await page.locator("#backend-info").getAttribute("data-threads"))).toBe(threads);
+        const all = await timeOnPage(page, "all");
+        expect(all.threads).toBe(threads);
+        if (threads > 1) expect(all.workerTasks).toBeGreaterThan(0);
+        if (pooled) expect(all.gim).toEqual(pooled.gim);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
       }
     });
   });

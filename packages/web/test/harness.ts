@@ -27,9 +27,14 @@ export async function buildSite(): Promise<string> {
 
 const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml" };
 
-/** Serves `dir` on 127.0.0.1 at a free port; returns its address and a function that stops it. */
-export async function serveStatic(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Serves `dir` on 127.0.0.1 at a free port, with `headers` on every response (the isolation
+ * headers, as `pnpm web preview` sends them, or none, as a host that cannot set headers);
+ * returns its address and a function that stops it.
+ */
+export async function serveStatic(dir: string, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     const url = new URL(req.url ?? "/", "http://localhost");
     const file = path.join(dir, decodeURIComponent(url.pathname));
     const target = file.endsWith("/") ? path.join(file, "index.html") : file;
@@ -53,13 +58,17 @@ export async function serveStatic(dir: string): Promise<{ url: string; close: ()
   };
 }
 
-/** Chromium, headless, with the flags that keep it off the network and WebGL on SwiftShader (software). */
-export async function launchChromium() {
+/**
+ * Chromium, headless, with the flags that keep it off the network and WebGL on SwiftShader
+ * (software); `serviceWorkers: "block"` keeps the site's service worker from registering.
+ */
+export async function launchChromium(options: { serviceWorkers?: "allow" | "block" } = {}) {
   const { chromium } = await import("playwright-core");
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gim-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
     headless: true,
+    serviceWorkers: options.serviceWorkers ?? "allow",
     viewport: { width: 1280, height: 900 },
     args: [
       "--no-sandbox",

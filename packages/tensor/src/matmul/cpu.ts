@@ -529,14 +529,15 @@ function gemvWasm(rt: KernelRuntime, g: Gemm): boolean {
  * The parallel path on its own, for tests: every product of `batch` (each at least 4 x 4, on
  * the wasm kernel) on `threads` threads, with `budget` bytes of packed data per job (smaller
  * values force products to be split into pieces and jobs) and, with `callerWorks: false`,
- * every task left to the workers. Throws where worker threads are not available.
+ * every task left to the workers, on `pool` (default: the shared pool). Throws where worker
+ * threads are not available.
  */
 export function runPackedParallel(
   batch: readonly Gemm[],
-  options: { threads: number; budget?: number; callerWorks?: boolean },
+  options: { threads: number; budget?: number; callerWorks?: boolean; pool?: MatmulPool },
 ): void {
   const rt = kernelRuntime();
-  const pool = matmulPool();
+  const pool = options.pool ?? matmulPool();
   if (!rt || !pool) throw new Error("runPackedParallel: worker threads are not available here");
   const live = batch.filter((g) => g.m > 0 && g.n > 0);
   if (live.some(usesDirectPath)) throw new RangeError("runPackedParallel: every product must be at least 4 x 4 (smaller ones take the direct path)");

@@ -14,7 +14,7 @@ import type { Gemm, MatmulBackend } from "./gemm.js";
 
 export { cpuBackend, createCpuBackend, type CpuBackend, type CpuBackendOptions, type CpuKernel } from "./cpu.js";
 export { autoBackend, disposeBackend, GPU_MAX_TILE_ELEMENTS, gpuBackend, gpuIsAvailable, type GpuBackend, type GpuBackendOptions, type GpuMode } from "./gpu.js";
-export { defaultMatmulThreads, matmulPoolStats, shutdownMatmulPool, type MatmulPoolStats } from "./pool.js";
+export { defaultMatmulThreads, matmulPoolStats, matmulPoolUnavailable, shutdownMatmulPool, startMatmulPool, type MatmulPoolStats } from "./pool.js";
 
 // The packed CPU kernel on every core: the fastest backend on a machine without a GPU.
 let defaultBackend: MatmulBackend = cpuBackend;

@@ -5,25 +5,28 @@
  * and results all live in that one shared memory, so starting a job copies nothing and posts
  * no message to a worker that is listening.
  *
- * Each worker instantiates the kernel module over the shared memory once. After a job it keeps
- * listening for the next one for a while (blocked in `Atomics.wait`, which costs no CPU), so
- * back-to-back products wake it through the memory; after `LISTEN_MS` without work it returns
- * to its event loop and the next job reaches it by a message. Workers are `unref`'d: they never
- * keep a process alive.
+ * The workers are Node's `worker_threads` or a browser's Web Workers (`pool-transport.ts`);
+ * the pool is the same over both. Each worker instantiates the kernel module over the shared
+ * memory once (`pool-serve.ts`). After a job it keeps listening for the next one for a while
+ * (blocked in `Atomics.wait`, which costs no CPU), so back-to-back products wake it through the
+ * memory; after `LISTEN_MS` without work it returns to its event loop and the next job reaches
+ * it by a message. Node workers are `unref`'d: they never keep a process alive.
  *
  * A worker that dies (or is slow to start) cannot tell the calling thread while it is blocked:
- * its `exit` event needs the event loop. So the calling thread never waits on workers alone:
- * when no task has finished for `RESCUE_MS` it claims whatever tasks nobody claimed, and a
- * worker that keeps failing to start is not restarted. Where `worker_threads`, shared WebAssembly memory or a blocking
- * `Atomics.wait` are missing (a browser, Node before 20.16, which lacks
- * `process.getBuiltinModule`), `matmulPool()` returns undefined and the CPU backend runs on
- * the calling thread.
+ * its events need the event loop. So the calling thread never waits on workers alone: when no
+ * task has finished for `RESCUE_MS` it claims whatever tasks nobody claimed, and a worker that
+ * keeps failing to start is not restarted. A Web Worker starts (and receives the shared memory)
+ * only once the thread that made it returns to its event loop, so in a browser jobs go only to
+ * workers that said they are ready: the first products after the pool starts run on the
+ * calling thread, unless {@link startMatmulPool} was awaited first. Where threads are not
+ * available (no shared memory: a page without cross-origin isolation; a page's main thread,
+ * which may not block; Node before 20.16, which lacks `process.getBuiltinModule`),
+ * `matmulPool()` returns undefined, {@link matmulPoolUnavailable} says why, and the CPU backend
+ * runs on the calling thread.
  */
-import type { Worker } from "node:worker_threads";
+import type { PoolWorkerInit } from "./pool-serve.js";
+import { poolTransport, type PoolTransport, type PoolWorker } from "./pool-transport.js";
 import { CONTROL, kernelRuntime, type KernelRuntime } from "../wasm/runtime.js";
-
-type WorkerThreads = typeof import("node:worker_threads");
-type Os = typeof import("node:os");
 
 /** Largest pool the default thread count picks, however many cores the machine has. */
 const MAX_DEFAULT_THREADS = 8;
@@ -37,57 +40,8 @@ const RESCUE_MS = 1000;
 const STALL_MS = 300_000;
 /** Worker errors after which the pool stops starting workers and the calling thread works alone. */
 const MAX_WORKER_FAILURES = 3;
-
-/** A Node built-in module by name, without a static import (which would break browser bundles). */
-function builtin<T>(id: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  try {
-    return proc?.getBuiltinModule?.(id) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The worker script. It serves jobs while its sequence word keeps changing and stops
- * listening (returning to its event loop) after `listenMs` without one. Stopping is a
- * handshake: it clears its listening flag, then looks at the sequence word once more, so a
- * job published in between is either seen here or announced by a message.
- */
-const WORKER_SOURCE = `"use strict";
-const { parentPort, workerData } = require("node:worker_threads");
-const { module, memory, seq, startSeq, listening, error, done, listenMs } = workerData;
-const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const words = new Int32Array(memory.buffer, 0, ${CONTROL.listening / 4 + CONTROL.maxWorkers});
-let lastSeq = startSeq;
-function serve() {
-  Atomics.store(words, listening, 1);
-  let deadline = Date.now() + listenMs;
-  for (;;) {
-    const current = Atomics.load(words, seq);
-    if (current !== lastSeq) {
-      lastSeq = current;
-      try {
-        kernels.run_tasks();
-      } catch (e) {
-        Atomics.store(words, error, 1);
-        Atomics.notify(words, done);
-      }
-      deadline = Date.now() + listenMs;
-      continue;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      Atomics.store(words, listening, 0);
-      if (Atomics.load(words, seq) === lastSeq) return;
-      Atomics.store(words, listening, 1);
-      continue;
-    }
-    Atomics.wait(words, seq, lastSeq, left);
-  }
-}
-parentPort.on("message", serve);
-`;
+/** How long {@link startMatmulPool} waits for workers to say they are ready. */
+const READY_MS = 10_000;
 
 /** A job published to the workers and not yet finished (see {@link MatmulPool.start}). */
 export interface RunningJob {
@@ -110,10 +64,18 @@ export interface MatmulPoolStats {
   lastWorkerError?: string;
 }
 
+/** One worker of the pool: the transport's handle, and whether it said it is ready. */
+interface Member {
+  readonly worker: PoolWorker;
+  ready: boolean;
+  /** Resolved when it is ready or gone (for {@link MatmulPool.whenReady}). */
+  readonly settled: Promise<void>;
+}
+
 /** The worker pool. Get it with {@link matmulPool}; stop it with {@link shutdownMatmulPool}. */
 export class MatmulPool {
   // Worker w owns the control words of index w; a dead worker leaves a hole, refilled on demand.
-  private readonly workers: (Worker | undefined)[] = [];
+  private readonly workers: (Member | undefined)[] = [];
   private jobId = 0;
   // After a rescue, workers sit out until the event loop has run (and delivered their exit events).
   private workersSuspect = false;
@@ -121,13 +83,19 @@ export class MatmulPool {
   readonly stats: MatmulPoolStats = { workerTasks: 0, callerTasks: 0, rescuedJobs: 0, workerErrors: 0 };
 
   constructor(
-    private readonly threadsModule: WorkerThreads,
+    /** How workers are started: Node's `worker_threads` or Web Workers. */
+    readonly transport: PoolTransport,
     private readonly runtime: KernelRuntime,
   ) {}
 
   /** Number of live worker threads (the calling thread is not counted). */
   get size(): number {
     return this.workers.filter((w) => w !== undefined).length;
+  }
+
+  /** Number of workers that said they are ready (the calling thread is not counted). */
+  get readySize(): number {
+    return this.workers.filter((w) => w?.ready).length;
   }
 
   /** The arena slot the next job will use (0 or 1): jobs alternate, so one can be packed while the other runs. */
@@ -143,26 +111,55 @@ export class MatmulPool {
       const seq = CONTROL.seq / 4 + w;
       // Until it listens, jobs reach it by message (a flag left by a terminated worker must not count).
       Atomics.store(i32, CONTROL.listening / 4 + w, 0);
-      const worker = new this.threadsModule.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          module, memory, listenMs: LISTEN_MS, seq, startSeq: Atomics.load(i32, seq),
-          listening: CONTROL.listening / 4 + w, error: CONTROL.error / 4, done: CONTROL.done / 4,
-        },
-      });
-      // Idle workers must never keep the process alive.
-      worker.unref();
-      const forget = (): void => {
-        if (this.workers[w] === worker) this.workers[w] = undefined;
+      const init: PoolWorkerInit = {
+        module, memory, listenMs: LISTEN_MS, seq, startSeq: Atomics.load(i32, seq), listening: CONTROL.listening / 4 + w,
+        error: CONTROL.error / 4, done: CONTROL.done / 4, words: CONTROL.listening / 4 + CONTROL.maxWorkers,
       };
-      worker.on("error", (error: Error) => {
-        this.stats.workerErrors++;
-        this.stats.lastWorkerError = error.message;
-        forget();
-      });
-      worker.on("exit", forget);
-      this.workers[w] = worker;
+      let settle!: () => void;
+      const settled = new Promise<void>((resolve) => (settle = resolve));
+      const forget = (): void => {
+        if (this.workers[w] === member) this.workers[w] = undefined;
+        settle();
+      };
+      const member: Member = {
+        settled,
+        ready: false,
+        worker: this.transport.spawn(init, {
+          ready: () => {
+            member.ready = true;
+            settle();
+          },
+          error: (message) => {
+            this.stats.workerErrors++;
+            this.stats.lastWorkerError = message;
+            void member.worker.terminate();
+            forget();
+          },
+          exit: forget,
+        }),
+      };
+      this.workers[w] = member;
     }
+  }
+
+  /**
+   * Starts `count` workers where missing and resolves once each is ready or gone (or after
+   * `READY_MS`); resolves to the number of ready workers.
+   */
+  async whenReady(count: number): Promise<number> {
+    const wanted = Math.min(count, CONTROL.maxWorkers);
+    const deadline = Date.now() + READY_MS;
+    for (;;) {
+      // A worker gone meanwhile (an exit not yet seen when this started) is replaced here.
+      this.grow(wanted);
+      const pending = this.workers.slice(0, wanted).filter((m): m is Member => m !== undefined && !m.ready);
+      const left = deadline - Date.now();
+      if (pending.length === 0 || left <= 0) break;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(pending.map((m) => m.settled)), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+      clearTimeout(timer);
+    }
+    return this.workers.slice(0, wanted).filter((m) => m?.ready).length;
   }
 
   /**
@@ -181,11 +178,13 @@ export class MatmulPool {
     this.grow(wanted);
     let helpers = 0;
     for (let w = 0; w < wanted; w++) {
-      if (!this.workers[w]) continue;
+      const member = this.workers[w];
+      // A Web Worker not yet ready has not got the memory: it could not take a task before this thread returns to its event loop.
+      if (!member || (!member.ready && !this.transport.startsWhileBlocked)) continue;
       helpers++;
       Atomics.add(words, CONTROL.seq / 4 + w, 1);
       if (Atomics.load(words, CONTROL.listening / 4 + w) === 1) Atomics.notify(words, CONTROL.seq / 4 + w, 1);
-      else this.workers[w]!.postMessage(0);
+      else member.worker.wake();
     }
     return { count, helpers };
   }
@@ -244,22 +243,34 @@ export class MatmulPool {
   /** Terminates every worker. */
   async shutdown(): Promise<void> {
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w?.terminate()));
+    await Promise.all(workers.map((w) => w?.worker.terminate()));
   }
 }
 
 let pool: MatmulPool | undefined;
 let poolChecked = false;
+let unavailable: string | undefined;
 
-/** The shared worker pool, started lazily; undefined where threads are not available. */
+/** The shared worker pool, started lazily; undefined where threads are not available (see {@link matmulPoolUnavailable}). */
 export function matmulPool(): MatmulPool | undefined {
   if (!poolChecked) {
     poolChecked = true;
-    const threads = builtin<WorkerThreads>("node:worker_threads");
     const runtime = kernelRuntime();
-    if (threads?.Worker && runtime?.shared && typeof Atomics?.wait === "function") pool = new MatmulPool(threads, runtime);
+    const transport = runtime ? poolTransport(runtime.shared) : { unavailable: "this engine has no WebAssembly SIMD (the TypeScript kernel runs on one thread)" };
+    if ("unavailable" in transport) unavailable = transport.unavailable;
+    else pool = new MatmulPool(transport, runtime!);
   }
   return pool;
+}
+
+/**
+ * Why the CPU matmul runs on the calling thread only here (for example "SharedArrayBuffer is
+ * unavailable: the page is not cross-origin isolated ..."); undefined where the worker pool
+ * can run.
+ */
+export function matmulPoolUnavailable(): string | undefined {
+  matmulPool();
+  return unavailable;
 }
 
 /** What the current worker pool has done (see {@link MatmulPoolStats}); undefined before it starts. */
@@ -268,14 +279,27 @@ export function matmulPoolStats(): Readonly<MatmulPoolStats> | undefined {
 }
 
 /**
- * Threads the CPU backend uses by default: `os.availableParallelism()` capped at 8, or 1 where
- * worker threads are not available.
+ * Threads the CPU backend uses by default: the machine's cores (`os.availableParallelism()`
+ * in Node, `navigator.hardwareConcurrency` in a browser) capped at 8, or 1 where the worker
+ * pool is not available.
  */
 export function defaultMatmulThreads(): number {
-  if (!matmulPool()) return 1;
-  const os = builtin<Os>("node:os");
-  const cores = os?.availableParallelism?.() ?? os?.cpus().length ?? 1;
-  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, cores));
+  const current = matmulPool();
+  if (!current) return 1;
+  return Math.max(1, Math.min(MAX_DEFAULT_THREADS, current.transport.cores()));
+}
+
+/**
+ * Starts the worker pool's threads now, and resolves once they are ready, to the number of
+ * threads the CPU matmul can use (counting the calling thread; 1 where the pool is not
+ * available). Optional in Node, where workers start while the calling thread computes; in a
+ * browser's Web Worker, await it before the first large product, since Web Workers start only
+ * once their maker returns to its event loop (until then products run on the calling thread).
+ */
+export async function startMatmulPool(threads: number = defaultMatmulThreads()): Promise<number> {
+  const current = matmulPool();
+  if (!current || threads <= 1) return 1;
+  return 1 + (await current.whenReady(threads - 1));
 }
 
 /**
@@ -286,5 +310,6 @@ export async function shutdownMatmulPool(): Promise<void> {
   const current = pool;
   pool = undefined;
   poolChecked = false;
+  unavailable = undefined;
   await current?.shutdown();
 }
