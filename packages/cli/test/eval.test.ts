@@ -93,6 +93,30 @@ describe("gim eval", () => {
     expect(plots.sort()).toEqual(["circuits-random-ioi-edges.svg", "circuits-random-ioi-nodes.svg", "tokens-random-ioi-comprehensiveness.svg", "tokens-random-ioi-sufficiency.svg"]);
   });
 
+  it("--only-protocol replaces only the protocol's section of an existing report, once, and writes its plots", async () => {
+    const dir = path.join(tmp, "random-ioi");
+    const report = path.join(tmp, "docs", "results.md");
+    const before = fs.readFileSync(report, "utf8");
+    const run = () => gim(["eval", "--model", dir, "--subset", "3", "--only-protocol", "--protocol-threshold", "0.001", "--resamples", "20", "--report", "docs/results.md"], { cwd: tmp });
+    for (let i = 0; i < 2; i++) {
+      const { code, stdout: out, stderr: err } = await run();
+      expect(code, err).toBe(0);
+      expect(out).toMatch(/^random-ioi \(gpt2, 2 layers, 2 heads, width 16, vocab \d+\)\nself-repair protocol \(the GIM paper's\): \d+ rows, [1-9]\d* with two keys/);
+      expect(err).toMatch(/replaced the self-repair protocol's section of .*results.md and wrote 2 plots/);
+    }
+    const after = fs.readFileSync(report, "utf8");
+    expect(after.split("<!-- self-repair-protocol:start -->")).toHaveLength(2);
+    expect(after).toContain("This section was regenerated on its own");
+    expect(after).toContain("--only-protocol --report docs/results.md");
+    // Everything outside the section is as it was.
+    const outside = (md: string) => md.replace(/<!-- self-repair-protocol:start -->[\s\S]*<!-- self-repair-protocol:end -->\n*/, "");
+    expect(outside(after)).toBe(outside(before));
+    expect(fs.readdirSync(path.join(tmp, "docs", "plots"))).toEqual(expect.arrayContaining(["self-repair-protocol-random-ioi-ablation.svg", "self-repair-protocol-random-ioi-tsg.svg"]));
+    const missing = await gim(["eval", "--model", dir, "--subset", "2", "--only-protocol", "--report", "none.md"], { cwd: tmp });
+    expect(missing.stderr).toMatch(/^gim: --report none.md: .*none.md does not exist; --only-protocol replaces the protocol's section of an existing report/);
+    expect(missing.code).toBe(2);
+  });
+
   it.runIf(fs.existsSync(path.join(modelDir(shippedModels[0]), "config.json")))("runs a subset of a shipped model by name", async () => {
     const { code, stdout: out, stderr: err } = await gim(["eval", "--model", shippedModels[0], "--subset", "2", "--methods", "gim,gradient", "--no-self-repair", "--no-circuits", "--json"]);
     expect(code, err).toBe(0);
@@ -120,6 +144,9 @@ describe("gim eval", () => {
       [["eval", "--protocol-examples", "0"], /^gim: option --protocol-examples must be at least 1, got 0\n$/],
       [["eval", "--protocol-examples", "5000"], /^gim: option --protocol-examples must be at most 4096 \(each example is/],
       [["eval", "--no-protocol", "--protocol-top", "0.1"], /^gim: option --protocol-top applies to the self-repair protocol, which --no-protocol skips\n$/],
+      [["eval", "--only-protocol", "--no-protocol"], /^gim: --only-protocol runs only the protocol, which --no-protocol skips\n$/],
+      [["eval", "--only-protocol", "--no-circuits"], /^gim: --only-protocol runs only the protocol; --no-circuits does not apply\n$/],
+      [["eval", "--only-protocol", "--methods", "gim"], /^gim: --only-protocol runs only the protocol; --methods does not apply\n$/],
       [["eval", "--no-protocol", "--no-protocol-link"], /^gim: option --no-protocol-link applies to the self-repair protocol, which --no-protocol skips\n$/],
     ];
     for (const [args, message, exit = 2] of cases) {

@@ -11,7 +11,7 @@ import { evaluateCircuits, type CircuitEvalResult, type CircuitGridOptions } fro
 import { evaluateComponents, type ComponentEvalResult } from "./componentEval.js";
 import { evaluateSelfRepair, type SelfRepairResult } from "./selfRepairEval.js";
 import { evaluateSelfRepairProtocol, type ProtocolEvalResult } from "./selfRepairProtocolEval.js";
-import { evalMethods, type EvalMethod, type EvalTask } from "./task.js";
+import { evalMethods, type EvalExample, type EvalMethod, type EvalTask } from "./task.js";
 import { evaluateTokenExample, summarizeTokens, type TokenExampleResult, type TokenResult } from "./tokenEval.js";
 
 /** Where the evaluation is (for a progress display). */
@@ -112,6 +112,70 @@ export function describeArchitecture(model: CausalLM): string {
   return `${model.config.modelType}, ${describeLayout(model.layout)}, vocab ${model.vocabSize}`;
 }
 
+/** The examples of a task's self-repair protocol. */
+function protocolExamplesOf(task: EvalTask): readonly EvalExample[] {
+  return task.protocolExamples ?? task.selfRepairExamples;
+}
+
+/** Progress units of a task's protocol: its examples and, with the link, its scoring pairs. */
+function protocolUnitsOf(task: EvalTask, options: EvalOptions): number {
+  const examples = protocolExamplesOf(task).length;
+  if (examples === 0) return 0;
+  return examples + ((options.protocolLink ?? true) && task.circuitPairs ? task.circuitPairs.score.length : 0);
+}
+
+/** The protocol (and its link, on the task's circuit scoring pairs) of one task, undefined without examples. */
+function protocolOf(task: EvalTask, options: EvalOptions, onProgress: (units: number) => void): ProtocolEvalResult | undefined {
+  const examples = protocolExamplesOf(task);
+  if (examples.length === 0) return undefined;
+  return evaluateSelfRepairProtocol(task.model, examples, {
+    ...(options.protocolThreshold !== undefined ? { threshold: options.protocolThreshold } : {}),
+    ...(options.protocolTop !== undefined ? { top: options.protocolTop } : {}),
+    ...((options.protocolLink ?? true) && task.circuitPairs ? { linkPairs: task.circuitPairs.score } : {}),
+    ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
+    seed: options.seed ?? 0,
+    batchSize: options.batchSize,
+    onProgress,
+  });
+}
+
+/** The protocol of one model, run on its own ({@link runProtocol}). */
+export interface ModelProtocolResult {
+  readonly name: string;
+  readonly architecture: string;
+  readonly protocol?: ProtocolEvalResult;
+  /** Wall-clock seconds. */
+  readonly seconds: number;
+}
+
+/** The protocol of every task, run on its own. */
+export interface ProtocolResults {
+  readonly seed: number;
+  readonly models: readonly ModelProtocolResult[];
+  readonly seconds: number;
+}
+
+/**
+ * Only the self-repair protocol and its link, for every task (what `gim eval --only-protocol`
+ * runs, to regenerate that section of a report without the rest of the evaluation).
+ */
+export function runProtocol(tasks: readonly EvalTask[], options: Omit<EvalOptions, "methods" | "components" | "circuits" | "selfRepair" | "protocol"> = {}): ProtocolResults {
+  if (tasks.length === 0) throw new InputError("runProtocol: no models to evaluate");
+  const total = tasks.reduce((s, t) => s + protocolUnitsOf(t, options), 0);
+  let done = 0;
+  const started = performance.now();
+  const models = tasks.map((task): ModelProtocolResult => {
+    const t0 = performance.now();
+    options.onProgress?.({ model: task.name, stage: "self-repair protocol", done, total });
+    const protocol = protocolOf(task, options, (n) => {
+      done += n;
+      options.onProgress?.({ model: task.name, stage: "self-repair protocol", done, total });
+    });
+    return { name: task.name, architecture: describeArchitecture(task.model), ...(protocol ? { protocol } : {}), seconds: (performance.now() - t0) / 1000 };
+  });
+  return { seed: options.seed ?? 0, models, seconds: (performance.now() - started) / 1000 };
+}
+
 /** Runs the evaluation of every task (see the top of this file). */
 export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): EvalResults {
   const methods = options.methods ?? evalMethods;
@@ -123,10 +187,8 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
   const withSelfRepair = options.selfRepair ?? true;
   const withCircuits = options.circuits ?? true;
   const withProtocol = options.protocol ?? true;
-  const withLink = withProtocol && (options.protocolLink ?? true);
   const circuitUnits = (t: EvalTask) => (withCircuits && t.circuitPairs ? t.circuitPairs.score.length + t.circuitPairs.evaluate.length : 0);
-  const protocolExamples = (t: EvalTask) => t.protocolExamples ?? t.selfRepairExamples;
-  const protocolUnits = (t: EvalTask) => (withProtocol && protocolExamples(t).length > 0 ? protocolExamples(t).length + (withLink && t.circuitPairs ? t.circuitPairs.score.length : 0) : 0);
+  const protocolUnits = (t: EvalTask) => (withProtocol ? protocolUnitsOf(t, options) : 0);
   for (const t of tasks) {
     if (t.examples.length === 0) throw new InputError(`${t.name}: no held-out examples`);
     if (withComponents && t.pairs.length === 0) throw new InputError(`${t.name}: no clean/corrupted pairs for the component evaluation`);
@@ -172,18 +234,7 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
       : undefined;
     const selfRepairSeconds = (performance.now() - t0) / 1000;
     t0 = performance.now();
-    const protocol =
-      withProtocol && protocolExamples(task).length > 0
-        ? evaluateSelfRepairProtocol(task.model, protocolExamples(task), {
-            ...(options.protocolThreshold !== undefined ? { threshold: options.protocolThreshold } : {}),
-            ...(options.protocolTop !== undefined ? { top: options.protocolTop } : {}),
-            ...(withLink && task.circuitPairs ? { linkPairs: task.circuitPairs.score } : {}),
-            ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
-            seed,
-            batchSize: options.batchSize,
-            onProgress: (n) => progress("self-repair protocol", n),
-          })
-        : undefined;
+    const protocol = withProtocol ? protocolOf(task, options, (n) => progress("self-repair protocol", n)) : undefined;
     const protocolSeconds = (performance.now() - t0) / 1000;
     return {
       name: task.name,

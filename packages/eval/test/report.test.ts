@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkXml } from "../../report/test/xml.js";
-import { discussionMarkers, extractDiscussion, plotFiles, renderReport, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { discussionMarkers, extractDiscussion, plotFiles, protocolMarkers, renderReport, replaceProtocolSection, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
 
 /** The tables of a markdown text: lists of rows, each a list of cells (escaped pipes kept inside cells). */
@@ -109,5 +109,18 @@ describe("resultsJson", () => {
     expect(text).not.toMatch(/NaN|Infinity/);
     const back = JSON.parse(text) as { models: { tokens: { methods: { method: string }[] } }[] };
     expect(back.models[0]!.tokens.methods.map((m) => m.method)).toEqual(results.methods);
+  });
+});
+
+describe("replaceProtocolSection", () => {
+  const section = `${protocolMarkers.start}\n## P\nnew\n${protocolMarkers.end}\n`;
+
+  it("replaces the marked section, puts a missing one before the discussion, or at the end without one", () => {
+    const marked = `# R\n\n${protocolMarkers.start}\n## P\nold\n${protocolMarkers.end}\n\n## Discussion\nkept\n`;
+    expect(replaceProtocolSection(marked, section)).toBe(`# R\n\n${section}## Discussion\nkept\n`);
+    expect(replaceProtocolSection("# R\n\n## Discussion\nkept\n", section)).toBe(`# R\n\n${section}## Discussion\nkept\n`);
+    expect(replaceProtocolSection("# R\ntext", section)).toBe(`# R\ntext\n\n${section}`);
+    // Replacing twice gives the same text as once.
+    expect(replaceProtocolSection(replaceProtocolSection(marked, section), section)).toBe(replaceProtocolSection(marked, section));
   });
 });

@@ -10,10 +10,10 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import {
-  buildEvalTask, differenceOf, evalMethods, formatInterval, formatShare, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, sizesOf, verdict,
-  type IoiCounterfactual, type EvalMethod, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
+  buildEvalTask, differenceOf, evalMethods, formatInterval, formatShare, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, runProtocol, sizesOf, verdict,
+  type IoiCounterfactual, type EvalMethod, type ProtocolEvalResult, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
 } from "@gim/eval";
-import { machineInfo, writeReport } from "@gim/eval/node";
+import { machineInfo, updateProtocolSection, writeReport } from "@gim/eval/node";
 import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
 import { formatDuration, ProgressLine } from "@gim/report";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
@@ -69,6 +69,7 @@ export const evalSpec: CommandSpec = {
     { name: "protocol-threshold", kind: "number", valueName: "C", min: 0, description: "Protocol: a key counts when its contribution A·dL/dA exceeds C (logit units); rows need two such keys", defaultText: "1 (the reference's)" },
     { name: "protocol-top", kind: "number", valueName: "P", positive: true, description: "Protocol: the share of measured rows called high-interaction (those above the 1 - P quantile), below 1", defaultText: "0.05" },
     { name: "no-protocol-link", kind: "flag", description: "Protocol: skip the link to circuit error (EAP and exact edge patching on the circuit scoring pairs)" },
+    { name: "only-protocol", kind: "flag", description: "Run only the self-repair protocol and its link; with --report, replace only that section of the existing report (and its plots), keeping the rest" },
     jsonOption,
   ],
   notes: [
@@ -205,6 +206,7 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
     if (v !== undefined) parts.push(`--${name} ${v}`);
   }
   if (args.flag("no-protocol-link")) parts.push("--no-protocol-link");
+  if (args.flag("only-protocol")) parts.push("--only-protocol");
   if (reportPath !== undefined) parts.push(`--report ${quote(reportPath)}`);
   if (args.flag("json")) parts.push("--json");
   return parts.join(" ");
@@ -212,6 +214,11 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
 
 function quote(text: string): string {
   return /^[\w./@:-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/** The commands of a report: how each model was trained (when known), then this run. */
+function trainingCommands(loaded: readonly LoadedTask[], args: ParsedArgs, report: string | undefined): string[] {
+  return [...loaded.flatMap((l) => (l.trainingCommand ? [`# ${l.task.name} was trained with: ${l.trainingCommand}`] : [])), canonicalCommand(args, report)];
 }
 
 /** `gim eval`. */
@@ -244,9 +251,40 @@ export const evalCommand: Command = {
     if (counterfactual !== undefined && !(ioiCounterfactuals as readonly string[]).includes(counterfactual)) {
       throw new UsageError(`unknown --counterfactual "${counterfactual}" (known: ${ioiCounterfactuals.join(", ")})`);
     }
+    const onlyProtocol = args.flag("only-protocol");
+    if (onlyProtocol) {
+      if (protocolOff) throw new UsageError("--only-protocol runs only the protocol, which --no-protocol skips");
+      if (reportPath !== undefined && !fs.existsSync(reportPath)) throw new UsageError(`--report ${report}: ${reportPath} does not exist; --only-protocol replaces the protocol's section of an existing report (make one with gim eval --report first)`);
+      const skipped = ["no-components", "no-circuits", "no-self-repair"].filter((name) => args.flag(name));
+      if (skipped.length > 0 || args.strings("methods").length > 0 || args.string("circuit-grid") !== undefined) {
+        throw new UsageError(`--only-protocol runs only the protocol; ${skipped.length > 0 ? `--${skipped[0]}` : args.strings("methods").length > 0 ? "--methods" : "--circuit-grid"} does not apply`);
+      }
+    }
     const loaded: LoadedTask[] = [];
     for (const spec of names) {
       loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes, ...(counterfactual ? { counterfactual: counterfactual as IoiCounterfactual } : {}) }));
+    }
+    if (onlyProtocol) {
+      const bar = new EvalProgressBar(io.stderr);
+      const results = runProtocol(
+        loaded.map((l) => l.task),
+        {
+          seed,
+          protocolLink: !args.flag("no-protocol-link"),
+          ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
+          ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
+          ...(protocolTop !== undefined ? { protocolTop } : {}),
+          onProgress: (p) => bar.update(p),
+        },
+      );
+      bar.finish(`done in ${formatDuration(results.seconds)}`);
+      if (reportPath !== undefined) {
+        const { plotDir, plots } = updateProtocolSection(reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
+        io.stderr.write(`gim eval replaced the self-repair protocol's section of ${reportPath} and wrote ${plots} plots in ${plotDir}\n`);
+      }
+      if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
+      else io.stdout.write([...results.models.flatMap((m) => [`${m.name} (${m.architecture})`, ...(m.protocol ? protocolLines(m.protocol) : ["no protocol examples"])]), `${formatDuration(results.seconds)} in total`, ""].join("\n"));
+      return;
     }
     const bar = new EvalProgressBar(io.stderr);
     const results = runEval(
@@ -268,17 +306,37 @@ export const evalCommand: Command = {
     );
     bar.finish(`done in ${formatDuration(results.seconds)}`);
     if (reportPath !== undefined) {
-      const commands = [
-        ...loaded.flatMap((l) => (l.trainingCommand ? [`# ${l.task.name} was trained with: ${l.trainingCommand}`] : [])),
-        canonicalCommand(args, report),
-      ];
-      const { plotDir, plots } = writeReport(reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands });
+      const { plotDir, plots } = writeReport(reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
       io.stderr.write(`gim eval wrote ${reportPath} and ${plots} plots in ${plotDir}\n`);
     }
     if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
     else io.stdout.write(renderText(results));
   },
 };
+
+/** The protocol's lines of the text output. */
+export function protocolLines(x: ProtocolEvalResult): string[] {
+  const lines: string[] = [];
+  const value = (v: number) => (Number.isFinite(v) ? (v + 0).toFixed(3) : "-");
+  lines.push(`self-repair protocol (the GIM paper's): ${x.rowCount} rows, ${x.measured} with two keys of contribution c > ${x.threshold} (${formatShare(x.share)}), ${x.linearised.highRows} above the q${Math.round(100 * (1 - x.top))} interaction ${value(x.linearised.quantile)}`);
+  if (x.link) {
+    const l = x.link;
+    lines.push(`link to circuit error: heads ${l.heads.map((h) => `${h.layer}.${h.head}`).join(", ")}, ${l.highEdges} / ${l.otherEdges} q/k edges, ${l.prompts} scoring pairs; 95% bootstrap intervals`);
+    lines.push(
+      renderTable(
+        [
+          { header: "EAP with", align: "left" },
+          { header: "|EAP|/|exact| high", align: "right" },
+          { header: "other", align: "right" },
+          { header: "gap", align: "right" },
+          { header: "DiD vs plain", align: "right" },
+        ],
+        Object.entries(l.methods).map(([name, r]) => [name, formatInterval(r.high), formatInterval(r.other), formatInterval(r.gap), r.differenceInDifferences ? formatInterval(r.differenceInDifferences) : ""]),
+      ),
+    );
+  } else if (x.linkNote) lines.push(`link to circuit error: not measured (${x.linkNote})`);
+  return lines;
+}
 
 /** The tables `gim eval` prints without `--json`. */
 export function renderText(results: EvalResults): string {
@@ -376,26 +434,7 @@ export function renderText(results: EvalResults): string {
         ),
       );
     }
-    if (m.protocol) {
-      const x = m.protocol;
-      lines.push(`self-repair protocol (the GIM paper's): ${x.rowCount} rows, ${x.measured} with two keys of contribution c > ${x.threshold} (${formatShare(x.share)}), ${x.linearised.highRows} above the q${Math.round(100 * (1 - x.top))} interaction ${value(x.linearised.quantile)}`);
-      if (x.link) {
-        const l = x.link;
-        lines.push(`link to circuit error: heads ${l.heads.map((h) => `${h.layer}.${h.head}`).join(", ")}, ${l.highEdges} / ${l.otherEdges} q/k edges, ${l.prompts} scoring pairs; 95% bootstrap intervals`);
-        lines.push(
-          renderTable(
-            [
-              { header: "EAP with", align: "left" },
-              { header: "|EAP|/|exact| high", align: "right" },
-              { header: "other", align: "right" },
-              { header: "gap", align: "right" },
-              { header: "DiD vs plain", align: "right" },
-            ],
-            Object.entries(l.methods).map(([name, r]) => [name, formatInterval(r.high), formatInterval(r.other), formatInterval(r.gap), r.differenceInDifferences ? formatInterval(r.differenceInDifferences) : ""]),
-          ),
-        );
-      } else if (x.linkNote) lines.push(`link to circuit error: not measured (${x.linkNote})`);
-    }
+    if (m.protocol) lines.push(...protocolLines(m.protocol));
   }
   lines.push(`${formatDuration(results.seconds)} in total`, "");
   return lines.join("\n");

@@ -7,8 +7,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
-import { extractDiscussion, renderReport, type ReportMeta } from "../report/index.js";
-import type { EvalResults } from "../run.js";
+import { InputError } from "@gim/tensor";
+import { extractDiscussion, renderProtocolSection, renderReport, replaceProtocolSection, type ReportMeta } from "../report/index.js";
+import type { EvalResults, ProtocolResults } from "../run.js";
 
 /** The machine, from /proc/cpuinfo and Node. */
 export function machineInfo(): ReportMeta["machine"] {
@@ -36,5 +37,20 @@ export function writeReport(file: string, results: EvalResults, meta: Omit<Repor
   fs.mkdirSync(plotDir, { recursive: true });
   for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
   fs.writeFileSync(file, markdown);
+  return { plotDir, plots: plots.length };
+}
+
+/**
+ * Replaces the self-repair protocol's section of the report in `file` (which must exist) with
+ * one made from `results`, and writes its plots to `plots/` next to it; the rest of the report
+ * is kept as it is. Returns the plot folder and how many plots it wrote.
+ */
+export function updateProtocolSection(file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
+  if (!fs.existsSync(file)) throw new InputError(`${file} does not exist: --only-protocol replaces the protocol's section of an existing report (make one with gim eval --report first)`);
+  const { markdown, plots } = renderProtocolSection(results, { ...meta, plotDir: "plots" });
+  const plotDir = nodePath.join(nodePath.dirname(file), "plots");
+  fs.mkdirSync(plotDir, { recursive: true });
+  for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
+  fs.writeFileSync(file, replaceProtocolSection(fs.readFileSync(file, "utf8"), markdown));
   return { plotDir, plots: plots.length };
 }

@@ -5,7 +5,7 @@
  * between two markers and is carried over from the previous report when the report is
  * regenerated.
  */
-import type { EvalResults, ModelEvalResult } from "../run.js";
+import type { EvalResults, ModelEvalResult, ProtocolResults } from "../run.js";
 import { circuitSection } from "./circuits.js";
 import { closingSections } from "./closing.js";
 import { componentSection } from "./components.js";
@@ -22,14 +22,14 @@ import type { ReportWriter } from "./writer.js";
 export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
 export { formatValue, methodLabels } from "./format.js";
 export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
-export { formatShare, protocolPlotFiles, protocolPlots, protocolShareGoal } from "./protocol.js";
+export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel, type ProtocolProvenance } from "./protocol.js";
 export type { ReportWriter } from "./writer.js";
 
 /** A section of the report: it appends its markdown (and plots) for the results. */
 export type ReportSection = (results: EvalResults, out: ReportWriter) => void;
 
 /** The sections of the report, in order. */
-export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, protocolSection, closingSections];
+export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, (results, out) => protocolSection(results, out), closingSections];
 
 /** The report's markdown and plots. */
 export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {
@@ -47,9 +47,17 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
   return { markdown: lines.join("\n"), plots };
 }
 
+/** The protocol's section alone (for {@link replaceProtocolSection}), saying how it was made, and its plots. */
+export function renderProtocolSection(results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
+  const lines: string[] = [];
+  const plots: ReportPlot[] = [];
+  const machine = `${meta.machine.cpu}, ${meta.machine.cores} cores, Node ${meta.machine.node}`;
+  protocolSection(results, { p: (...more) => void lines.push(...more), plot: (file, svg) => (plots.push({ file, svg }), `${meta.plotDir}/${file}`) }, { date: meta.date, machine, commands: meta.commands, seconds: results.seconds });
+  return { markdown: lines.join("\n"), plots };
+}
 
 /** Results as JSON text: NaN and infinities become null; Maps become objects. */
-export function resultsJson(results: EvalResults): string {
+export function resultsJson(results: EvalResults | ProtocolResults): string {
   return JSON.stringify(results, (_, v: unknown) => {
     if (typeof v === "number" && !Number.isFinite(v)) return null;
     if (v instanceof Map) return Object.fromEntries(v);

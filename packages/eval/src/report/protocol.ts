@@ -1,6 +1,7 @@
 import type { Interval } from "@gim/rules";
 import { palette, scatterChartSvg, type ScatterSeries } from "@gim/report";
-import type { EvalResults, ModelEvalResult } from "../run.js";
+import { formatDuration } from "@gim/report";
+import type { ProtocolResults } from "../run.js";
 import type { ProtocolEvalResult, ProtocolPoint } from "../selfRepairProtocolEval.js";
 import { formatInterval, formatSignedInterval } from "./circuits.js";
 import { formatValue, percent, slug, table } from "./format.js";
@@ -16,8 +17,25 @@ export function formatShare(i: Interval): string {
   return Number.isFinite(i.low) ? `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}]` : pct(i.estimate);
 }
 
+/** The markers around the protocol's section, so that `gim eval --only-protocol` can replace it alone. */
+export const protocolMarkers = { start: "<!-- self-repair-protocol:start -->", end: "<!-- self-repair-protocol:end -->" } as const;
+
+/** What the section reads of a model's results (a full evaluation's or {@link ProtocolResults}'). */
+export interface ProtocolOfModel {
+  readonly name: string;
+  readonly protocol?: ProtocolEvalResult;
+}
+
+/** How a section made on its own came about, written under its heading. */
+export interface ProtocolProvenance {
+  readonly date: string;
+  readonly machine: string;
+  readonly commands: readonly string[];
+  readonly seconds: number;
+}
+
 /** The two plot files of a model's protocol (only when it measured rows). */
-export function protocolPlotFiles(model: ModelEvalResult): string[] {
+export function protocolPlotFiles(model: ProtocolOfModel): string[] {
   if (!model.protocol || model.protocol.measured === 0) return [];
   return [`self-repair-protocol-${slug(model.name)}-ablation.svg`, `self-repair-protocol-${slug(model.name)}-tsg.svg`];
 }
@@ -45,12 +63,26 @@ export function protocolPlots(name: string, p: ProtocolEvalResult): { ablation: 
   return { ablation, tsg };
 }
 
-/** The GIM paper's self-repair protocol and its link to circuit error (issue 11). */
-export function protocolSection(results: EvalResults, { p, plot }: ReportWriter): void {
+/**
+ * The GIM paper's self-repair protocol and its link to circuit error (issue 11), between
+ * {@link protocolMarkers}; with `provenance` (a section made on its own) it says how it was made.
+ */
+export function protocolSection(results: { readonly models: readonly ProtocolOfModel[] }, { p, plot }: Pick<ReportWriter, "p" | "plot">, provenance?: ProtocolProvenance): void {
   const models = results.models.filter((m) => m.protocol);
   if (models.length === 0) return;
   const first = models[0]!.protocol!;
-  p("## The GIM paper's self-repair protocol, and circuit error", "", "### Definitions", "");
+  p(protocolMarkers.start, "## The GIM paper's self-repair protocol, and circuit error", "");
+  if (provenance) {
+    p(
+      `*This section was regenerated on its own (${provenance.date}, ${provenance.machine}, ${formatDuration(provenance.seconds)}) by the commands below; the rest of the report is from the run under [Reproducing](#reproducing), and its models may differ.*`,
+      "",
+      "```sh",
+      ...provenance.commands,
+      "```",
+      "",
+    );
+  }
+  p("### Definitions", "");
   p(
     "The protocol of the GIM paper's experiment code (JoakimEdin/gim, `src/evaluation/evaluate_self_repair.py`, read at commit 38c8472; implemented in `@gim/rules`' `selfRepairProtocol`), on each model's held-out examples:",
     "",
@@ -139,4 +171,22 @@ export function protocolSection(results: EvalResults, { p, plot }: ReportWriter)
     const [fa, ft] = protocolPlotFiles(m);
     p(`![${m.name}: joint vs summed single ablation effects](${plot(fa!, ablation)}) ![${m.name}: TSG vs plain gradient on the top-2 scores](${plot(ft!, tsg)})`, "");
   }
+  p(protocolMarkers.end, "");
+}
+
+/**
+ * `markdown` with its protocol section (between {@link protocolMarkers}) replaced by `section`,
+ * or `section` put before the discussion when it has none (at the end without a discussion).
+ */
+export function replaceProtocolSection(markdown: string, section: string): string {
+  const start = markdown.indexOf(protocolMarkers.start);
+  const end = markdown.indexOf(protocolMarkers.end);
+  if (start >= 0 && end > start) {
+    let after = end + protocolMarkers.end.length;
+    while (markdown[after] === "\n") after++;
+    return markdown.slice(0, start) + section + markdown.slice(after);
+  }
+  const discussion = markdown.indexOf("\n## Discussion\n");
+  if (discussion >= 0) return markdown.slice(0, discussion + 1) + section + markdown.slice(discussion + 1);
+  return `${markdown.replace(/\n*$/, "\n\n")}${section}`;
 }
