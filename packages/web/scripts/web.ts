@@ -1,8 +1,11 @@
 /**
  * `pnpm web` starts the explorable on localhost and prints its address; `pnpm web build
  * [--out DIR]` writes the static site (default packages/web/dist); `pnpm web preview` serves a
- * build. Options: --port N, --host H.
+ * build. Options: --port N, --host H. `pnpm web bench [--shape S] [--runs N]` times the page
+ * in headless Chromium (scripts/bench.ts); `pnpm web screenshots` copies the browser tests'
+ * screenshots (packages/web/test-artifacts) to the README's pictures in docs/img.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, createServer, preview } from "vite";
@@ -22,8 +25,40 @@ function option(name: string): string | undefined {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`pnpm web: ${message}\nusage: pnpm web [dev|build|preview] [--port N] [--host H] [--out DIR]\n`);
+  process.stderr.write(`pnpm web: ${message}\nusage: pnpm web [dev|build|preview] [--port N] [--host H] [--out DIR] | pnpm web bench [--shape gpt2-small|gpt2-wide] [--runs N] | pnpm web screenshots\n`);
   process.exit(2);
+}
+
+/** The README's pictures, each a copy of one browser-test screenshot. */
+const SCREENSHOTS = [
+  { artifact: "readme.png", picture: "web-explorable.png" },
+  { artifact: "attention.png", picture: "web-attention.png" },
+];
+
+if (command === "bench") {
+  const shape = option("shape") ?? "gpt2-small";
+  const runs = option("runs") ?? "5";
+  if (shape !== "gpt2-small" && shape !== "gpt2-wide") fail(`--shape must be gpt2-small or gpt2-wide, got ${shape}`);
+  if (!/^[1-9]\d*$/.test(runs)) fail(`--runs must be a positive whole number, got ${runs}`);
+  if (args.length > 0) fail(`unknown argument ${args[0]}`);
+  const { bench } = await import("./bench.js");
+  await bench(shape, Number(runs)).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+  process.exit(0);
+}
+
+if (command === "screenshots") {
+  if (args.length > 0) fail(`unknown argument ${args[0]}`);
+  const artifacts = path.join(root, "test-artifacts");
+  const pictures = path.join(root, "..", "..", "docs", "img");
+  for (const { artifact } of SCREENSHOTS) {
+    if (!fs.existsSync(path.join(artifacts, artifact))) fail(`${path.join(artifacts, artifact)} is missing: run the browser tests first (npx vitest run packages/web/test/browser.test.ts)`);
+  }
+  for (const { artifact, picture } of SCREENSHOTS) {
+    const from = path.join(artifacts, artifact);
+    fs.copyFileSync(from, path.join(pictures, picture));
+    process.stdout.write(`docs/img/${picture} <- packages/web/test-artifacts/${artifact} (taken ${fs.statSync(from).mtime.toISOString().slice(0, 16)} UTC)\n`);
+  }
+  process.exit(0);
 }
 
 const port = option("port");

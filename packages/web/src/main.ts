@@ -436,10 +436,10 @@ $("speed-run").addEventListener("click", () => {
     .ask({ kind: "speed", shape, threads, text: $<HTMLInputElement>("prompt").value })
     .then((r) => {
       const [plainMs, gimMs] = r.backwardMs;
-      out.textContent = `${r.shape} (random weights, ${r.parameters.toLocaleString("en")} parameters), ${r.tokens} tokens, CPU matmul on ${r.threads} thread${r.threads > 1 ? "s" : ""}: forward ${r.forwardMs.toFixed(0)} ms, backward ${plainMs.toFixed(0)} ms plain + ${gimMs.toFixed(0)} ms GIM (${r.workerTasks} matmul tasks ran on the Web Workers).`;
+      out.textContent = `${r.shape} (random weights, ${r.parameters.toLocaleString("en")} parameters), ${r.tokens} tokens, CPU matmul on ${r.threads} thread${r.threads > 1 ? "s" : ""}: forward ${r.forwardMs.toFixed(0)} ms, backward ${plainMs.toFixed(0)} ms plain + ${gimMs.toFixed(0)} ms GIM (${r.workerTasks} matmul tasks ran on the Web Workers${r.rescuedJobs ? `; ${r.rescuedJobs} jobs waited 1 s for a Web Worker and were finished by the page's worker` : ""}).`;
       Object.assign(out.dataset, {
         shape: r.shape, threads: String(r.threads), tokens: String(r.tokens), parameters: String(r.parameters), forwardMs: String(r.forwardMs),
-        backwardMs: String(plainMs + gimMs), workerTasks: String(r.workerTasks), gim: JSON.stringify(r.gim), plain: JSON.stringify(r.plain),
+        backwardMs: String(plainMs + gimMs), workerTasks: String(r.workerTasks), rescuedJobs: String(r.rescuedJobs), gim: JSON.stringify(r.gim), plain: JSON.stringify(r.plain),
       });
       bump("speeds");
     })

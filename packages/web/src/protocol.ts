@@ -40,8 +40,9 @@ export interface Speed {
   readonly threads: number;
   readonly forwardMs: number;
   readonly backwardMs: readonly [plain: number, gim: number];
-  /** Matmul tasks the pool's Web Workers ran during it. */
+  /** Matmul tasks the pool's Web Workers ran during it, and jobs the page's worker rescued (see {@link MatmulStatus}). */
   readonly workerTasks: number;
+  readonly rescuedJobs: number;
   /** The attributions, for checking the threads change no number. */
   readonly gim: readonly number[];
   readonly plain: readonly number[];
@@ -65,6 +66,8 @@ export interface MatmulStatus {
   /** Matmul tasks run so far by the pool's Web Workers and by the page's worker itself. */
   readonly workerTasks: number;
   readonly callerTasks: number;
+  /** Jobs in which the page's worker took over tasks no Web Worker had claimed after 1 s (a worker slow to wake or gone). */
+  readonly rescuedJobs: number;
 }
 
 /** A message from the worker. */

@@ -22,9 +22,11 @@ const poolStarted = startMatmulPool();
 
 /** The matmul backend that runs here: the WebAssembly SIMD kernel on this worker and the pool's Web Workers, the TypeScript kernel, or gpu.js. */
 async function matmulStatus(): Promise<MatmulStatus> {
-  const threads = await poolStarted;
+  await poolStarted;
+  // Asked again each time (at once when every worker is ready), so a worker that came late is counted.
+  const threads = await startMatmulPool();
   const stats = matmulPoolStats();
-  const tasks = { workerTasks: stats?.workerTasks ?? 0, callerTasks: stats?.callerTasks ?? 0 };
+  const tasks = { workerTasks: stats?.workerTasks ?? 0, callerTasks: stats?.callerTasks ?? 0, rescuedJobs: stats?.rescuedJobs ?? 0 };
   const b = getDefaultMatmulBackend();
   if (b.name.startsWith("gpu.js")) return { backend: `${b.name}: gpu.js on WebGL in the page's worker (float32 sums on the GPU)`, threads: 1, ...tasks };
   if (b.name === "ts") return { backend: "ts: TypeScript kernel (no WebAssembly SIMD here), 1 thread", threads: 1, why: "the TypeScript kernel runs on one thread", ...tasks };
@@ -132,12 +134,13 @@ async function speed(shape: keyof typeof timingShapes, threads: "all" | 1, text:
   const status = await matmulStatus();
   const previous = setDefaultMatmulBackend(threads === 1 ? createCpuBackend({ threads: 1 }) : cpuBackend);
   try {
-    const before = matmulPoolStats()?.workerTasks ?? 0;
+    const before = matmulPoolStats();
     const r = e.record(text);
     const a = e.attribute(defaultSettings);
+    const after = matmulPoolStats();
     return {
       shape, parameters: e.info().parameters, tokens: r.ids.length, threads: threads === 1 ? 1 : status.threads, forwardMs: r.forwardMs, backwardMs: a.backwardMs,
-      workerTasks: (matmulPoolStats()?.workerTasks ?? 0) - before, gim: a.gim, plain: a.plain,
+      workerTasks: (after?.workerTasks ?? 0) - (before?.workerTasks ?? 0), rescuedJobs: (after?.rescuedJobs ?? 0) - (before?.rescuedJobs ?? 0), gim: a.gim, plain: a.plain,
     };
   } finally {
     setDefaultMatmulBackend(previous);
