@@ -117,9 +117,10 @@ describe("replaceProtocolSection", () => {
 
   it("replaces the marked section, puts a missing one before the discussion, or at the end without one", () => {
     const marked = `# R\n\n${protocolMarkers.start}\n## P\nold\n${protocolMarkers.end}\n\n## Discussion\nkept\n`;
-    expect(replaceProtocolSection(marked, section)).toBe(`# R\n\n${section}## Discussion\nkept\n`);
-    expect(replaceProtocolSection("# R\n\n## Discussion\nkept\n", section)).toBe(`# R\n\n${section}## Discussion\nkept\n`);
-    expect(replaceProtocolSection("# R\ntext", section)).toBe(`# R\ntext\n\n${section}`);
+    // The section is followed by one blank line.
+    expect(replaceProtocolSection(marked, section)).toBe(`# R\n\n${section}\n## Discussion\nkept\n`);
+    expect(replaceProtocolSection("# R\n\n## Discussion\nkept\n", section)).toBe(`# R\n\n${section}\n## Discussion\nkept\n`);
+    expect(replaceProtocolSection("# R\ntext", section)).toBe(`# R\ntext\n\n${section}\n`);
     // Replacing twice gives the same text as once.
     expect(replaceProtocolSection(replaceProtocolSection(marked, section), section)).toBe(replaceProtocolSection(marked, section));
   });

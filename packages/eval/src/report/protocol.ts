@@ -43,7 +43,7 @@ export function protocolPlotFiles(model: ProtocolOfModel): string[] {
 /** The reference's two scatter plots of one model: joint vs summed single ablation effects, and TSG vs plain on the top-2 keys. */
 export function protocolPlots(name: string, p: ProtocolEvalResult): { ablation: string; tsg: string } {
   const groups = (get: (r: ProtocolPoint) => readonly [number, number]): ScatterSeries[] => [
-    { label: "measured rows", color: palette[0]!, points: p.points.filter((r) => !r.high).map(get), radius: 2.5 },
+    { label: "other measured rows", color: palette[0]!, points: p.points.filter((r) => !r.high).map(get), radius: 2.5 },
     { label: `top ${Math.round(100 * p.top)}% interaction`, color: palette[1]!, points: p.points.filter((r) => r.high).map(get), radius: 3.5 },
   ];
   const ablation = scatterChartSvg({
@@ -179,14 +179,15 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
  * or `section` put before the discussion when it has none (at the end without a discussion).
  */
 export function replaceProtocolSection(markdown: string, section: string): string {
+  const block = section.replace(/\n*$/, "\n\n");
   const start = markdown.indexOf(protocolMarkers.start);
   const end = markdown.indexOf(protocolMarkers.end);
   if (start >= 0 && end > start) {
     let after = end + protocolMarkers.end.length;
     while (markdown[after] === "\n") after++;
-    return markdown.slice(0, start) + section + markdown.slice(after);
+    return markdown.slice(0, start) + block + markdown.slice(after);
   }
   const discussion = markdown.indexOf("\n## Discussion\n");
-  if (discussion >= 0) return markdown.slice(0, discussion + 1) + section + markdown.slice(discussion + 1);
-  return `${markdown.replace(/\n*$/, "\n\n")}${section}`;
+  if (discussion >= 0) return markdown.slice(0, discussion + 1) + block + markdown.slice(discussion + 1);
+  return `${markdown.replace(/\n*$/, "\n\n")}${block}`;
 }
