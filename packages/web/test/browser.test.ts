@@ -384,6 +384,30 @@ if (!hasChromium) {
     });
   });
 
+  describe("the web explorable when the matmul's Web Workers cannot start", () => {
+    it("says why it runs on one thread, stops starting them, and gives the same numbers", async () => {
+      // Isolated, but the pool's worker script is missing (404): each start fails; after 3 the pool works alone.
+      const server = await serveStatic(await theSite(), isolationHeaders, /\/pool-worker[^/]*\.js$/);
+      const browser = await launchChromium({ serviceWorkers: "block" });
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(server.url);
+        await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 90_000 });
+        expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+        const info = page.locator("#backend-info");
+        expect(await info.getAttribute("data-threads")).toBe("1");
+        expect(await info.getAttribute("data-why")).toMatch(/^the matmul Web Workers failed to start \(.+\)$/);
+        const all = await timeOnPage(page, "all");
+        expect(all).toMatchObject({ threads: 1, workerTasks: 0 });
+        if (pooled) expect(all.gim).toEqual(pooled.gim);
+        expectNear(all.gim, (await timingAttributions(PROMPT)).gim, "GIM of the timing model with no Web Workers");
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    });
+  });
+
   describe("the web explorable on a host that sends no isolation headers", () => {
     let server: Awaited<ReturnType<typeof serveStatic>>;
 

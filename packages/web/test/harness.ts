@@ -29,16 +29,16 @@ const types: Record<string, string> = { ".html": "text/html", ".js": "text/javas
 
 /**
  * Serves `dir` on 127.0.0.1 at a free port, with `headers` on every response (the isolation
- * headers, as `pnpm web preview` sends them, or none, as a host that cannot set headers);
- * returns its address and a function that stops it.
+ * headers, as `pnpm web preview` sends them, or none, as a host that cannot set headers), and
+ * a 404 for paths matching `refuse`; returns its address and a function that stops it.
  */
-export async function serveStatic(dir: string, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveStatic(dir: string, headers: Record<string, string> = {}, refuse?: RegExp): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     const url = new URL(req.url ?? "/", "http://localhost");
     const file = path.join(dir, decodeURIComponent(url.pathname));
     const target = file.endsWith("/") ? path.join(file, "index.html") : file;
-    if (!target.startsWith(dir) || !fs.existsSync(target) || !fs.statSync(target).isFile()) {
+    if (refuse?.test(url.pathname) || !target.startsWith(dir) || !fs.existsSync(target) || !fs.statSync(target).isFile()) {
       res.statusCode = 404;
       res.end("not found");
       return;
