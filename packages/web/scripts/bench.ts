@@ -1,9 +1,9 @@
 /**
- * `pnpm web bench [--shape gpt2-small|gpt2-wide] [--runs N]`: the explorable's speed in a real
+ * `pnpm web bench [--shape gpt2-small|gpt2-wide] [--runs N] [--repeat K]`: the explorable's speed in a real
  * browser. Builds the site, serves it on localhost with the isolation headers (as `pnpm web
  * preview`), opens it in headless Chromium, and times an explain of the README's prompt on a
  * random-weight model of the shape (the page's "Time it" button: forward, plain backward, GIM
- * backward), `runs` times on every thread and `runs` times on one, after one warm-up each.
+ * backward; the prompt repeated `repeat` times, for longer inputs), `runs` times on every thread and `runs` times on one, after one warm-up each.
  * Prints the medians with their range, the threads, the cores and the machine's load. Not a
  * test: the figures depend on the machine (run it under `flock /work/quiet.lock` here).
  */
@@ -37,7 +37,7 @@ async function timeOnce(page: Page, shape: string, threads: "all" | "1"): Promis
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const cell = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
 
-export async function bench(shape: string, runs: number): Promise<void> {
+export async function bench(shape: string, runs: number, repeat = 1): Promise<void> {
   if (!hasChromium) throw new Error(`no Chromium at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM=/path/to/chromium)`);
   const loadBefore = os.loadavg()[0]!;
   const site = await buildSite();
@@ -48,6 +48,8 @@ export async function bench(shape: string, runs: number): Promise<void> {
     await page.goto(server.url);
     await page.waitForFunction(() => Number(document.body.dataset.renders ?? "0") >= 1 && document.body.dataset.busy === "0", null, { timeout: 120_000 });
     const backend = await page.locator("#backend-info").innerText();
+    const prompt = await page.locator("#prompt").inputValue();
+    await page.fill("#prompt", Array.from({ length: repeat }, () => prompt).join(" "));
     const rows: { threads: number; forward: number[]; backward: number[]; rescued: number; first: Run }[] = [];
     for (const threads of ["all", "1"] as const) {
       await timeOnce(page, shape, threads); // warm-up (and, the first time, building the model)

@@ -1,7 +1,7 @@
 /**
  * `pnpm web` starts the explorable on localhost and prints its address; `pnpm web build
  * [--out DIR]` writes the static site (default packages/web/dist); `pnpm web preview` serves a
- * build. Options: --port N, --host H. `pnpm web bench [--shape S] [--runs N]` times the page
+ * build. Options: --port N, --host H. `pnpm web bench [--shape S] [--runs N] [--repeat K]` times the page
  * in headless Chromium (scripts/bench.ts); `pnpm web screenshots` copies the browser tests'
  * screenshots (packages/web/test-artifacts) to the README's pictures in docs/img.
  */
@@ -25,7 +25,7 @@ function option(name: string): string | undefined {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`pnpm web: ${message}\nusage: pnpm web [dev|build|preview] [--port N] [--host H] [--out DIR] | pnpm web bench [--shape gpt2-small|gpt2-wide] [--runs N] | pnpm web screenshots\n`);
+  process.stderr.write(`pnpm web: ${message}\nusage: pnpm web [dev|build|preview] [--port N] [--host H] [--out DIR] | pnpm web bench [--shape gpt2-small|gpt2-wide] [--runs N] [--repeat K] | pnpm web screenshots\n`);
   process.exit(2);
 }
 
@@ -38,11 +38,13 @@ const SCREENSHOTS = [
 if (command === "bench") {
   const shape = option("shape") ?? "gpt2-small";
   const runs = option("runs") ?? "5";
+  const repeat = option("repeat") ?? "1";
+  if (!/^[1-9]\d*$/.test(repeat)) fail(`--repeat must be a positive whole number, got ${repeat}`);
   if (shape !== "gpt2-small" && shape !== "gpt2-wide") fail(`--shape must be gpt2-small or gpt2-wide, got ${shape}`);
   if (!/^[1-9]\d*$/.test(runs)) fail(`--runs must be a positive whole number, got ${runs}`);
   if (args.length > 0) fail(`unknown argument ${args[0]}`);
   const { bench } = await import("./bench.js");
-  await bench(shape, Number(runs)).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+  await bench(shape, Number(runs), Number(repeat)).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
   process.exit(0);
 }
 
