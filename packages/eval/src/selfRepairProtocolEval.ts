@@ -72,6 +72,15 @@ export interface ProtocolLinkResult {
   readonly methods: Readonly<Record<string, MethodCircuitError>>;
 }
 
+/** How many rows would meet the criterion at another threshold. */
+export interface ThresholdShare {
+  readonly threshold: number;
+  readonly rowsWithKeyAbove: number;
+  readonly measured: number;
+  /** measured / rows looked at, with a bootstrap interval over examples. */
+  readonly share: Interval;
+}
+
 /** The protocol's measurement of one model. */
 export interface ProtocolEvalResult {
   readonly examples: number;
@@ -84,6 +93,8 @@ export interface ProtocolEvalResult {
   readonly measured: number;
   /** measured / rowCount, with a bootstrap interval over examples. */
   readonly share: Interval;
+  /** The share at the other thresholds of `sensitivityThresholds` (row counts only; nothing else is measured at them). */
+  readonly sensitivity: readonly ThresholdShare[];
   /** The selection on the linearised effects (the reference's), and on the exact ones. */
   readonly linearised: InteractionSummary;
   readonly exact?: InteractionSummary;
@@ -106,6 +117,8 @@ export interface ProtocolEvalOptions {
   readonly top?: number;
   /** TSG temperature of the plot's TSG values (default 2). */
   readonly temperature?: number;
+  /** Other thresholds at which to count the rows meeting the criterion (default 1, 0.5, 0.25, 0.1; the main threshold is left out). */
+  readonly sensitivityThresholds?: readonly number[];
   /** Run the exact (patched) ablations too (default true). */
   readonly exact?: boolean;
   /** Pairs of the circuit-error link (its scoring pairs); no link without them. */
@@ -164,10 +177,18 @@ export function evaluateSelfRepairProtocol(model: CausalLM, examples: readonly E
     return r;
   });
   const samples = bootstrapSamples(examples.length, { resamples: options.resamples, seed: options.seed });
-  const share = bootstrapInterval((sample) => {
-    const picked = sample ? Array.from(sample, (i) => results[i]!) : results;
-    return picked.reduce((s, r) => s + r.rows.length, 0) / picked.reduce((s, r) => s + r.rowCount, 0);
-  }, samples);
+  const shareOf = (per: readonly SelfRepairProtocolResult[]) =>
+    bootstrapInterval((sample) => {
+      const picked = sample ? Array.from(sample, (i) => per[i]!) : per;
+      return picked.reduce((s, r) => s + r.rows.length, 0) / picked.reduce((s, r) => s + r.rowCount, 0);
+    }, samples);
+  const share = shareOf(results);
+  const sensitivity = (options.sensitivityThresholds ?? [1, 0.5, 0.25, 0.1])
+    .filter((t) => t !== threshold)
+    .map((t): ThresholdShare => {
+      const per = examples.map((e) => selfRepairProtocol(model, e.ids, { target: e.target, threshold: t, temperature, exact: false }));
+      return { threshold: t, rowsWithKeyAbove: per.reduce((s, r) => s + r.rowsWithKeyAbove, 0), measured: per.reduce((s, r) => s + r.rows.length, 0), share: shareOf(per) };
+    });
   const lin = interactionSummary(results, "linearised", top, samples);
   const ex = exact ? interactionSummary(results, "exact", top, samples) : undefined;
   const points: ProtocolPoint[] = results.flatMap((r, example) =>
@@ -217,6 +238,7 @@ export function evaluateSelfRepairProtocol(model: CausalLM, examples: readonly E
     rowsWithKeyAbove: results.reduce((s, r) => s + r.rowsWithKeyAbove, 0),
     measured: points.length,
     share,
+    sensitivity,
     linearised: lin.summary,
     ...(ex ? { exact: ex.summary, highInBoth: highRows.filter((r) => ex.high.has(r)).length } : {}),
     highByLayer: Array.from({ length: layers }, (_, l) => highRows.filter((r) => r.layer === l).length),

@@ -45,6 +45,19 @@ describe("evaluateSelfRepairProtocol", () => {
     expect(result.share.high).toBeGreaterThan(result.share.low); // examples differ, so resamples do
   });
 
+  it("counts the rows at the lower thresholds as the protocol does, fewer at higher ones", () => {
+    expect(result.sensitivity.map((x) => x.threshold)).toEqual([1, 0.5, 0.25, 0.1]);
+    const at = (t: number) => examples.map((e) => selfRepairProtocol(model, e.ids, { target: e.target, threshold: t, exact: false }));
+    const direct01 = at(0.1);
+    const x = result.sensitivity[3]!;
+    expect(x.measured).toBe(direct01.reduce((s, r) => s + r.rows.length, 0));
+    expect(x.rowsWithKeyAbove).toBe(direct01.reduce((s, r) => s + r.rowsWithKeyAbove, 0));
+    expect(x.share.estimate).toBeCloseTo(x.measured / result.rowCount, 14);
+    const counts = [...result.sensitivity.map((y) => y.measured), result.measured];
+    for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThanOrEqual(counts[i - 1]!);
+    expect(counts[0]).toBeLessThan(counts[counts.length - 1]!);
+  });
+
   it("selects the high-interaction rows as summariseSelfRepairProtocol does, on both kinds of effects", () => {
     expect(result.linearised.quantile).toBe(pooled.quantile);
     expect(result.linearised.highRows).toBe(pooled.highInteraction.length);
@@ -92,6 +105,8 @@ describe("evaluateSelfRepairProtocol", () => {
     expect(Number.isNaN(none.linearised.quantile)).toBe(true);
     expect(evaluateSelfRepairProtocol(model, examples.slice(0, 1), { threshold, resamples: 20 }).linkNote).toBe("no circuit pairs to measure the link on");
     expect(() => evaluateSelfRepairProtocol(model, [])).toThrow(/at least one example/);
+    // The main threshold is not repeated among the others.
+    expect(evaluateSelfRepairProtocol(model, examples.slice(0, 1), { threshold: 0.5, resamples: 20 }).sensitivity.map((y) => y.threshold)).toEqual([1, 0.25, 0.1]);
   });
 });
 
@@ -125,7 +140,7 @@ describe("the protocol in runEval, the JSON and the report", () => {
   it("writes JSON with the protocol's counts, intervals, points and link, and no NaN", () => {
     const json = JSON.parse(resultsJson(results)) as { models: Record<string, any>[] };
     const p = json.models[0]!["protocol"];
-    expect(Object.keys(p)).toEqual(expect.arrayContaining(["examples", "threshold", "rowCount", "measured", "share", "linearised", "exact", "highHeads", "points", "link"]));
+    expect(Object.keys(p)).toEqual(expect.arrayContaining(["examples", "threshold", "rowCount", "measured", "share", "sensitivity", "linearised", "exact", "highHeads", "points", "link"]));
     expect(p.points).toHaveLength(m.protocol!.measured);
     expect(Object.keys(p.link.methods.tsg)).toEqual(["high", "other", "gap", "differenceInDifferences"]);
     expect(resultsJson(results)).not.toMatch(/NaN/);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkXml } from "../../report/test/xml.js";
-import { discussionMarkers, extractDiscussion, plotFiles, protocolMarkers, renderReport, replaceProtocolSection, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { discussionMarkers, extractDiscussion, formatShare, plotFiles, protocolMarkers, renderReport, replaceProtocolSection, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
 
 /** The tables of a markdown text: lists of rows, each a list of cells (escaped pipes kept inside cells). */
@@ -123,5 +123,16 @@ describe("replaceProtocolSection", () => {
     expect(replaceProtocolSection("# R\ntext", section)).toBe(`# R\ntext\n\n${section}\n`);
     // Replacing twice gives the same text as once.
     expect(replaceProtocolSection(replaceProtocolSection(marked, section), section)).toBe(replaceProtocolSection(marked, section));
+  });
+});
+
+describe("formatShare", () => {
+  it("gives the three values with one number of decimals, enough for the largest", () => {
+    const i = (estimate: number, low: number, high: number) => ({ estimate, low, high, resamples: 10 });
+    expect(formatShare(i(0.0521, 0.04, 0.061))).toBe("5.2% [4.0%, 6.1%]");
+    expect(formatShare(i(0.0013, 0.001, 0.0018))).toBe("0.13% [0.10%, 0.18%]");
+    expect(formatShare(i(0.000012, 0, 0.00004))).toBe("0.001% [0.000%, 0.004%]");
+    expect(formatShare(i(0, 0, 0))).toBe("0.0% [0.0%, 0.0%]");
+    expect(formatShare(i(Number.NaN, 0, 0))).toBe("–");
   });
 });

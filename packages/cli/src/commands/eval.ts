@@ -319,6 +319,7 @@ export function protocolLines(x: ProtocolEvalResult): string[] {
   const lines: string[] = [];
   const value = (v: number) => (Number.isFinite(v) ? (v + 0).toFixed(3) : "-");
   lines.push(`self-repair protocol (the GIM paper's): ${x.rowCount} rows, ${x.measured} with two keys of contribution c > ${x.threshold} (${formatShare(x.share)}), ${x.linearised.highRows} above the q${Math.round(100 * (1 - x.top))} interaction ${value(x.linearised.quantile)}`);
+  if (x.sensitivity.length > 0) lines.push(`at other thresholds: ${x.sensitivity.map((y) => `c > ${y.threshold}: ${y.measured} (${formatShare(y.share)})`).join(", ")}`);
   if (x.link) {
     const l = x.link;
     lines.push(`link to circuit error: heads ${l.heads.map((h) => `${h.layer}.${h.head}`).join(", ")}, ${l.highEdges} / ${l.otherEdges} q/k edges, ${l.prompts} scoring pairs; 95% bootstrap intervals`);

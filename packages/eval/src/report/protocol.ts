@@ -13,7 +13,10 @@ export const protocolShareGoal = 0.05;
 /** `0.12% [0.05%, 0.20%]`: a share with its interval, as percentages. */
 export function formatShare(i: Interval): string {
   if (!Number.isFinite(i.estimate)) return "–";
-  const pct = (v: number) => `${(100 * v).toFixed(v !== 0 && Math.abs(v) < 0.01 ? 2 : 1)}%`;
+  // One number of decimals for the three values: enough to show the largest of them.
+  const top = Math.max(Math.abs(i.estimate), Number.isFinite(i.high) ? Math.abs(i.high) : 0);
+  const digits = top >= 0.01 || top === 0 ? 1 : top >= 0.001 ? 2 : 3;
+  const pct = (v: number) => `${(100 * v).toFixed(digits)}%`;
   return Number.isFinite(i.low) ? `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}]` : pct(i.estimate);
 }
 
@@ -109,6 +112,24 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
     ),
     "",
   );
+  const thresholds = [...new Set(models.flatMap((m) => m.protocol!.sensitivity.map((x) => x.threshold)))];
+  if (thresholds.length > 0) {
+    p(
+      "The same count at other thresholds C (logit units; only the count of rows is measured at these, nothing else in this section). The reference's C = 1 was set for LLMs whose logits and per-key contributions are on another scale than these small models':",
+      "",
+      table(
+        ["model", ...thresholds.map((t) => `C = ${t}: rows measured, share [95% CI]`)],
+        models.map((m) => [
+          `\`${m.name}\``,
+          ...thresholds.map((t) => {
+            const x = m.protocol!.sensitivity.find((y) => y.threshold === t);
+            return x ? `${x.measured}, ${formatShare(x.share)}` : "–";
+          }),
+        ]),
+      ),
+      "",
+    );
+  }
   const withRows = models.filter((m) => m.protocol!.measured > 0);
   if (withRows.length > 0) {
     p(
