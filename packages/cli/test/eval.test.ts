@@ -129,7 +129,7 @@ describe("gim eval", () => {
     const cases: [string[], RegExp, number?][] = [
       [["eval", "--methods", "gim,nope"], /^gim: unknown method "nope"/],
       [["eval", "--task", "ioi"], /^gim: --task applies to a --model DIR/],
-      [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no folder .*, no shipped model of that name \(ioi-gpt2, ioi-llama, induction-gpt2\), and no-such-model is not in the local Hugging Face cache/, 1],
+      [["eval", "--model", "no-such-model"], /^gim: --model no-such-model: no folder .*, no shipped model of that name \(ioi-gpt2, ioi-llama, induction-gpt2[^)]*\), and no-such-model is not in the local Hugging Face cache/, 1],
       [["eval", "--model", "README.md"], /^gim: .*README.md is a regular file, not a folder \(--model takes a Hugging Face model folder\)/, 1],
       [["eval", "--model", tmp], /^gim: cannot tell the task of .*: it has no training.json \(recipes: ioi-gpt2/],
       [["eval", "--subset", "0"], /^gim: option --subset/],

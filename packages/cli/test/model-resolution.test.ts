@@ -55,7 +55,7 @@ describe("--model", () => {
   it("says in one line what it tried when nothing fits, and exits 1 (as for a missing folder)", async () => {
     const cache = fakeCache();
     const cases: [string[], RegExp][] = [
-      [["--model", "gpt2"], /^gim: --model gpt2: no folder .*gpt2, no shipped model of that name \(ioi-gpt2, ioi-llama, induction-gpt2\), and gpt2 is not in the local Hugging Face cache \(.*models--gpt2 does not exist\); nothing is downloaded here/],
+      [["--model", "gpt2"], /^gim: --model gpt2: no folder .*gpt2, no shipped model of that name \(ioi-gpt2, ioi-llama, induction-gpt2[^)]*\), and gpt2 is not in the local Hugging Face cache \(.*models--gpt2 does not exist\); nothing is downloaded here/],
       [["--model", "org/tiny@v2"], /^gim: --model org\/tiny@v2: .*org\/tiny: the cache has no revision "v2"/],
       [["--model", "./no/such/dir"], /^gim: model folder .*no\/such\/dir does not exist\n$/],
     ];

@@ -26,6 +26,9 @@ interface Row {
   share_se: number;
   rows_with_a_key_above: number;
   meeting_by_layer: number[];
+  /** Rows whose query is the position the target logit is read at (the last), and how many of them meet it. */
+  rows_at_last_query: number;
+  meeting_at_last_query: number;
 }
 
 async function measure(name: string, dir: string, task: "ioi" | "induction", prompts: number, threshold: number): Promise<Row> {
@@ -36,6 +39,9 @@ async function measure(name: string, dir: string, task: "ioi" | "induction", pro
   let measured = 0;
   let meeting = 0;
   let withKeyAbove = 0;
+  let atLast = 0;
+  let meetingAtLast = 0;
+  const heads = model.layout.blocks.reduce((n, b) => n + b.attention.heads, 0);
   const shares: number[] = [];
   for (const e of examples) {
     const result = selfRepairProtocol(model, e.ids, { target: e.target, threshold, exact: false });
@@ -44,6 +50,8 @@ async function measure(name: string, dir: string, task: "ioi" | "induction", pro
     withKeyAbove += result.rowsWithKeyAbove;
     shares.push(result.rows.length / result.rowCount);
     for (const row of result.rows) byLayer[row.layer]!++;
+    atLast += heads;
+    meetingAtLast += result.rows.filter((row) => row.query === e.ids.length - 1).length;
   }
   return {
     model: name,
@@ -55,6 +63,8 @@ async function measure(name: string, dir: string, task: "ioi" | "induction", pro
     share_se: meanStat(shares).se,
     rows_with_a_key_above: withKeyAbove,
     meeting_by_layer: byLayer,
+    rows_at_last_query: atLast,
+    meeting_at_last_query: meetingAtLast,
   };
 }
 
@@ -94,10 +104,12 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   process.stdout.write(`self-repair criterion (selfRepairProtocol, threshold ${threshold}) on ${prompts} held-out prompts (seed ${SEED})\n\n`);
-  process.stdout.write("| model | rows measured | rows meeting it | share (± s.e. over prompts) | rows with one key above | meeting, by layer |\n| --- | --- | --- | --- | --- | --- |\n");
+  process.stdout.write(
+    "| model | rows measured | rows meeting it | share (± s.e. over prompts) | rows with a key above | meeting, by layer | meeting at the last query |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+  );
   for (const r of rows) {
     process.stdout.write(
-      `| ${r.model} | ${r.rows_measured} | ${r.rows_meeting} | ${(100 * r.share).toFixed(2)}% ± ${(100 * r.share_se).toFixed(2)} | ${r.rows_with_a_key_above} | ${r.meeting_by_layer.join(", ")} |\n`,
+      `| ${r.model} | ${r.rows_measured} | ${r.rows_meeting} | ${(100 * r.share).toFixed(2)}% ± ${(100 * r.share_se).toFixed(2)} | ${r.rows_with_a_key_above} | ${r.meeting_by_layer.join(", ")} | ${r.meeting_at_last_query} of ${r.rows_at_last_query} |\n`,
     );
   }
 }

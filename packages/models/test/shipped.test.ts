@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadModel, loadTokenizer, readConfig } from "@gim/transformer/node";
 import { describe, expect, it } from "vitest";
-import { defaultModel, evaluate, FINAL_SEED, inductionExamples, INDUCTION_OPTIONS, INDUCTION_SYMBOLS, ioiExamples, IOI_NAMES, shippedModels, VALIDATION_SEED, type Scored, type TrainingReport } from "../src/index.js";
+import { defaultModel, evaluate, FINAL_SEED, recipes, inductionExamples, INDUCTION_OPTIONS, INDUCTION_SYMBOLS, ioiExamples, IOI_NAMES, shippedModels, VALIDATION_SEED, type Scored, type TrainingReport } from "../src/index.js";
 import { modelDir } from "../src/node/index.js";
 
 // A seed used neither for validation nor for the figures in training.json, so these samples are fresh.
@@ -24,7 +24,7 @@ describe("shipped models", () => {
     expect(shippedModels).toContain(defaultModel);
     expect(modelDir()).toBe(modelDir(defaultModel));
     expect(path.basename(modelDir("ioi-llama"))).toBe("ioi-llama");
-    expect(() => modelDir("gpt2-xl")).toThrow(/no shipped model named "gpt2-xl"; shipped models: ioi-gpt2, ioi-llama, induction-gpt2/);
+    expect(() => modelDir("gpt2-xl")).toThrow(`no shipped model named "gpt2-xl"; shipped models: ${shippedModels.join(", ")}`);
   });
 
   for (const name of shippedModels) {
@@ -57,7 +57,7 @@ describe("shipped models", () => {
   }
 
   it("follows the context: corrupted and flipped prompts move the prediction to the answer they support", async () => {
-    for (const name of ["ioi-gpt2", "ioi-llama"]) {
+    for (const name of shippedModels.filter((m) => m.startsWith("ioi"))) {
       const dir = modelDir(name);
       const model = loadModel(dir);
       const examples = ioiExamples("heldout", 100, FRESH_SEED + 1, await loadTokenizer(dir));
@@ -66,10 +66,12 @@ describe("shipped models", () => {
       expect(flipped, `${name} flipped`).toBeGreaterThanOrEqual(0.9);
       expect(corrupted, `${name} corrupted`).toBeGreaterThanOrEqual(0.9);
     }
-    const dir = modelDir("induction-gpt2");
-    const examples = inductionExamples(100, FRESH_SEED + 1, await loadTokenizer(dir), INDUCTION_OPTIONS);
-    const corrupted = evaluate(loadModel(dir), examples.map((e) => ({ ids: e.corrupted.ids, target: e.corrupted.target! }))).accuracy;
-    expect(corrupted).toBeGreaterThanOrEqual(0.9);
+    for (const name of shippedModels.filter((m) => m.startsWith("induction"))) {
+      const dir = modelDir(name);
+      const examples = inductionExamples(100, FRESH_SEED + 1, await loadTokenizer(dir), INDUCTION_OPTIONS);
+      const corrupted = evaluate(loadModel(dir), examples.map((e) => ({ ids: e.corrupted.ids, target: e.corrupted.target! }))).accuracy;
+      expect(corrupted, `${name} corrupted`).toBeGreaterThanOrEqual(0.9);
+    }
   });
 
   it("has the architectures the issue asks for", () => {
@@ -82,13 +84,29 @@ describe("shipped models", () => {
     expect(readConfig(modelDir("induction-gpt2")).modelType).toBe("gpt2");
   });
 
+  it("ships the wider models of issue 11 (4 layers x 8 heads at width 128, trained with head dropout) as their recipes say", () => {
+    const wide = shippedModels.filter((m) => m.endsWith("-d128l4"));
+    expect(wide.length).toBeGreaterThan(0);
+    for (const name of wide) {
+      const config = readConfig(modelDir(name));
+      expect(config, name).toEqual(recipes[name]!.model(config.vocabSize));
+      if (config.modelType === "gpt2") expect([config.nLayer, config.nHead, config.nEmbd], name).toEqual([4, 8, 128]);
+      else if (config.modelType === "llama") expect([config.numHiddenLayers, config.numAttentionHeads, config.numKeyValueHeads, config.hiddenSize], name).toEqual([4, 8, 2, 128]);
+      else throw new Error(`${name} is a ${config.modelType} model`);
+      expect(report(name).hyperparameters["headDropout"], name).toBe(recipes[name]!.headDropout);
+      expect(report(name).hyperparameters["lr"], name).toBe(recipes[name]!.lr);
+    }
+  });
+
   it("tokenizes every task word as one token", async () => {
-    for (const name of ["ioi-gpt2", "ioi-llama"]) {
+    for (const name of shippedModels.filter((m) => m.startsWith("ioi"))) {
       const tokenizer = await loadTokenizer(modelDir(name));
       for (const n of IOI_NAMES) expect(tokenizer.encode(` ${n}`), `${name}: ${n}`).toHaveLength(1);
     }
-    const tokenizer = await loadTokenizer(modelDir("induction-gpt2"));
-    for (const s of INDUCTION_SYMBOLS) expect(tokenizer.encode(` ${s}`)).toHaveLength(1);
+    for (const name of shippedModels.filter((m) => m.startsWith("induction"))) {
+      const tokenizer = await loadTokenizer(modelDir(name));
+      for (const s of INDUCTION_SYMBOLS) expect(tokenizer.encode(` ${s}`), `${name}: ${s}`).toHaveLength(1);
+    }
   });
 
   it("the default model predicts \" Mary\" for the quick-start prompt", async () => {

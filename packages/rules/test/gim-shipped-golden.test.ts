@@ -16,7 +16,7 @@ import { bindRules, gim } from "../src/index.js";
 
 const modelsPackage = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../models");
 const goldenDir = path.join(modelsPackage, "test/fixtures/shipped");
-const goldens = fs.readdirSync(goldenDir).filter((f) => f.endsWith(".json")).sort();
+const goldens = fs.readdirSync(goldenDir).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, "")).sort();
 
 interface Golden {
   model: string;
@@ -30,11 +30,11 @@ interface Golden {
 describe("GIM on the shipped models matches the torch reference", () => {
   it("covers every shipped model folder", () => {
     const folders = fs.readdirSync(path.join(modelsPackage, "models")).sort();
-    expect(goldens.map((f) => f.replace(/\.json$/, ""))).toEqual(folders);
+    expect(goldens).toEqual(folders);
   });
 
-  it.each(goldens)("%s", (file) => {
-    const golden = JSON.parse(fs.readFileSync(path.join(goldenDir, file), "utf8")) as Golden;
+  it.each(goldens)("%s", (name) => {
+    const golden = JSON.parse(fs.readFileSync(path.join(goldenDir, `${name}.json`), "utf8")) as Golden;
     const model = loadModel(path.join(modelsPackage, "models", golden.model));
     const s = golden.gim_settings;
     const rules = bindRules(model, gim({ temperature: s.temperature, freezeNorm: s.freeze_norm, qScale: s.q_scale, kScale: s.k_scale, vScale: s.v_scale, gateScale: s.gate_scale, upScale: s.up_scale })).rules;

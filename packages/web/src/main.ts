@@ -88,12 +88,17 @@ async function afterLoad(p: Promise<{ info: ModelInfo; matmul: MatmulStatus; mil
   }
 }
 
+const ioiExample = { prompt: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Paul gave a drink to" };
+// Induction: the tail " w e r" repeats positions 2-4, so the next token copies " t" from after them.
+const inductionExample = { prompt: " q w e r t y u i o p w e r", corrupted: " q w e r A y u i o p w e r" };
 /** A prompt each shipped model was trained for, and a clean/corrupted pair that changes its answer. */
 const examples: Record<string, { prompt: string; corrupted: string }> = {
-  "ioi-gpt2": { prompt: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Paul gave a drink to" },
-  "ioi-llama": { prompt: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Paul gave a drink to" },
-  // Induction: the tail " w e r" repeats positions 2-4, so the next token copies " t" from after them.
-  "induction-gpt2": { prompt: " q w e r t y u i o p w e r", corrupted: " q w e r A y u i o p w e r" },
+  "ioi-gpt2": ioiExample,
+  "ioi-llama": ioiExample,
+  "induction-gpt2": inductionExample,
+  "ioi-gpt2-d128l4": ioiExample,
+  "ioi-llama-d128l4": ioiExample,
+  "induction-gpt2-d128l4": inductionExample,
 };
 
 function loadShipped(name: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** Options and output pieces that several commands share. */
-import { defaultModel } from "@gim/models";
+import { defaultModel, shippedModels } from "@gim/models";
 import { describeLayout } from "@gim/transformer";
 import type { OptionSpec } from "../args.js";
 import { DEFAULT_MODEL_DIR, type OpenedModel } from "../model.js";
@@ -9,7 +9,7 @@ export const modelOption: OptionSpec = {
   name: "model",
   kind: "string",
   valueName: "DIR|NAME|ID",
-  description: "A Hugging Face model folder (config.json, *.safetensors, tokenizer files), a shipped model (ioi-gpt2, ioi-llama, induction-gpt2), or a hub id already in the local Hugging Face cache (gpt2, org/name@revision; nothing is downloaded)",
+  description: `A Hugging Face model folder (config.json, *.safetensors, tokenizer files), a shipped model (${shippedModels.join(", ")}), or a hub id already in the local Hugging Face cache (gpt2, org/name@revision; nothing is downloaded)`,
   defaultText: `the shipped ${defaultModel} model (${DEFAULT_MODEL_DIR})`,
 };
 
