@@ -10,18 +10,10 @@ import { describe, expect, it } from "vitest";
 import { ioiExamples, ioiTokenizer } from "@gim/models";
 import { buildEvalTask, circuitMethodGrid, evaluateCircuits, gimParts, tsgTemperatures, type EvalPair, type EvalResults } from "../src/index.js";
 import { circuitSection } from "../src/report/circuits.js";
-import { fixtureModel } from "./helpers.js";
+import { fixtureModel, ids } from "./helpers.js";
 
 const model = fixtureModel("gpt2-f32");
 
-/** Seeded pseudo-random ids in 1..95. */
-function ids(length: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return 1 + (s % 95);
-  });
-}
 const pair = (length: number, seed: number, at: number, answer: number): EvalPair => {
   const clean = ids(length, seed);
   return { clean, corrupted: clean.map((x, i) => (i === at ? 1 + ((x + 40) % 95) : x)), answer, wrong: answer + 1 };

@@ -15,3 +15,12 @@ export function fixtureModel(name: string): CausalLM {
   }
   return model;
 }
+
+/** Seeded pseudo-random token ids in 1..95 (inside every fixture model's vocabulary). */
+export function ids(length: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return 1 + (s % 95);
+  });
+}

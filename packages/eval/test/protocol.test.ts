@@ -8,18 +8,9 @@
 import { describe, expect, it } from "vitest";
 import { edgeScoresByPair, headsOf, selfRepairCircuitErrorLink, selfRepairProtocol, summariseSelfRepairProtocol } from "@gim/rules";
 import { evaluateSelfRepairProtocol, linkRuleSets, protocolPlotFiles, renderReport, resultsJson, runEval, type EvalTask } from "../src/index.js";
-import { fixtureModel } from "./helpers.js";
+import { fixtureModel, ids } from "./helpers.js";
 
 const model = fixtureModel("gpt2-f32");
-
-/** Seeded pseudo-random ids in 1..95. */
-function ids(length: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return 1 + (s % 95);
-  });
-}
 
 const examples = [ids(9, 1), ids(9, 2), ids(12, 3), ids(7, 4), ids(10, 5), ids(11, 6)].map((x, i) => ({ ids: x, target: 10 + i, evidence: { one: [2] } }));
 const linkPairs = [6, 7, 8, 9].map((seed, i) => {

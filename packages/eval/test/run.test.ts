@@ -7,19 +7,10 @@
 import { describe, expect, it } from "vitest";
 import { circuitFaithfulness, exactComponentScores, explainMethods, logitDiff, rankTokens, targetLogitFunction, tokenFaithfulness } from "@gim/rules";
 import { evaluateComponents, runEval, type EvalProgress, type EvalTask } from "../src/index.js";
-import { fixtureModel } from "./helpers.js";
+import { fixtureModel, ids } from "./helpers.js"; // ids in 1..95: never the baseline 0
 
 const model = fixtureModel("gpt2-f32");
 const BASELINE = 0;
-
-/** Seeded pseudo-random ids in 1..95 (never the baseline). */
-function ids(length: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return 1 + (s % 95);
-  });
-}
 
 const examples = [ids(9, 1), ids(9, 2), ids(12, 3), ids(7, 4)].map((x, i) => ({ ids: x, target: 10 + i, evidence: { one: [2], two: [2, 3] } }));
 const pairs = [

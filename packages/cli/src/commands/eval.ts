@@ -264,18 +264,19 @@ export const evalCommand: Command = {
     for (const spec of names) {
       loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes, ...(counterfactual ? { counterfactual: counterfactual as IoiCounterfactual } : {}) }));
     }
+    // The options the protocol takes, shared by --only-protocol and the whole run.
+    const protocolOptions = {
+      seed,
+      protocolLink: !args.flag("no-protocol-link"),
+      ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
+      ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
+      ...(protocolTop !== undefined ? { protocolTop } : {}),
+    };
     if (onlyProtocol) {
       const bar = new EvalProgressBar(io.stderr);
       const results = runProtocol(
         loaded.map((l) => l.task),
-        {
-          seed,
-          protocolLink: !args.flag("no-protocol-link"),
-          ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
-          ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
-          ...(protocolTop !== undefined ? { protocolTop } : {}),
-          onProgress: (p) => bar.update(p),
-        },
+        { ...protocolOptions, onProgress: (p) => bar.update(p) },
       );
       bar.finish(`done in ${formatDuration(results.seconds)}`);
       if (reportPath !== undefined) {
@@ -290,17 +291,13 @@ export const evalCommand: Command = {
     const results = runEval(
       loaded.map((l) => l.task),
       {
+        ...protocolOptions,
         methods,
-        seed,
         components: !args.flag("no-components"),
         circuits: !args.flag("no-circuits"),
         circuitGrid: grid === "headline" ? { ablation: false, sweep: false } : {},
-        ...(args.number("resamples") !== undefined ? { resamples: args.number("resamples")! } : {}),
         selfRepair: !args.flag("no-self-repair"),
         protocol: !protocolOff,
-        protocolLink: !args.flag("no-protocol-link"),
-        ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
-        ...(protocolTop !== undefined ? { protocolTop } : {}),
         onProgress: (p) => bar.update(p),
       },
     );
