@@ -117,12 +117,52 @@ describe("gim eval", () => {
     expect(missing.code).toBe(2);
   });
 
+  it("--only-self-repair replaces only the self-repair section, once; with --only-protocol both", async () => {
+    const dir = path.join(tmp, "random-ioi");
+    const report = path.join(tmp, "docs", "results.md");
+    const before = fs.readFileSync(report, "utf8");
+    const marked = /<!-- self-repair:start -->[\s\S]*<!-- self-repair:end -->\n*/;
+    for (let i = 0; i < 2; i++) {
+      const { code, stdout: out, stderr: err } = await gim(["eval", "--model", dir, "--subset", "2", "--only-self-repair", "--report", "docs/results.md"], { cwd: tmp });
+      expect(code, err).toBe(0);
+      expect(out).toMatch(/^random-ioi \(gpt2, 2 layers, 2 heads, width 16, vocab \d+\)\nself-repair: \d+ rows measured, \d+ where the pair matters, \d+ self-repair \(\S+( \[\S+, \S+\])? of measured, \S+( \[\S+, \S+\])? of those that matter\)\n/);
+      expect(out).not.toMatch(/self-repair protocol/);
+      expect(err).toMatch(/replaced the self-repair section of .*results.md\n/);
+    }
+    const after = fs.readFileSync(report, "utf8");
+    expect(after.split("<!-- self-repair:start -->")).toHaveLength(2);
+    expect(after.match(marked)![0]).toContain("--only-self-repair --report docs/results.md");
+    // The section goes before the protocol's; everything else is as it was.
+    expect(after.indexOf("<!-- self-repair:end -->")).toBeLessThan(after.indexOf("<!-- self-repair-protocol:start -->"));
+    expect(after.replace(marked, "")).toBe(before.replace(marked, ""));
+    const both = await gim(["eval", "--model", dir, "--subset", "2", "--only-self-repair", "--only-protocol", "--no-protocol-link", "--json"], { cwd: tmp });
+    expect(both.code, both.stderr).toBe(0);
+    const m = (JSON.parse(both.stdout) as { models: Record<string, any>[] }).models[0]!;
+    expect(m.selfRepair.examples).toBe(2);
+    expect(m.protocol.examples).toBe(2);
+  });
+
   it.runIf(fs.existsSync(path.join(modelDir(shippedModels[0]), "config.json")))("runs a subset of a shipped model by name", async () => {
     const { code, stdout: out, stderr: err } = await gim(["eval", "--model", shippedModels[0], "--subset", "2", "--methods", "gim,gradient", "--no-self-repair", "--no-circuits", "--json"]);
     expect(code, err).toBe(0);
     const json = JSON.parse(out) as Record<string, any>;
     expect(json["models"][0].name).toBe(shippedModels[0]);
     expect(json["models"][0].tokens.argmaxIsTarget).toBe(2); // the trained model predicts the answer of both held-out examples
+  });
+
+  it("--also-task evaluates each induction model on the variant too, under its own name", async () => {
+    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", "induction-gpt2", "--also-task", "induction-twice", "--subset", "2", "--only-protocol", "--no-protocol-link", "--protocol-threshold", "0.1", "--json"]);
+    expect(code, err).toBe(0);
+    const json = JSON.parse(out) as Record<string, any>;
+    expect(json["models"].map((m: { name: string }) => m.name)).toEqual(["induction-gpt2", "induction-gpt2 on induction-twice"]);
+    for (const m of json["models"]) expect(m.protocol.examples).toBe(2);
+    const ioi = "ioi-gpt2";
+    const none = await gim(["eval", "--model", ioi, "--also-task", "induction-twice", "--subset", "1", "--only-protocol"]);
+    expect(none.stderr).toMatch(/^gim: --also-task induction-twice fits none of the models \(it is a variant of the induction task\)\n$/);
+    expect(none.code).toBe(2);
+    const unknown = await gim(["eval", "--model", ioi, "--also-task", "ioi-twice", "--subset", "1"]);
+    expect(unknown.stderr).toMatch(/^gim: unknown --also-task "ioi-twice" \(known: induction-twice\)\n$/);
+    expect(unknown.code).toBe(2);
   });
 
   it("refuses bad options with one line and exit code 2 (1 for a model that cannot be found)", async () => {
@@ -147,6 +187,9 @@ describe("gim eval", () => {
       [["eval", "--only-protocol", "--no-protocol"], /^gim: --only-protocol runs only the protocol, which --no-protocol skips\n$/],
       [["eval", "--only-protocol", "--no-circuits"], /^gim: --only-protocol runs only the protocol; --no-circuits does not apply\n$/],
       [["eval", "--only-protocol", "--methods", "gim"], /^gim: --only-protocol runs only the protocol; --methods does not apply\n$/],
+      [["eval", "--only-self-repair", "--no-self-repair"], /^gim: --only-self-repair runs only the self-repair measurement, which --no-self-repair skips\n$/],
+      [["eval", "--only-self-repair", "--protocol-threshold", "0.1"], /^gim: --only-self-repair runs only the self-repair measurement; --protocol-threshold does not apply\n$/],
+      [["eval", "--only-self-repair", "--only-protocol", "--no-circuits"], /^gim: --only-self-repair and --only-protocol run only the self-repair measurement and the protocol; --no-circuits does not apply\n$/],
       [["eval", "--no-protocol", "--no-protocol-link"], /^gim: option --no-protocol-link applies to the self-repair protocol, which --no-protocol skips\n$/],
     ];
     for (const [args, message, exit = 2] of cases) {

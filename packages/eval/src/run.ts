@@ -139,16 +139,18 @@ function protocolOf(task: EvalTask, options: EvalOptions, onProgress: (units: nu
   });
 }
 
-/** The protocol of one model, run on its own ({@link runProtocol}). */
+/** The self-repair parts of one model, run on their own ({@link runProtocol}). */
 export interface ModelProtocolResult {
   readonly name: string;
   readonly architecture: string;
+  /** The self-repair measurement, when asked for (`selfRepair: true`). */
+  readonly selfRepair?: SelfRepairResult;
   readonly protocol?: ProtocolEvalResult;
   /** Wall-clock seconds. */
   readonly seconds: number;
 }
 
-/** The protocol of every task, run on its own. */
+/** The self-repair parts of every task, run on their own. */
 export interface ProtocolResults {
   readonly seed: number;
   readonly models: readonly ModelProtocolResult[];
@@ -156,24 +158,45 @@ export interface ProtocolResults {
 }
 
 /**
- * Only the self-repair protocol and its link, for every task (what `gim eval --only-protocol`
- * runs, to regenerate that section of a report without the rest of the evaluation).
+ * Only the self-repair parts, for every task: the paper's protocol and its link (`protocol`,
+ * default true) and our self-repair measurement (`selfRepair`, default false). This is what
+ * `gim eval --only-protocol` and `--only-self-repair` run, to regenerate those sections of a
+ * report without the rest of the evaluation.
  */
-export function runProtocol(tasks: readonly EvalTask[], options: Omit<EvalOptions, "methods" | "components" | "circuits" | "selfRepair" | "protocol"> = {}): ProtocolResults {
+export function runProtocol(tasks: readonly EvalTask[], options: Omit<EvalOptions, "methods" | "components" | "circuits"> = {}): ProtocolResults {
   if (tasks.length === 0) throw new InputError("runProtocol: no models to evaluate");
-  const total = tasks.reduce((s, t) => s + protocolUnitsOf(t, options), 0);
+  const withSelfRepair = options.selfRepair ?? false;
+  const withProtocol = options.protocol ?? true;
+  if (!withSelfRepair && !withProtocol) throw new InputError("runProtocol: neither the self-repair measurement nor the protocol was asked for");
+  const total = tasks.reduce((s, t) => s + (withSelfRepair ? t.selfRepairExamples.length : 0) + (withProtocol ? protocolUnitsOf(t, options) : 0), 0);
   let done = 0;
   const started = performance.now();
   const models = tasks.map((task): ModelProtocolResult => {
     const t0 = performance.now();
-    options.onProgress?.({ model: task.name, stage: "self-repair protocol", done, total });
-    const protocol = protocolOf(task, options, (n) => {
+    const progress = (stage: EvalProgress["stage"], n: number) => {
       done += n;
-      options.onProgress?.({ model: task.name, stage: "self-repair protocol", done, total });
-    });
-    return { name: task.name, architecture: describeArchitecture(task.model), ...(protocol ? { protocol } : {}), seconds: (performance.now() - t0) / 1000 };
+      options.onProgress?.({ model: task.name, stage, done, total });
+    };
+    if (withSelfRepair) progress("self-repair", 0);
+    const selfRepair = withSelfRepair ? selfRepairOf(task, options, () => progress("self-repair", 1)) : undefined;
+    if (withProtocol) progress("self-repair protocol", 0);
+    const protocol = withProtocol ? protocolOf(task, options, (n) => progress("self-repair protocol", n)) : undefined;
+    return { name: task.name, architecture: describeArchitecture(task.model), ...(selfRepair ? { selfRepair } : {}), ...(protocol ? { protocol } : {}), seconds: (performance.now() - t0) / 1000 };
   });
   return { seed: options.seed ?? 0, models, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The self-repair measurement of one task (its self-repair examples, the three methods of {@link selfRepairMethods}). */
+function selfRepairOf(task: EvalTask, options: EvalOptions, onExample: () => void): SelfRepairResult {
+  return evaluateSelfRepair(task.model, task.selfRepairExamples, {
+    methods: selfRepairMethods(),
+    minWeight: options.minWeight,
+    criteria: options.criteria,
+    batchSize: options.batchSize,
+    ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
+    seed: options.seed ?? 0,
+    onExample,
+  });
 }
 
 /** Runs the evaluation of every task (see the top of this file). */
@@ -229,9 +252,7 @@ export function runEval(tasks: readonly EvalTask[], options: EvalOptions = {}): 
         : undefined;
     const circuitSeconds = (performance.now() - t0) / 1000;
     t0 = performance.now();
-    const selfRepair = withSelfRepair
-      ? evaluateSelfRepair(task.model, task.selfRepairExamples, { methods: selfRepairMethods(), minWeight: options.minWeight, criteria: options.criteria, batchSize: options.batchSize, onExample: () => progress("self-repair", 1) })
-      : undefined;
+    const selfRepair = withSelfRepair ? selfRepairOf(task, options, () => progress("self-repair", 1)) : undefined;
     const selfRepairSeconds = (performance.now() - t0) / 1000;
     t0 = performance.now();
     const protocol = withProtocol ? protocolOf(task, options, (n) => progress("self-repair protocol", n)) : undefined;

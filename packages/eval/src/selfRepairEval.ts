@@ -5,9 +5,9 @@
  * the two keys, summarised over the rows that show self-repair and over the rows whose keys
  * matter additively (the control).
  */
-import { spearman, isSelfRepair, measureSelfRepair, type SelfRepairCriteria, type SelfRepairRow, type GradientMethod } from "@gim/rules";
+import { bootstrapSamples, spearman, isSelfRepair, measureSelfRepair, type GradientMethod, type Interval, type SelfRepairCriteria, type SelfRepairRow } from "@gim/rules";
 import type { CausalLM } from "@gim/transformer";
-import { meanStat, median, type MeanStat } from "./stats.js";
+import { meanStat, median, pooledShare, type MeanStat } from "./stats.js";
 import type { EvalExample } from "./task.js";
 
 /** How one method treats the two keys of a group of rows. */
@@ -54,6 +54,10 @@ export interface SelfRepairResult {
   readonly rowsThatMatter: number;
   /** Rows that show self-repair. */
   readonly selfRepair: RowGroupSummary;
+  /** Self-repair rows / rows measured, pooled, with a bootstrap interval over examples. */
+  readonly shareOfMeasured: Interval;
+  /** Self-repair rows / rows where the pair matters, pooled, with a bootstrap interval over examples (NaN without such rows). */
+  readonly shareOfMatter: Interval;
   /** Rows that matter but are not self-repair (|single effects| add up to more than maxAloneShare of the joint). */
   readonly additive: RowGroupSummary;
   /** Spearman correlation over every measured row of Ê({j1, j2}) with E({j1, j2}), per method. */
@@ -93,6 +97,10 @@ export interface SelfRepairEvalOptions {
   readonly minWeight?: number;
   readonly criteria?: SelfRepairCriteria;
   readonly batchSize?: number;
+  /** Bootstrap resamples of the shares' intervals (default 2000). */
+  readonly resamples?: number;
+  /** Seed of the bootstrap (default 0). */
+  readonly seed?: number;
   /** Called after each example. */
   readonly onExample?: () => void;
 }
@@ -128,8 +136,14 @@ export function evaluateSelfRepair(model: CausalLM, examples: readonly EvalExamp
     for (const r of rows) all.push({ ...r, example: i });
     options.onExample?.();
   });
-  const matter = all.filter((r) => r.effects.both > 0 && r.effects.both >= criteria.minJointEffect * Math.abs(r.logit));
+  const matters = (r: SelfRepairRow) => r.effects.both > 0 && r.effects.both >= criteria.minJointEffect * Math.abs(r.logit);
+  const matter = all.filter(matters);
   const repair = matter.filter((r) => isSelfRepair(r, criteria));
+  const perExample = examples.map((_, i) => {
+    const rows = all.filter((r) => r.example === i);
+    return { measured: rows.length, matter: rows.filter(matters).length, repair: rows.filter((r) => matters(r) && isSelfRepair(r, criteria)).length };
+  });
+  const samples = examples.length > 0 ? bootstrapSamples(examples.length, { resamples: options.resamples, seed: options.seed }) : [];
   const additive = matter.filter((r) => !isSelfRepair(r, criteria));
   const layers = Math.max(0, ...all.map((r) => r.layer + 1));
   const jointSpearman: Record<string, number> = {};
@@ -152,6 +166,8 @@ export function evaluateSelfRepair(model: CausalLM, examples: readonly EvalExamp
     rowsMeasured: all.length,
     rowsThatMatter: matter.length,
     selfRepair,
+    shareOfMeasured: pooledShare(perExample.map((e) => ({ part: e.repair, whole: e.measured })), samples),
+    shareOfMatter: pooledShare(perExample.map((e) => ({ part: e.repair, whole: e.matter })), samples),
     additive: additiveRows,
     jointSpearman,
     gradientSpearman,

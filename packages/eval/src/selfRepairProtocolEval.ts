@@ -23,7 +23,7 @@ import {
 } from "@gim/rules";
 import { InputError } from "@gim/tensor";
 import type { CausalLM } from "@gim/transformer";
-import { median } from "./stats.js";
+import { median, pooledShare } from "./stats.js";
 import type { EvalExample, EvalPair } from "./task.js";
 
 /** One measured row, as the report's plots and tables need it. */
@@ -177,11 +177,7 @@ export function evaluateSelfRepairProtocol(model: CausalLM, examples: readonly E
     return r;
   });
   const samples = bootstrapSamples(examples.length, { resamples: options.resamples, seed: options.seed });
-  const shareOf = (per: readonly SelfRepairProtocolResult[]) =>
-    bootstrapInterval((sample) => {
-      const picked = sample ? Array.from(sample, (i) => per[i]!) : per;
-      return picked.reduce((s, r) => s + r.rows.length, 0) / picked.reduce((s, r) => s + r.rowCount, 0);
-    }, samples);
+  const shareOf = (per: readonly SelfRepairProtocolResult[]) => pooledShare(per.map((r) => ({ part: r.rows.length, whole: r.rowCount })), samples);
   const share = shareOf(results);
   const sensitivity = (options.sensitivityThresholds ?? [1, 0.5, 0.25, 0.1])
     .filter((t) => t !== threshold)

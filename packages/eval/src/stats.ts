@@ -1,4 +1,5 @@
 /** Small statistics for the evaluation's summaries. */
+import { bootstrapInterval, type Interval } from "@gim/rules";
 
 /** A mean with its standard error over `count` values. */
 export interface MeanStat {
@@ -25,4 +26,23 @@ export function median(values: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const mid = xs.length >> 1;
   return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+/**
+ * The pooled share Σ part / Σ whole over items (examples), with a percentile bootstrap
+ * interval whose resamples (`samples`, see `bootstrapSamples`) draw whole items: the rows of
+ * one example are not independent.
+ */
+export function pooledShare(items: readonly { readonly part: number; readonly whole: number }[], samples: readonly Uint32Array[]): Interval {
+  return bootstrapInterval((sample) => {
+    let part = 0;
+    let whole = 0;
+    const add = (i: number) => {
+      part += items[i]!.part;
+      whole += items[i]!.whole;
+    };
+    if (sample) for (let k = 0; k < sample.length; k++) add(sample[k]!);
+    else for (let i = 0; i < items.length; i++) add(i);
+    return part / whole;
+  }, samples);
 }

@@ -2,14 +2,19 @@
  * The evaluation tasks of the shipped models: held-out IOI and induction examples (from
  * `@gim/models`' generators), with their ground-truth evidence and clean/corrupted pairs.
  */
-import { INDUCTION_OPTIONS, inductionExamples, ioiExamples, type InductionExample, type IoiExample, type TaskTokenizer } from "@gim/models";
+import { INDUCTION_OPTIONS, INDUCTION_TWICE_OPTIONS, inductionExamples, ioiExamples, type InductionExample, type IoiExample, type TaskTokenizer } from "@gim/models";
 import { defaultBaseline } from "@gim/rules";
 import { InputError, quote } from "@gim/tensor";
 import type { CausalLM, Tokenizer } from "@gim/transformer";
 import type { EvalExample, EvalPair, EvalTask } from "./task.js";
 
-/** The tasks an evaluation can draw held-out data for. */
-export const evalTaskKinds = ["ioi", "induction"] as const;
+/**
+ * The tasks an evaluation can draw held-out data for. `induction-twice` is the induction task
+ * with the copied segment and its answer occurring twice before the tail (`occurrences: 2`):
+ * two keys of the induction head's row then carry the answer, the redundancy self-repair is
+ * about. Models trained on `induction` answer it without further training.
+ */
+export const evalTaskKinds = ["ioi", "induction", "induction-twice"] as const;
 
 /** One of {@link evalTaskKinds}. */
 export type EvalTaskKind = (typeof evalTaskKinds)[number];
@@ -100,8 +105,9 @@ function disjointPairs(draw: (seed: number) => EvalPair[], seed: number, count: 
 
 /**
  * Draws a model's held-out data for `kind` with its tokenizer: examples with their evidence
- * positions (IOI: the IO name, and {IO, S1, S2}; induction: s+1, and {s, s+1}), and clean /
- * corrupted pairs (the corrupted prompt supports another answer, the metric's wrong one).
+ * positions (IOI: the IO name, and {IO, S1, S2}; induction: s+1, and {s, s+1}, at every earlier
+ * occurrence), and clean / corrupted pairs (the corrupted prompt supports another answer, the
+ * metric's wrong one).
  */
 export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: Tokenizer & TaskTokenizer, options: EvalTaskOptions): EvalTask {
   const { sizes } = options;
@@ -138,18 +144,32 @@ export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: To
         : "the indirect object's mention replaced by a third name (the corrupted prompt supports that name, the wrong answer of the metric).";
     examplesDescription = "Examples: IOI prompts from the held-out templates and name pairs.";
   } else {
+    const twice = kind === "induction-twice";
+    const inductionOptions = twice ? INDUCTION_TWICE_OPTIONS : INDUCTION_OPTIONS;
     const toPair = (e: InductionExample): EvalPair => ({ clean: e.ids, corrupted: e.corrupted.ids, answer: e.target, wrong: e.corrupted.target! });
-    const drawn = inductionExamples(Math.max(count, sizes.circuitPairs), seed, tokenizer, INDUCTION_OPTIONS);
-    examples = drawn.map((e) => ({ ids: e.ids, target: e.target, evidence: { next: [e.positions.next], copy: [e.positions.s, e.positions.next] }, tokens: tokensOf(e.ids) }));
+    const drawn = inductionExamples(Math.max(count, sizes.circuitPairs), seed, tokenizer, inductionOptions);
+    examples = drawn.map((e) => {
+      const next = e.positions.earlier.map((o) => o.next);
+      return { ids: e.ids, target: e.target, evidence: { next, copy: e.positions.earlier.flatMap((o) => [o.s, o.next]) }, tokens: tokensOf(e.ids) };
+    });
     pairs = drawn.slice(0, sizes.pairs).map(toPair);
     const evaluate = drawn.slice(0, sizes.circuitPairs).map(toPair);
-    circuitPairs = { score: disjointPairs((s) => inductionExamples(sizes.circuitPairs, s, tokenizer, INDUCTION_OPTIONS).map(toPair), seed + CIRCUIT_SCORE_SEED, sizes.circuitPairs, evaluate), evaluate };
-    evidenceSets = [
-      { name: "next", description: "s+1" },
-      { name: "copy", description: "{s, s+1}" },
-    ];
-    pairDescription = "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
-    examplesDescription = `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`;
+    circuitPairs = { score: disjointPairs((s) => inductionExamples(sizes.circuitPairs, s, tokenizer, inductionOptions).map(toPair), seed + CIRCUIT_SCORE_SEED, sizes.circuitPairs, evaluate), evaluate };
+    evidenceSets = twice
+      ? [
+          { name: "next", description: "both s+1" },
+          { name: "copy", description: "both {s, s+1}" },
+        ]
+      : [
+          { name: "next", description: "s+1" },
+          { name: "copy", description: "{s, s+1}" },
+        ];
+    pairDescription = twice
+      ? "the token after both earlier occurrences (each s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric)."
+      : "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
+    examplesDescription = twice
+      ? `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols whose copied segment (1 to ${INDUCTION_TWICE_OPTIONS.maxRepeat} symbols) and its answer occur twice before the tail (the last token occurred twice before, each time followed by the answer).`
+      : `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`;
   }
   for (const e of examples) {
     if (e.ids.length > model.maxPositions) throw new InputError(`a ${kind} example has ${e.ids.length} tokens; the model accepts at most ${model.maxPositions}`);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkXml } from "../../report/test/xml.js";
-import { discussionMarkers, extractDiscussion, formatShare, plotFiles, protocolMarkers, renderReport, replaceProtocolSection, resultsJson, runEval, type EvalTask, type ReportMeta } from "../src/index.js";
+import { discussionMarkers, extractDiscussion, formatShare, plotFiles, protocolMarkers, renderReport, replaceProtocolSection, replaceSelfRepairSection, resultsJson, runEval, selfRepairMarkers, type EvalTask, type ReportMeta } from "../src/index.js";
 import { fixtureModel } from "./helpers.js";
 
 /** The tables of a markdown text: lists of rows, each a list of cells (escaped pipes kept inside cells). */
@@ -123,6 +123,28 @@ describe("replaceProtocolSection", () => {
     expect(replaceProtocolSection("# R\ntext", section)).toBe(`# R\ntext\n\n${section}\n`);
     // Replacing twice gives the same text as once.
     expect(replaceProtocolSection(replaceProtocolSection(marked, section), section)).toBe(replaceProtocolSection(marked, section));
+  });
+});
+
+describe("replaceSelfRepairSection", () => {
+  const section = `${selfRepairMarkers.start}\n## S\nnew\n${selfRepairMarkers.end}\n`;
+  const protocol = `${protocolMarkers.start}\n## P\nkept\n${protocolMarkers.end}\n`;
+
+  it("replaces its own marked section only, and puts a missing one before the protocol's", () => {
+    const marked = `# R\n\n${selfRepairMarkers.start}\n## S\nold\n${selfRepairMarkers.end}\n\n${protocol}\n## Discussion\nkept\n`;
+    expect(replaceSelfRepairSection(marked, section)).toBe(`# R\n\n${section}\n${protocol}\n## Discussion\nkept\n`);
+    expect(replaceSelfRepairSection(`# R\n\n## Old self-repair, unmarked\n\n${protocol}`, section)).toBe(`# R\n\n## Old self-repair, unmarked\n\n${section}\n${protocol}`);
+    expect(replaceSelfRepairSection("# R\n\n## Discussion\nkept\n", section)).toBe(`# R\n\n${section}\n## Discussion\nkept\n`);
+    expect(replaceSelfRepairSection(replaceSelfRepairSection(marked, section), section)).toBe(replaceSelfRepairSection(marked, section));
+  });
+
+  it("is what a full report holds between the self-repair markers", () => {
+    const markdown = renderReport(results, meta).markdown;
+    const start = markdown.indexOf(selfRepairMarkers.start);
+    expect(start).toBeGreaterThan(0);
+    expect(markdown.indexOf("## Attention self-repair")).toBeGreaterThan(start);
+    expect(markdown.indexOf(selfRepairMarkers.end)).toBeGreaterThan(markdown.indexOf("## Attention self-repair"));
+    expect(markdown.indexOf(selfRepairMarkers.end)).toBeLessThan(markdown.indexOf(protocolMarkers.start));
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { circuitFaithfulness, exactComponentScores, explainMethods, logitDiff, rankTokens, targetLogitFunction, tokenFaithfulness } from "@gim/rules";
-import { evaluateComponents, runEval, type EvalProgress, type EvalTask } from "../src/index.js";
+import { evaluateComponents, evaluateSelfRepair, runEval, runProtocol, type EvalProgress, type EvalTask } from "../src/index.js";
 import { fixtureModel, ids } from "./helpers.js"; // ids in 1..95: never the baseline 0
 
 const model = fixtureModel("gpt2-f32");
@@ -122,6 +122,33 @@ describe("runEval", () => {
       expect(Math.abs(r.effects.first) + Math.abs(r.effects.second)).toBeLessThanOrEqual(s.criteria.maxAloneShare * r.effects.both);
       expect(r.labels.keys[0]).toBe(`@${r.keys[0]}${[2, 3].includes(r.keys[0]) ? ` (${r.keys[0] === 2 ? "one, two" : "two"})` : ""}`);
     }
+  });
+
+  it("gives the self-repair shares pooled over examples, with intervals that resample examples", () => {
+    const lax = evaluateSelfRepair(model, examples, { methods: [{ name: "gradient", rules: [] }], criteria: { minJointEffect: 0, maxAloneShare: 0.9 }, resamples: 200 });
+    expect(lax.selfRepair.rows).toBeGreaterThan(0);
+    expect(lax.shareOfMeasured.estimate).toBeCloseTo(lax.selfRepair.rows / lax.rowsMeasured, 12);
+    expect(lax.shareOfMatter.estimate).toBeCloseTo(lax.selfRepair.rows / lax.rowsThatMatter, 12);
+    for (const i of [lax.shareOfMeasured, lax.shareOfMatter]) {
+      expect(i.low).toBeLessThanOrEqual(i.estimate);
+      expect(i.high).toBeGreaterThanOrEqual(i.estimate);
+      expect(i.high).toBeGreaterThan(i.low); // four examples with different rows: the resamples differ
+    }
+    // One example: every resample is that example, so the interval is a point.
+    const one = evaluateSelfRepair(model, examples.slice(0, 1), { methods: [{ name: "gradient", rules: [] }], criteria: { minJointEffect: 0, maxAloneShare: 0.9 }, resamples: 50 });
+    expect([one.shareOfMeasured.low, one.shareOfMeasured.high]).toEqual([one.shareOfMeasured.estimate, one.shareOfMeasured.estimate]);
+  });
+
+  it("runs the self-repair parts alone: the measurement, the protocol, or both, as the whole run does", () => {
+    const alone = runProtocol([task], { selfRepair: true, protocol: false, seed: 5 }).models[0]!;
+    expect(alone.protocol).toBeUndefined();
+    expect(alone.selfRepair!.rowsMeasured).toBe(m.selfRepair!.rowsMeasured);
+    expect(alone.selfRepair!.selfRepair.rows).toBe(m.selfRepair!.selfRepair.rows);
+    expect(alone.selfRepair!.jointSpearman).toEqual(m.selfRepair!.jointSpearman);
+    const protocolOnly = runProtocol([task]).models[0]!;
+    expect(protocolOnly.selfRepair).toBeUndefined();
+    expect(protocolOnly.protocol!.rowCount).toBe(m.protocol!.rowCount);
+    expect(() => runProtocol([task], { selfRepair: false, protocol: false })).toThrow(/neither the self-repair measurement nor the protocol/);
   });
 
   it("refuses an empty task list or method list, and a task without pairs", () => {

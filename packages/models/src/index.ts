@@ -26,6 +26,6 @@ export {
   VALIDATION_SEED, FINAL_SEED,
   type Recipe, type TrainingTask, type TrainingBatch, type SupervisedSequence, type TrainOptions, type TrainedModel, type TrainingReport, type HistoryPoint,
 } from "./training.js";
-export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS } from "./recipes.js";
+export { recipes, ioiTrainingTask, inductionTrainingTask, INDUCTION_OPTIONS, INDUCTION_TWICE_OPTIONS, type InductionTaskOptions } from "./recipes.js";
 export { toHfConfig, type SpecialTokenIds } from "./hfConfig.js";
 export { ProgressBar, type ProgressState } from "./progress.js";

@@ -2,9 +2,9 @@
  * The recipes of the shipped models: task, tokenizer, model config and training settings.
  * `pnpm train <name>` runs one and writes `packages/models/models/<name>/`.
  */
-import { Rng } from "@gim/tensor";
+import { InputError, Rng } from "@gim/tensor";
 import type { BpeTokenizer, ModelConfig } from "@gim/transformer";
-import { inductionExamples, inductionText, ruleSequences, type InductionOptions } from "./tasks/induction.js";
+import { inductionExamples, inductionText, ruleSequences, type InductionExample, type InductionOptions } from "./tasks/induction.js";
 import { ioiExamples, nameSentences } from "./tasks/ioi.js";
 import { inductionTokenizer, ioiTokenizer } from "./tokenizers.js";
 import type { Recipe, SupervisedSequence, TrainingTask } from "./training.js";
@@ -36,33 +36,64 @@ export function ioiTrainingTask(): TrainingTask {
 export const INDUCTION_OPTIONS: InductionOptions = { length: 20, maxRepeat: 8 };
 
 /**
+ * Sequences whose copied segment and its answer occur twice before the tail: the induction
+ * model's length, tails of 1 to 3 tokens (two copies of a longer segment leave few other symbols).
+ */
+export const INDUCTION_TWICE_OPTIONS: InductionOptions = { length: INDUCTION_OPTIONS.length, maxRepeat: 3, occurrences: 2 };
+
+/** Options of {@link inductionTrainingTask}. */
+export interface InductionTaskOptions {
+  /**
+   * Share of each batch's task sequences drawn with {@link INDUCTION_TWICE_OPTIONS} (default 0):
+   * the answer then sits at two keys, so the induction head learns to use either.
+   */
+  readonly twiceShare?: number;
+}
+
+/**
  * The induction task: every position of the repeated tail is supervised (each one's next token
  * is the one after its earlier occurrence); evaluation scores the last position only. The
  * language-model share is rule sequences ({@link ruleSequences}), supervised at every position
- * from the third token on, which teach layer 0 to look one token back.
+ * from the third token on, which teach layer 0 to look one token back. With `twiceShare`, part
+ * of the sequences hold the segment twice, and validation and the held-out figure mix both
+ * kinds in that share (the final sets also score each kind alone).
  */
-export function inductionTrainingTask(): TrainingTask {
+export function inductionTrainingTask(options: InductionTaskOptions = {}): TrainingTask {
   const tokenizer: BpeTokenizer = inductionTokenizer();
   const length = INDUCTION_OPTIONS.length!;
+  const twiceShare = options.twiceShare ?? 0;
+  if (!(twiceShare >= 0 && twiceShare <= 1)) throw new InputError(`twiceShare must be in [0, 1], got ${twiceShare}`);
+  const supervised = (e: InductionExample) => {
+    const { s, repeat } = e.sequence;
+    const end = e.ids.length - 1;
+    // Tail position end - j repeats position s - j, so its next token is the one after s - j.
+    const targets = Array.from({ length: repeat }, (_, j) => ({ position: end - j, target: e.ids[s - j + 1]! }));
+    return { ids: e.ids, targets };
+  };
+  /** `count` examples, the last `round(count * twiceShare)` of them with the segment twice. */
+  const mixed = (count: number, seed: number, twiceSeed: () => number) => {
+    const twice = Math.round(count * twiceShare);
+    const once = inductionExamples(count - twice, seed, tokenizer, INDUCTION_OPTIONS);
+    return twice === 0 ? once : [...once, ...inductionExamples(twice, twiceSeed(), tokenizer, INDUCTION_TWICE_OPTIONS)];
+  };
   return {
     tokenizer,
     batch(size, lmSize, seed) {
       const rng = new Rng(seed);
-      const task = inductionExamples(size, rng.nextUint32(), tokenizer, INDUCTION_OPTIONS).map((e) => {
-        const { s, repeat } = e.sequence;
-        const end = e.ids.length - 1;
-        // Tail position end - j repeats position s - j, so its next token is the one after s - j.
-        const targets = Array.from({ length: repeat }, (_, j) => ({ position: end - j, target: e.ids[s - j + 1]! }));
-        return { ids: e.ids, targets };
-      });
-      const lm = ruleSequences(lmSize, rng.nextUint32(), length).map((symbols) => {
+      const first = rng.nextUint32();
+      const lmSeed = rng.nextUint32();
+      const task = mixed(size, first, () => rng.nextUint32()).map(supervised);
+      const lm = ruleSequences(lmSize, lmSeed, length).map((symbols) => {
         const ids = tokenizer.encode(inductionText(symbols));
         return { ids, targets: ids.slice(2).map((target, i) => ({ position: i + 1, target })) };
       });
       return { task, lm };
     },
-    validation: (count, seed) => inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS),
-    finalSets: (count, seed) => ({ heldout: inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS) }),
+    validation: (count, seed) => mixed(count, seed, () => seed + 1),
+    finalSets: (count, seed): Record<string, InductionExample[]> =>
+      twiceShare === 0
+        ? { heldout: inductionExamples(count, seed, tokenizer, INDUCTION_OPTIONS) }
+        : { heldout: mixed(count, seed, () => seed + 1), once: inductionExamples(count, seed + 2, tokenizer, INDUCTION_OPTIONS), twice: inductionExamples(count, seed + 3, tokenizer, INDUCTION_TWICE_OPTIONS) },
   };
 }
 

@@ -63,6 +63,29 @@ describe("trainRecipe", () => {
     }
   });
 
+  it("mixes sequences holding the segment twice into the batches in the share asked, leaving the default batches as they were", () => {
+    const plain = inductionTrainingTask().batch(40, 6, 11);
+    expect(inductionTrainingTask({ twiceShare: 0 }).batch(40, 6, 11)).toEqual(plain);
+    const task = inductionTrainingTask({ twiceShare: 0.25 });
+    const { task: sequences, lm } = task.batch(40, 6, 11);
+    expect(lm).toEqual(plain.lm);
+    const occurrencesOf = (ids: readonly number[]) => ids.slice(0, -1).filter((id) => id === ids[ids.length - 1]).length;
+    expect(sequences.map((q) => occurrencesOf(q.ids))).toEqual([...new Array<number>(30).fill(1), ...new Array<number>(10).fill(2)]);
+    for (const seq of sequences.slice(30)) {
+      for (const { position, target } of seq.targets) {
+        // Every earlier occurrence of a tail token is followed by its target.
+        const earlier = seq.ids.slice(0, position).flatMap((id, i) => (id === seq.ids[position] ? [i] : []));
+        expect(earlier.length).toBeGreaterThanOrEqual(2);
+        for (const i of earlier) expect(seq.ids[i + 1]).toBe(target);
+      }
+    }
+    const finals = task.finalSets(20, 5);
+    expect(Object.keys(finals)).toEqual(["heldout", "once", "twice"]);
+    expect(finals["twice"]!.every((e) => occurrencesOf(e.ids) === 2)).toBe(true);
+    expect(task.validation(20, 5).filter((e) => occurrencesOf(e.ids) === 2)).toHaveLength(5);
+    expect(() => inductionTrainingTask({ twiceShare: 1.5 })).toThrow(/twiceShare must be in \[0, 1\], got 1.5/);
+  });
+
   it("writes a Hugging Face folder that loads back to the same model, with report, hash and loss curve", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gim-models-"));
     try {

@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import {
   buildEvalTask, differenceOf, evalMethods, formatInterval, formatShare, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, runProtocol, sizesOf, verdict,
-  type IoiCounterfactual, type EvalMethod, type ProtocolEvalResult, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind,
+  type IoiCounterfactual, type EvalMethod, type ProtocolEvalResult, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind, type SectionAlone, type SelfRepairResult,
 } from "@gim/eval";
-import { machineInfo, updateProtocolSection, writeReport } from "@gim/eval/node";
+import { machineInfo, updateSection, writeReport } from "@gim/eval/node";
 import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
 import { formatDuration, ProgressLine } from "@gim/report";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
@@ -38,6 +38,13 @@ export const evalSpec: CommandSpec = {
       defaultText: "every shipped model",
     },
     { name: "task", kind: "string", valueName: "ioi|induction", description: "The task of a --model DIR whose training.json does not name a recipe" },
+    {
+      name: "also-task",
+      kind: "string",
+      valueName: "induction-twice",
+      repeatable: true,
+      description: "Also evaluate every induction model on this variant of its task (reported as NAME on TASK): induction-twice, where the copied segment and its answer occur twice before the tail",
+    },
     {
       name: "subset",
       kind: "int",
@@ -70,6 +77,11 @@ export const evalSpec: CommandSpec = {
     { name: "protocol-top", kind: "number", valueName: "P", positive: true, description: "Protocol: the share of measured rows called high-interaction (those above the 1 - P quantile), below 1", defaultText: "0.05" },
     { name: "no-protocol-link", kind: "flag", description: "Protocol: skip the link to circuit error (EAP and exact edge patching on the circuit scoring pairs)" },
     { name: "only-protocol", kind: "flag", description: "Run only the self-repair protocol and its link; with --report, replace only that section of the existing report (and its plots), keeping the rest" },
+    {
+      name: "only-self-repair",
+      kind: "flag",
+      description: "Run only the self-repair measurement (with --only-protocol: both); with --report, replace only that section of the existing report, keeping the rest",
+    },
     jsonOption,
   ],
   notes: [
@@ -118,23 +130,39 @@ function taskOf(dir: string, name: string, given: string | undefined): { kind: E
   return { kind: recipe.task === ioiTrainingTask ? "ioi" : "induction", ...(training ? { training } : {}) };
 }
 
+/** The variants of each training task a model can also be evaluated on (`--also-task`). */
+const taskVariants: Readonly<Record<string, readonly EvalTaskKind[]>> = { induction: ["induction-twice"] };
+
 /** A model and its held-out data as an evaluation task. */
 export interface LoadedTask {
   readonly task: EvalTask;
+  /** The task its data was drawn for. */
+  readonly kind: EvalTaskKind;
   /** The command that trained the model (from training.json), when known. */
   readonly trainingCommand?: string;
 }
 
-/** Opens a model (shipped name or folder) and draws its held-out data. */
-export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">, options: { task?: string; seed: number; sizes: EvalSizes; counterfactual?: IoiCounterfactual }): Promise<LoadedTask> {
-  const { dir, name } = resolveModel(spec, io.cwd, io.env);
-  const { kind, training } = taskOf(dir, name, options.task);
-  const opened = await openModel({ dir, name });
+/**
+ * Opens a model (shipped name or folder) and draws its held-out data: of its own task, or of
+ * `on`, a variant of it (then the task is named "NAME on VARIANT").
+ */
+export async function loadEvalTask(
+  spec: string,
+  io: Pick<CliIO, "cwd" | "env">,
+  options: { task?: string; on?: EvalTaskKind; seed: number; sizes: EvalSizes; counterfactual?: IoiCounterfactual },
+): Promise<LoadedTask> {
+  const resolved = resolveModel(spec, io.cwd, io.env);
+  const { dir } = resolved;
+  const { kind: own, training } = taskOf(dir, resolved.name, options.task);
+  const kind = options.on ?? own;
+  if (kind !== own && !(taskVariants[own] ?? []).includes(kind)) throw new UsageError(`${resolved.name} is a model of the ${own} task; it cannot be evaluated on ${kind}`);
+  const name = kind === own ? resolved.name : `${resolved.name} on ${kind}`;
+  const opened = await openModel(resolved);
   const tokenizer = opened.tokenizer;
   if (!tokenizer) throw new RuntimeError(`${dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt); gim eval needs it to build the task's examples`);
   const accuracy = (training?.["accuracy"] as Record<string, number> | undefined)?.["heldout"];
   const about = [
-    typeof training?.["description"] === "string" ? `${training["description"] as string}.` : `a ${kind} model from ${dir}.`,
+    typeof training?.["description"] === "string" ? `${training["description"] as string}.` : `a ${own} model from ${dir}.`,
     accuracy !== undefined ? `Held-out accuracy at the end of training: ${(100 * accuracy).toFixed(1)}%.` : "",
   ]
     .filter(Boolean)
@@ -145,8 +173,9 @@ export async function loadEvalTask(spec: string, io: Pick<CliIO, "cwd" | "env">,
   } catch (e) {
     throw new RuntimeError(`${dir}: cannot build the ${kind} task's examples with this model's tokenizer: ${(e as Error).message}`);
   }
-  const trainingCommand = typeof training?.["command"] === "string" ? (training["command"] as string) : undefined;
-  return { task, ...(trainingCommand ? { trainingCommand } : {}) };
+  // A variant's model is the same as its own task's: say how it was trained once.
+  const trainingCommand = kind === own && typeof training?.["command"] === "string" ? (training["command"] as string) : undefined;
+  return { task, kind, ...(trainingCommand ? { trainingCommand } : {}) };
 }
 
 /**
@@ -186,6 +215,7 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
   for (const m of args.strings("model")) parts.push(`--model ${quote(m)}`);
   const task = args.string("task");
   if (task !== undefined) parts.push(`--task ${task}`);
+  for (const t of args.strings("also-task")) parts.push(`--also-task ${t}`);
   const subset = args.number("subset");
   if (subset !== undefined) parts.push(`--subset ${subset}`);
   if (args.strings("methods").length > 0) parts.push(`--methods ${evalMethodsOf(args).map((m) => (m === "random" ? m : methodFlagName(m))).join(",")}`);
@@ -206,6 +236,7 @@ export function canonicalCommand(args: ParsedArgs, reportPath: string | undefine
     if (v !== undefined) parts.push(`--${name} ${v}`);
   }
   if (args.flag("no-protocol-link")) parts.push("--no-protocol-link");
+  if (args.flag("only-self-repair")) parts.push("--only-self-repair");
   if (args.flag("only-protocol")) parts.push("--only-protocol");
   if (reportPath !== undefined) parts.push(`--report ${quote(reportPath)}`);
   if (args.flag("json")) parts.push("--json");
@@ -252,17 +283,36 @@ export const evalCommand: Command = {
       throw new UsageError(`unknown --counterfactual "${counterfactual}" (known: ${ioiCounterfactuals.join(", ")})`);
     }
     const onlyProtocol = args.flag("only-protocol");
-    if (onlyProtocol) {
-      if (protocolOff) throw new UsageError("--only-protocol runs only the protocol, which --no-protocol skips");
-      if (reportPath !== undefined && !fs.existsSync(reportPath)) throw new UsageError(`--report ${report}: ${reportPath} does not exist; --only-protocol replaces the protocol's section of an existing report (make one with gim eval --report first)`);
-      const skipped = ["no-components", "no-circuits", "no-self-repair"].filter((name) => args.flag(name));
-      if (skipped.length > 0 || args.strings("methods").length > 0 || args.string("circuit-grid") !== undefined) {
-        throw new UsageError(`--only-protocol runs only the protocol; ${skipped.length > 0 ? `--${skipped[0]}` : args.strings("methods").length > 0 ? "--methods" : "--circuit-grid"} does not apply`);
+    const onlySelfRepair = args.flag("only-self-repair");
+    const only: SectionAlone[] = [...(onlySelfRepair ? ["self-repair" as const] : []), ...(onlyProtocol ? ["protocol" as const] : [])];
+    if (only.length > 0) {
+      const flags = only.map((x) => `--only-${x}`).join(" and ");
+      const parts = only.map((x) => (x === "protocol" ? "the protocol" : "the self-repair measurement")).join(" and ");
+      if (onlyProtocol && protocolOff) throw new UsageError("--only-protocol runs only the protocol, which --no-protocol skips");
+      if (onlySelfRepair && args.flag("no-self-repair")) throw new UsageError("--only-self-repair runs only the self-repair measurement, which --no-self-repair skips");
+      if (reportPath !== undefined && !fs.existsSync(reportPath)) {
+        const sections = only.map((x) => (x === "protocol" ? "the protocol's section" : "the self-repair section")).join(" and ");
+        throw new UsageError(`--report ${report}: ${reportPath} does not exist; ${flags} replace${only.length === 1 ? "s" : ""} ${sections} of an existing report (make one with gim eval --report first)`);
       }
+      const notApplying = ["no-components", "no-circuits", ...(onlySelfRepair ? [] : ["no-self-repair"]), ...(onlyProtocol ? [] : ["no-protocol", "no-protocol-link"])].filter((name) => args.flag(name));
+      const protocolValues = onlyProtocol ? [] : ["protocol-examples", "protocol-threshold", "protocol-top"].filter((name) => args.number(name) !== undefined);
+      const wrong = [...notApplying, ...protocolValues].map((name) => `--${name}`);
+      if (args.strings("methods").length > 0) wrong.push("--methods");
+      if (args.string("circuit-grid") !== undefined) wrong.push("--circuit-grid");
+      if (wrong.length > 0) throw new UsageError(`${flags} run${only.length === 1 ? "s" : ""} only ${parts}; ${wrong[0]} does not apply`);
     }
+    const alsoTasks = args.strings("also-task");
+    const variants = Object.values(taskVariants).flat();
+    for (const t of alsoTasks) if (!(variants as readonly string[]).includes(t)) throw new UsageError(`unknown --also-task "${t}" (known: ${variants.join(", ")})`);
     const loaded: LoadedTask[] = [];
+    const common = { ...(task !== undefined ? { task } : {}), seed, sizes, ...(counterfactual ? { counterfactual: counterfactual as IoiCounterfactual } : {}) };
     for (const spec of names) {
-      loaded.push(await loadEvalTask(spec, io, { ...(task !== undefined ? { task } : {}), seed, sizes, ...(counterfactual ? { counterfactual: counterfactual as IoiCounterfactual } : {}) }));
+      const own = await loadEvalTask(spec, io, common);
+      loaded.push(own);
+      for (const t of alsoTasks) if ((taskVariants[own.kind] ?? []).includes(t as EvalTaskKind)) loaded.push(await loadEvalTask(spec, io, { ...common, on: t as EvalTaskKind }));
+    }
+    for (const t of alsoTasks) {
+      if (!loaded.some((l) => l.kind === t)) throw new UsageError(`--also-task ${t} fits none of the models (it is a variant of the ${Object.keys(taskVariants).find((k) => taskVariants[k]!.includes(t as EvalTaskKind))} task)`);
     }
     // The options the protocol takes, shared by --only-protocol and the whole run.
     const protocolOptions = {
@@ -272,19 +322,28 @@ export const evalCommand: Command = {
       ...(args.number("protocol-threshold") !== undefined ? { protocolThreshold: args.number("protocol-threshold")! } : {}),
       ...(protocolTop !== undefined ? { protocolTop } : {}),
     };
-    if (onlyProtocol) {
+    if (only.length > 0) {
       const bar = new EvalProgressBar(io.stderr);
       const results = runProtocol(
         loaded.map((l) => l.task),
-        { ...protocolOptions, onProgress: (p) => bar.update(p) },
+        { ...protocolOptions, selfRepair: onlySelfRepair, protocol: onlyProtocol, onProgress: (p) => bar.update(p) },
       );
       bar.finish(`done in ${formatDuration(results.seconds)}`);
       if (reportPath !== undefined) {
-        const { plotDir, plots } = updateProtocolSection(reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
-        io.stderr.write(`gim eval replaced the self-repair protocol's section of ${reportPath} and wrote ${plots} plots in ${plotDir}\n`);
+        for (const section of only) {
+          const { plotDir, plots } = updateSection(section, reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
+          io.stderr.write(`gim eval replaced the ${section === "protocol" ? "self-repair protocol's" : "self-repair"} section of ${reportPath}${plots > 0 ? ` and wrote ${plots} plots in ${plotDir}` : ""}\n`);
+        }
       }
       if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
-      else io.stdout.write([...results.models.flatMap((m) => [`${m.name} (${m.architecture})`, ...(m.protocol ? protocolLines(m.protocol) : ["no protocol examples"])]), `${formatDuration(results.seconds)} in total`, ""].join("\n"));
+      else {
+        const lines = results.models.flatMap((m) => [
+          `${m.name} (${m.architecture})`,
+          ...(onlySelfRepair ? (m.selfRepair ? selfRepairLines(m.selfRepair) : ["no self-repair examples"]) : []),
+          ...(onlyProtocol ? (m.protocol ? protocolLines(m.protocol) : ["no protocol examples"]) : []),
+        ]);
+        io.stdout.write([...lines, `${formatDuration(results.seconds)} in total`, ""].join("\n"));
+      }
       return;
     }
     const bar = new EvalProgressBar(io.stderr);
@@ -310,6 +369,35 @@ export const evalCommand: Command = {
     else io.stdout.write(renderText(results));
   },
 };
+
+/** The self-repair measurement of one model as text lines (a count, then how each method sees the pairs). */
+export function selfRepairLines(s: SelfRepairResult): string[] {
+  const value = (v: number) => (Number.isFinite(v) ? (v + 0).toFixed(3) : "-");
+  const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "-");
+  return [
+    `self-repair: ${s.rowsMeasured} rows measured, ${s.rowsThatMatter} where the pair matters, ${s.selfRepair.rows} self-repair (${formatShare(s.shareOfMeasured)} of measured, ${formatShare(s.shareOfMatter)} of those that matter)`,
+    renderTable(
+      [
+        { header: "method", align: "left" },
+        { header: "rank j1 / j2 (self-repair rows)", align: "right" },
+        { header: "both top two", align: "right" },
+        { header: "pair share of |g|", align: "right" },
+        { header: "visibility", align: "right" },
+        { header: "ρ(g, E) all rows", align: "right" },
+        { header: "ρ(Ê, E) all rows", align: "right" },
+      ],
+      s.selfRepair.methods.map((x) => [
+        x.name,
+        `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`,
+        pct(x.bothTopTwo),
+        value(x.medianPairShare),
+        value(s.visibility[x.name] ?? Number.NaN),
+        value(s.gradientSpearman[x.name] ?? Number.NaN),
+        value(s.jointSpearman[x.name] ?? Number.NaN),
+      ]),
+    ),
+  ];
+}
 
 /** The protocol's lines of the text output. */
 export function protocolLines(x: ProtocolEvalResult): string[] {
@@ -406,32 +494,7 @@ export function renderText(results: EvalResults): string {
         ),
       );
     }
-    if (m.selfRepair) {
-      const s = m.selfRepair;
-      lines.push(`self-repair: ${s.rowsMeasured} rows measured, ${s.rowsThatMatter} where the pair matters, ${s.selfRepair.rows} self-repair`);
-      lines.push(
-        renderTable(
-          [
-            { header: "method", align: "left" },
-            { header: "rank j1 / j2 (self-repair rows)", align: "right" },
-            { header: "both top two", align: "right" },
-            { header: "pair share of |g|", align: "right" },
-            { header: "visibility", align: "right" },
-            { header: "ρ(g, E) all rows", align: "right" },
-            { header: "ρ(Ê, E) all rows", align: "right" },
-          ],
-          s.selfRepair.methods.map((x) => [
-            x.name,
-            `${value(x.meanRanks[0])} / ${value(x.meanRanks[1])}`,
-            pct(x.bothTopTwo),
-            value(x.medianPairShare),
-            value(s.visibility[x.name] ?? Number.NaN),
-            value(s.gradientSpearman[x.name] ?? Number.NaN),
-            value(s.jointSpearman[x.name] ?? Number.NaN),
-          ]),
-        ),
-      );
-    }
+    if (m.selfRepair) lines.push(...selfRepairLines(m.selfRepair));
     if (m.protocol) lines.push(...protocolLines(m.protocol));
   }
   lines.push(`${formatDuration(results.seconds)} in total`, "");

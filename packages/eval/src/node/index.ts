@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import { InputError } from "@gim/tensor";
-import { extractDiscussion, renderProtocolSection, renderReport, replaceProtocolSection, type ReportMeta } from "../report/index.js";
+import { extractDiscussion, renderReport, renderSection, replaceProtocolSection, replaceSelfRepairSection, type ReportMeta, type SectionAlone } from "../report/index.js";
 import type { EvalResults, ProtocolResults } from "../run.js";
 
 /** The machine, from /proc/cpuinfo and Node. */
@@ -41,16 +41,24 @@ export function writeReport(file: string, results: EvalResults, meta: Omit<Repor
 }
 
 /**
- * Replaces the self-repair protocol's section of the report in `file` (which must exist) with
- * one made from `results`, and writes its plots to `plots/` next to it; the rest of the report
- * is kept as it is. Returns the plot folder and how many plots it wrote.
+ * Replaces one section of the report in `file` (which must exist) with one made from
+ * `results` (`self-repair` or `protocol`, see `renderSection`), and writes its plots to
+ * `plots/` next to it; the rest of the report is kept as it is. Returns the plot folder and
+ * how many plots it wrote.
  */
-export function updateProtocolSection(file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
-  if (!fs.existsSync(file)) throw new InputError(`${file} does not exist: --only-protocol replaces the protocol's section of an existing report (make one with gim eval --report first)`);
-  const { markdown, plots } = renderProtocolSection(results, { ...meta, plotDir: "plots" });
+export function updateSection(section: SectionAlone, file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
+  if (!fs.existsSync(file)) throw new InputError(`${file} does not exist: --only-${section} replaces a section of an existing report (make one with gim eval --report first)`);
+  const { markdown, plots } = renderSection(section, results, { ...meta, plotDir: "plots" });
+  if (markdown === "") throw new InputError(`no model has ${section === "protocol" ? "protocol" : "self-repair"} results to write into ${file}`);
   const plotDir = nodePath.join(nodePath.dirname(file), "plots");
   fs.mkdirSync(plotDir, { recursive: true });
   for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
-  fs.writeFileSync(file, replaceProtocolSection(fs.readFileSync(file, "utf8"), markdown));
+  const replace = section === "protocol" ? replaceProtocolSection : replaceSelfRepairSection;
+  fs.writeFileSync(file, replace(fs.readFileSync(file, "utf8"), markdown));
   return { plotDir, plots: plots.length };
+}
+
+/** Replaces the self-repair protocol's section of the report in `file`: {@link updateSection} of "protocol". */
+export function updateProtocolSection(file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
+  return updateSection("protocol", file, results, meta);
 }

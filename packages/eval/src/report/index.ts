@@ -22,6 +22,8 @@ import type { ReportWriter } from "./writer.js";
 export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
 export { formatValue, methodLabels } from "./format.js";
 export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
+export { replaceSelfRepairSection, selfRepairMarkers, selfRepairSection, type SelfRepairOfModel } from "./selfRepair.js";
+export { provenanceLines, replaceMarkedSection, type SectionMarkers, type SectionProvenance } from "./sections.js";
 export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel, type ProtocolProvenance } from "./protocol.js";
 export type { ReportWriter } from "./writer.js";
 
@@ -29,7 +31,17 @@ export type { ReportWriter } from "./writer.js";
 export type ReportSection = (results: EvalResults, out: ReportWriter) => void;
 
 /** The sections of the report, in order. */
-export const reportSections: readonly ReportSection[] = [introSection, modelsSection, headlineSection, tokenSection, componentSection, circuitSection, selfRepairSection, (results, out) => protocolSection(results, out), closingSections];
+export const reportSections: readonly ReportSection[] = [
+  introSection,
+  modelsSection,
+  headlineSection,
+  tokenSection,
+  componentSection,
+  circuitSection,
+  (results, out) => selfRepairSection(results, out),
+  (results, out) => protocolSection(results, out),
+  closingSections,
+];
 
 /** The report's markdown and plots. */
 export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {
@@ -47,13 +59,27 @@ export function renderReport(results: EvalResults, meta: ReportMeta): { markdown
   return { markdown: lines.join("\n"), plots };
 }
 
-/** The protocol's section alone (for {@link replaceProtocolSection}), saying how it was made, and its plots. */
-export function renderProtocolSection(results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
+/** The report's sections that can be made on their own from {@link ProtocolResults}. */
+export type SectionAlone = "self-repair" | "protocol";
+
+/**
+ * One section alone (for {@link replaceSelfRepairSection} or {@link replaceProtocolSection}),
+ * saying how it was made, and its plots; empty when no model has its results.
+ */
+export function renderSection(section: SectionAlone, results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
   const lines: string[] = [];
   const plots: ReportPlot[] = [];
   const machine = `${meta.machine.cpu}, ${meta.machine.cores} cores, Node ${meta.machine.node}`;
-  protocolSection(results, { p: (...more) => void lines.push(...more), plot: (file, svg) => (plots.push({ file, svg }), `${meta.plotDir}/${file}`) }, { date: meta.date, machine, commands: meta.commands, seconds: results.seconds });
+  const out = { p: (...more: string[]) => void lines.push(...more), plot: (file: string, svg: string) => (plots.push({ file, svg }), `${meta.plotDir}/${file}`) };
+  const provenance = { date: meta.date, machine, commands: meta.commands, seconds: results.seconds };
+  if (section === "self-repair") selfRepairSection(results, out, provenance);
+  else protocolSection(results, out, provenance);
   return { markdown: lines.join("\n"), plots };
+}
+
+/** The protocol's section alone: {@link renderSection} of "protocol". */
+export function renderProtocolSection(results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
+  return renderSection("protocol", results, meta);
 }
 
 /** Results as JSON text: NaN and infinities become null; Maps become objects. */

@@ -5,6 +5,7 @@ import type { ProtocolResults } from "../run.js";
 import type { ProtocolEvalResult, ProtocolPoint } from "../selfRepairProtocolEval.js";
 import { formatInterval, formatSignedInterval } from "./circuits.js";
 import { formatValue, percent, slug, table } from "./format.js";
+import { provenanceLines, replaceMarkedSection, type SectionProvenance } from "./sections.js";
 import type { ReportWriter } from "./writer.js";
 
 /** The share of measured rows the issue asks for on the larger models. */
@@ -29,13 +30,8 @@ export interface ProtocolOfModel {
   readonly protocol?: ProtocolEvalResult;
 }
 
-/** How a section made on its own came about, written under its heading. */
-export interface ProtocolProvenance {
-  readonly date: string;
-  readonly machine: string;
-  readonly commands: readonly string[];
-  readonly seconds: number;
-}
+/** How a section made on its own came about (see {@link SectionProvenance}). */
+export type ProtocolProvenance = SectionProvenance;
 
 /** The two plot files of a model's protocol (only when it measured rows). */
 export function protocolPlotFiles(model: ProtocolOfModel): string[] {
@@ -75,16 +71,7 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
   if (models.length === 0) return;
   const first = models[0]!.protocol!;
   p(protocolMarkers.start, "## The GIM paper's self-repair protocol, and circuit error", "");
-  if (provenance) {
-    p(
-      `*This section was regenerated on its own (${provenance.date}, ${provenance.machine}, ${formatDuration(provenance.seconds)}) by the commands below; the rest of the report is from the run under [Reproducing](#reproducing), and its models may differ.*`,
-      "",
-      "```sh",
-      ...provenance.commands,
-      "```",
-      "",
-    );
-  }
+  if (provenance) p(...provenanceLines(provenance, formatDuration));
   p("### Definitions", "");
   p(
     "The protocol of the GIM paper's experiment code (JoakimEdin/gim, `src/evaluation/evaluate_self_repair.py`, read at commit 38c8472; implemented in `@gim/rules`' `selfRepairProtocol`), on each model's held-out examples:",
@@ -200,15 +187,5 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
  * or `section` put before the discussion when it has none (at the end without a discussion).
  */
 export function replaceProtocolSection(markdown: string, section: string): string {
-  const block = section.replace(/\n*$/, "\n\n");
-  const start = markdown.indexOf(protocolMarkers.start);
-  const end = markdown.indexOf(protocolMarkers.end);
-  if (start >= 0 && end > start) {
-    let after = end + protocolMarkers.end.length;
-    while (markdown[after] === "\n") after++;
-    return markdown.slice(0, start) + block + markdown.slice(after);
-  }
-  const discussion = markdown.indexOf("\n## Discussion\n");
-  if (discussion >= 0) return markdown.slice(0, discussion + 1) + block + markdown.slice(discussion + 1);
-  return `${markdown.replace(/\n*$/, "\n\n")}${block}`;
+  return replaceMarkedSection(markdown, protocolMarkers, section);
 }
