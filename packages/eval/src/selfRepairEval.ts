@@ -8,6 +8,7 @@
 import { bootstrapSamples, spearman, isSelfRepair, measureSelfRepair, type GradientMethod, type Interval, type SelfRepairCriteria, type SelfRepairRow } from "@gim/rules";
 import type { CausalLM } from "@gim/transformer";
 import { meanStat, median, pooledShare, type MeanStat } from "./stats.js";
+import { predictsTarget } from "./tokenEval.js";
 import type { EvalExample } from "./task.js";
 
 /** How one method treats the two keys of a group of rows. */
@@ -54,6 +55,8 @@ export interface SelfRepairResult {
   readonly rowsThatMatter: number;
   /** Rows that show self-repair. */
   readonly selfRepair: RowGroupSummary;
+  /** Share of the examples whose most likely next token is the target (the model answers them). */
+  readonly answered: number;
   /** Self-repair rows / rows measured, pooled, with a bootstrap interval over examples. */
   readonly shareOfMeasured: Interval;
   /** Self-repair rows / rows where the pair matters, pooled, with a bootstrap interval over examples (NaN without such rows). */
@@ -166,6 +169,7 @@ export function evaluateSelfRepair(model: CausalLM, examples: readonly EvalExamp
     rowsMeasured: all.length,
     rowsThatMatter: matter.length,
     selfRepair,
+    answered: examples.length === 0 ? Number.NaN : examples.filter((e) => predictsTarget(model, e.ids, e.target)).length / examples.length,
     shareOfMeasured: pooledShare(perExample.map((e) => ({ part: e.repair, whole: e.measured })), samples),
     shareOfMatter: pooledShare(perExample.map((e) => ({ part: e.repair, whole: e.matter })), samples),
     additive: additiveRows,

@@ -41,6 +41,11 @@ export interface TokenExampleResult {
   readonly methods: ReadonlyMap<EvalMethod, { readonly order: readonly number[]; readonly faithfulness: TokenFaithfulness; readonly alignment?: number }>;
 }
 
+/** Whether the model's most likely next token after `ids` (over the whole vocabulary) is `target`. */
+export function predictsTarget(model: CausalLM, ids: readonly number[], target: number): boolean {
+  return noGrad(() => T.argmax(T.select(model.forward({ ids: [...ids] }, { positions: [-1] }).logits.value, 0, 0), 0).item()) === target;
+}
+
 /** Evaluates one example with every method in `methods` (index: the example's index, for the random baseline's seed). */
 export function evaluateTokenExample(model: CausalLM, baseline: number, example: EvalExample, index: number, methods: readonly EvalMethod[], options: TokenEvalOptions = {}): TokenExampleResult {
   const { ids, target } = example;
@@ -49,11 +54,10 @@ export function evaluateTokenExample(model: CausalLM, baseline: number, example:
   const orders = methods.map((m) => (m === "random" ? randomRanking(ids.length, exampleRng(options.seed ?? 0, index)) : rankTokens(explanations[explained.indexOf(m)]!.attributions)));
   const f = targetLogitFunction(model, { target, batchSize: options.batchSize });
   const scores = tokenFaithfulness(ids, orders, f, { baseline });
-  const argmax = noGrad(() => T.argmax(T.select(model.forward({ ids: [...ids] }, { positions: [-1] }).logits.value, 0, 0), 0).item());
   return {
     logit: scores[0]?.logit ?? f([ids])[0]!,
     defined: scores[0]?.defined ?? false,
-    argmaxIsTarget: argmax === target,
+    argmaxIsTarget: predictsTarget(model, ids, target),
     rankable: Math.max(0, ids.length - 2),
     length: ids.length,
     evidence: example.evidence,

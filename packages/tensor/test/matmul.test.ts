@@ -326,6 +326,11 @@ describe("the CPU backend's threads", () => {
     const worker = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0]!.worker;
     // The worker's exit event cannot reach this thread before the product: the pool still counts it.
     void worker.terminate();
+    // terminate() stops the thread asynchronously: on a loaded machine the worker could still
+    // claim a task of the next job and die in the middle of it, which the pool reports only
+    // after STALL_MS (a task that is claimed but never finishes). Give it time to stop, blocking
+    // this thread so that the exit event still cannot arrive.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     const rescuedBefore = pool.stats.rescuedJobs;
     const started = Date.now();
     c.fill(0);

@@ -34,6 +34,7 @@ export function selfRepairSection(results: { readonly models: readonly SelfRepai
       "- **What a method says**: `g_j`, the method's gradient of f at the pre-softmax attention score of key j in that row (the `attn.scores` place), with its backward rules: plain gradient, TSG alone (T = 2), GIM. For the plain gradient, `Ê(S) = Σ_{j∈S} g_j / (1 - Σ_{j∈S} p_j)` is exactly the first-order estimate of E(S); the same formula is applied to the TSG and GIM gradients. Ranks are among the row's keys by g (largest first, 1 = top).",
       "- **Two views of the gradient.** The raw score gradient `g_j` is what flows on to the tokens and components upstream of the scores; when the two keys compensate for each other (weights p_j1 + p_j2 = P near 1, similar values) it is proportional to 1 - P and nearly vanishes: that is the self-repair GIM.md describes. The estimate `Ê` divides by 1 - P again, so for the plain gradient it recovers the first-order effect of masking, which is exact in the limit of small changes.",
       "- **Columns**: mean ranks of j1 and j2 by raw g; the share of rows where the two keys are the method's top two; the median of the pair's signed share of the row's gradient, `(g_j1 + g_j2) / Σ_k |g_k|` (scale-free, in [-1, 1]); the median of `(g_j1 + g_j2) / E({j1, j2})` (raw gradient per unit of joint effect); the median of `Ê({j1, j2}) / E({j1, j2})` (1 = the first-order estimate sees the whole joint effect) and of `(Ê({j1}) + Ê({j2})) / E({j1, j2})`; over every measured row, the Spearman correlation with E({j1, j2}) of `g_j1 + g_j2` and of `Ê({j1, j2})`.",
+      "- **Answered**: the share of the examples whose most likely next token (over the whole vocabulary) is the target.",
       "- **Shares**: self-repair rows over the rows measured and over the rows where the pair matters, pooled over examples, with 95% percentile bootstrap intervals that resample whole examples (the rows of one example are not independent).",
       "- **Visibility** of a method: its median `(g_j1 + g_j2) / E({j1, j2})` over the self-repair rows divided by the same over the additive rows. Near 1: the gradient credits a pair's joint effect alike whether or not the keys compensate for each other; near 0: self-repair hides the pair from it. This compares a method with itself, so the different scales of the methods (TSG has no 1/T factor) do not matter.",
       "",
@@ -42,7 +43,7 @@ export function selfRepairSection(results: { readonly models: readonly SelfRepai
       `Issue 11 asks that at least ${percent(protocolShareGoal)} of the measured rows show self-repair on the larger models (its count of 11, 2 and 36 rows on the small ones is this table's):`,
       "",
       table(
-        ["model", "examples", "rows measured", "pair matters", "self-repair rows", "of measured [95% CI]", `≥ ${percent(protocolShareGoal)}?`, "of pair matters [95% CI]", "by layer", "E(j1) / f(x)", "E(j2) / f(x)", "E(j1, j2) / f(x)"],
+        ["model", "examples", "answered", "rows measured", "pair matters", "self-repair rows", "of measured [95% CI]", `≥ ${percent(protocolShareGoal)}?`, "of pair matters [95% CI]", "by layer", "E(j1) / f(x)", "E(j2) / f(x)", "E(j1, j2) / f(x)"],
         results.models.flatMap((m) => {
           const s = m.selfRepair;
           if (!s) return [];
@@ -50,6 +51,7 @@ export function selfRepairSection(results: { readonly models: readonly SelfRepai
             [
               `\`${m.name}\``,
               String(s.examples),
+              percent(s.answered),
               String(s.rowsMeasured),
               String(s.rowsThatMatter),
               String(s.selfRepair.rows),
