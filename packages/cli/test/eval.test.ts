@@ -150,8 +150,8 @@ describe("gim eval", () => {
     expect(json["models"][0].tokens.argmaxIsTarget).toBe(2); // the trained model predicts the answer of both held-out examples
   });
 
-  it("--also-task evaluates each induction model on the variant too, under its own name", async () => {
-    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", "induction-gpt2", "--also-task", "induction-twice", "--subset", "2", "--only-protocol", "--no-protocol-link", "--protocol-threshold", "0.1", "--json"]);
+  it("--also-task evaluates each induction model on the variant too, under its own name (once, if given twice)", async () => {
+    const { code, stdout: out, stderr: err } = await gim(["eval", "--model", "induction-gpt2", "--also-task", "induction-twice", "--also-task", "induction-twice", "--subset", "2", "--only-protocol", "--no-protocol-link", "--protocol-threshold", "0.1", "--json"]);
     expect(code, err).toBe(0);
     const json = JSON.parse(out) as Record<string, any>;
     expect(json["models"].map((m: { name: string }) => m.name)).toEqual(["induction-gpt2", "induction-gpt2 on induction-twice"]);

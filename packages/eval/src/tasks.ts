@@ -168,7 +168,7 @@ export function buildEvalTask(kind: EvalTaskKind, model: CausalLM, tokenizer: To
       ? "the token after both earlier occurrences (each s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric)."
       : "the token after the earlier occurrence (s+1) replaced by a symbol that occurs nowhere else (the corrupted prompt supports that symbol, the wrong answer of the metric).";
     examplesDescription = twice
-      ? `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols whose copied segment (1 to ${INDUCTION_TWICE_OPTIONS.maxRepeat} symbols) and its answer occur twice before the tail (the last token occurred twice before, each time followed by the answer).`
+      ? `Examples: induction sequences of ${INDUCTION_TWICE_OPTIONS.length} symbols whose copied segment (1 to ${INDUCTION_TWICE_OPTIONS.maxRepeat} symbols) and its answer occur twice before the tail (the last token occurred twice before, each time followed by the answer).`
       : `Examples: induction sequences of ${INDUCTION_OPTIONS.length} symbols.`;
   }
   for (const e of examples) {

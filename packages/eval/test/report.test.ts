@@ -133,9 +133,20 @@ describe("replaceSelfRepairSection", () => {
   it("replaces its own marked section only, and puts a missing one before the protocol's", () => {
     const marked = `# R\n\n${selfRepairMarkers.start}\n## S\nold\n${selfRepairMarkers.end}\n\n${protocol}\n## Discussion\nkept\n`;
     expect(replaceSelfRepairSection(marked, section)).toBe(`# R\n\n${section}\n${protocol}\n## Discussion\nkept\n`);
-    expect(replaceSelfRepairSection(`# R\n\n## Old self-repair, unmarked\n\n${protocol}`, section)).toBe(`# R\n\n## Old self-repair, unmarked\n\n${section}\n${protocol}`);
+    // A section from before the markers is replaced, up to the next section, not kept beside the new one.
+    expect(replaceSelfRepairSection(`# R\n\n## Attention self-repair\n\nold rows\n\n### Definitions\nold\n\n${protocol}`, section)).toBe(`# R\n\n${section}\n${protocol}`);
+    expect(replaceSelfRepairSection(`# R\n\n## Attention self-repair\nold\n\n## Discussion\nkept\n`, section)).toBe(`# R\n\n${section}\n## Discussion\nkept\n`);
+    expect(replaceSelfRepairSection(`# R\n\n## Other\n\n${protocol}`, section)).toBe(`# R\n\n## Other\n\n${section}\n${protocol}`);
     expect(replaceSelfRepairSection("# R\n\n## Discussion\nkept\n", section)).toBe(`# R\n\n${section}\n## Discussion\nkept\n`);
     expect(replaceSelfRepairSection(replaceSelfRepairSection(marked, section), section)).toBe(replaceSelfRepairSection(marked, section));
+  });
+
+  it("refuses a report where only one of its markers is left (a broken hand edit), rather than adding a second section", () => {
+    expect(() => replaceSelfRepairSection(`# R\n${selfRepairMarkers.start}\n## S\nold\n\n${protocol}`, section)).toThrow(
+      `the report has ${selfRepairMarkers.start} without ${selfRepairMarkers.end} after it; mend the markers before replacing the section`,
+    );
+    expect(() => replaceSelfRepairSection(`# R\n## S\nold\n${selfRepairMarkers.end}\n`, section)).toThrow(`the report has ${selfRepairMarkers.end} without ${selfRepairMarkers.start}`);
+    expect(() => replaceSelfRepairSection(`# R\n${selfRepairMarkers.end}\n${selfRepairMarkers.start}\n`, section)).toThrow(/without/);
   });
 
   it("is what a full report holds between the self-repair markers", () => {

@@ -13,7 +13,7 @@ import {
   buildEvalTask, differenceOf, evalMethods, formatInterval, formatShare, fullRun, ioiCounterfactuals, maxSubset, methodLabels, resultsJson, runEval, runProtocol, sizesOf, verdict,
   type IoiCounterfactual, type EvalMethod, type ProtocolEvalResult, type EvalProgress, type EvalResults, type EvalSizes, type EvalTask, type EvalTaskKind, type SectionAlone, type SelfRepairResult,
 } from "@gim/eval";
-import { machineInfo, updateSection, writeReport } from "@gim/eval/node";
+import { machineInfo, updateSections, writeReport } from "@gim/eval/node";
 import { ioiTrainingTask, recipes, shippedModels } from "@gim/models";
 import { formatDuration, ProgressLine } from "@gim/report";
 import { UsageError, type CommandSpec, type ParsedArgs } from "../args.js";
@@ -301,7 +301,7 @@ export const evalCommand: Command = {
       if (args.string("circuit-grid") !== undefined) wrong.push("--circuit-grid");
       if (wrong.length > 0) throw new UsageError(`${flags} run${only.length === 1 ? "s" : ""} only ${parts}; ${wrong[0]} does not apply`);
     }
-    const alsoTasks = args.strings("also-task");
+    const alsoTasks = [...new Set(args.strings("also-task"))]; // a variant given twice is evaluated once
     const variants = Object.values(taskVariants).flat();
     for (const t of alsoTasks) if (!(variants as readonly string[]).includes(t)) throw new UsageError(`unknown --also-task "${t}" (known: ${variants.join(", ")})`);
     const loaded: LoadedTask[] = [];
@@ -330,10 +330,9 @@ export const evalCommand: Command = {
       );
       bar.finish(`done in ${formatDuration(results.seconds)}`);
       if (reportPath !== undefined) {
-        for (const section of only) {
-          const { plotDir, plots } = updateSection(section, reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
-          io.stderr.write(`gim eval replaced the ${section === "protocol" ? "self-repair protocol's" : "self-repair"} section of ${reportPath}${plots > 0 ? ` and wrote ${plots} plots in ${plotDir}` : ""}\n`);
-        }
+        const { plotDir, plots } = updateSections(only, reportPath, results, { date: new Date().toISOString(), machine: machineInfo(), commands: trainingCommands(loaded, args, report) });
+        const sections = only.map((x) => (x === "protocol" ? "the self-repair protocol's" : "the self-repair")).join(" and ");
+        io.stderr.write(`gim eval replaced ${sections} section${only.length > 1 ? "s" : ""} of ${reportPath}${plots > 0 ? ` and wrote ${plots} plots in ${plotDir}` : ""}\n`);
       }
       if (args.flag("json")) io.stdout.write(resultsJson(results) + "\n");
       else {

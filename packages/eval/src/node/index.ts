@@ -41,24 +41,29 @@ export function writeReport(file: string, results: EvalResults, meta: Omit<Repor
 }
 
 /**
- * Replaces one section of the report in `file` (which must exist) with one made from
- * `results` (`self-repair` or `protocol`, see `renderSection`), and writes its plots to
- * `plots/` next to it; the rest of the report is kept as it is. Returns the plot folder and
- * how many plots it wrote.
+ * Replaces sections of the report in `file` (which must exist) with ones made from `results`
+ * (`self-repair` and/or `protocol`, see `renderSection`), and writes their plots to `plots/`
+ * next to it; the rest of the report is kept as it is. Everything is rendered before anything
+ * is written, so a section without results leaves the report untouched. Returns the plot
+ * folder and how many plots it wrote.
  */
-export function updateSection(section: SectionAlone, file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
-  if (!fs.existsSync(file)) throw new InputError(`${file} does not exist: --only-${section} replaces a section of an existing report (make one with gim eval --report first)`);
-  const { markdown, plots } = renderSection(section, results, { ...meta, plotDir: "plots" });
-  if (markdown === "") throw new InputError(`no model has ${section === "protocol" ? "protocol" : "self-repair"} results to write into ${file}`);
+export function updateSections(sections: readonly SectionAlone[], file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
+  const flags = sections.map((x) => `--only-${x}`).join(" and ");
+  if (!fs.existsSync(file)) throw new InputError(`${file} does not exist: ${flags} replace${sections.length === 1 ? "s" : ""} sections of an existing report (make one with gim eval --report first)`);
+  const rendered = sections.map((section) => ({ section, ...renderSection(section, results, { ...meta, plotDir: "plots" }) }));
+  const empty = rendered.find((r) => r.markdown === "");
+  if (empty) throw new InputError(`no model has ${empty.section === "protocol" ? "protocol" : "self-repair"} results to write into ${file}`);
+  let markdown = fs.readFileSync(file, "utf8");
+  for (const r of rendered) markdown = (r.section === "protocol" ? replaceProtocolSection : replaceSelfRepairSection)(markdown, r.markdown);
+  const plots = rendered.flatMap((r) => r.plots);
   const plotDir = nodePath.join(nodePath.dirname(file), "plots");
   fs.mkdirSync(plotDir, { recursive: true });
   for (const p of plots) fs.writeFileSync(nodePath.join(plotDir, p.file), p.svg);
-  const replace = section === "protocol" ? replaceProtocolSection : replaceSelfRepairSection;
-  fs.writeFileSync(file, replace(fs.readFileSync(file, "utf8"), markdown));
+  fs.writeFileSync(file, markdown);
   return { plotDir, plots: plots.length };
 }
 
-/** Replaces the self-repair protocol's section of the report in `file`: {@link updateSection} of "protocol". */
+/** Replaces the self-repair protocol's section of the report in `file`: {@link updateSections} of "protocol". */
 export function updateProtocolSection(file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
-  return updateSection("protocol", file, results, meta);
+  return updateSections(["protocol"], file, results, meta);
 }

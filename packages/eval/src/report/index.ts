@@ -23,7 +23,7 @@ export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot 
 export { formatValue, methodLabels } from "./format.js";
 export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
 export { replaceSelfRepairSection, selfRepairMarkers, selfRepairSection, type SelfRepairOfModel } from "./selfRepair.js";
-export { provenanceLines, replaceMarkedSection, type SectionMarkers, type SectionProvenance } from "./sections.js";
+export { provenanceLines, replaceMarkedSection, type SectionMarkers, type SectionPlace, type SectionProvenance } from "./sections.js";
 export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel, type ProtocolProvenance } from "./protocol.js";
 export type { ReportWriter } from "./writer.js";
 

@@ -21,6 +21,9 @@ export function formatShare(i: Interval): string {
   return Number.isFinite(i.low) ? `${pct(i.estimate)} [${pct(i.low)}, ${pct(i.high)}]` : pct(i.estimate);
 }
 
+/** The section's heading (also how {@link replaceProtocolSection} finds a copy without markers). */
+const PROTOCOL_HEADING = "## The GIM paper's self-repair protocol, and circuit error";
+
 /** The markers around the protocol's section, so that `gim eval --only-protocol` can replace it alone. */
 export const protocolMarkers = { start: "<!-- self-repair-protocol:start -->", end: "<!-- self-repair-protocol:end -->" } as const;
 
@@ -70,7 +73,7 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
   const models = results.models.filter((m) => m.protocol);
   if (models.length === 0) return;
   const first = models[0]!.protocol!;
-  p(protocolMarkers.start, "## The GIM paper's self-repair protocol, and circuit error", "");
+  p(protocolMarkers.start, PROTOCOL_HEADING, "");
   if (provenance) p(...provenanceLines(provenance, formatDuration));
   p("### Definitions", "");
   p(
@@ -183,9 +186,10 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
 }
 
 /**
- * `markdown` with its protocol section (between {@link protocolMarkers}) replaced by `section`,
- * or `section` put before the discussion when it has none (at the end without a discussion).
+ * `markdown` with its protocol section (between {@link protocolMarkers}, or an unmarked one
+ * under its heading, up to the next section) replaced by `section`, or `section` put before the
+ * discussion when it has none (at the end without a discussion).
  */
 export function replaceProtocolSection(markdown: string, section: string): string {
-  return replaceMarkedSection(markdown, protocolMarkers, section);
+  return replaceMarkedSection(markdown, protocolMarkers, section, { heading: PROTOCOL_HEADING });
 }

@@ -3,6 +3,7 @@
  * `--only-protocol`): each sits between two markers, says how it was made when made alone, and
  * is swapped into an existing report without touching the rest.
  */
+import { InputError } from "@gim/tensor";
 
 /** The HTML comments around a section that can be regenerated on its own. */
 export interface SectionMarkers {
@@ -30,19 +31,39 @@ export function provenanceLines(provenance: SectionProvenance, duration: (second
   ];
 }
 
+/** Where {@link replaceMarkedSection} puts a section the report does not hold yet, and how it finds an unmarked old one. */
+export interface SectionPlace {
+  /** Text that starts a later part (another section's start marker): the section goes before the first found. */
+  readonly before?: readonly string[];
+  /** The section's heading (`## Attention self-repair`), to find a copy written before the markers existed. */
+  readonly heading?: string;
+}
+
 /**
- * `markdown` with the section between `markers` replaced by `section`. Without those markers,
- * `section` goes before the first of `before` found in it (text that starts a later part,
- * such as another section's start marker), else before the discussion, else at the end.
+ * `markdown` with the section between `markers` replaced by `section`. A report without those
+ * markers may hold the section from before they existed, under `place.heading`: that copy is
+ * replaced, up to the next `## ` heading or the first of `place.before`. Otherwise `section`
+ * goes before the first of `place.before` found, else before the discussion, else at the end.
+ * Throws when only one of the markers is there (a hand edit broke them: mend it first).
  */
-export function replaceMarkedSection(markdown: string, markers: SectionMarkers, section: string, before: readonly string[] = []): string {
+export function replaceMarkedSection(markdown: string, markers: SectionMarkers, section: string, place: SectionPlace = {}): string {
   const block = section.replace(/\n*$/, "\n\n");
   const start = markdown.indexOf(markers.start);
-  const end = markdown.indexOf(markers.end);
+  const end = start >= 0 ? markdown.indexOf(markers.end, start) : markdown.indexOf(markers.end);
   if (start >= 0 && end > start) {
     let after = end + markers.end.length;
     while (markdown[after] === "\n") after++;
     return markdown.slice(0, start) + block + markdown.slice(after);
+  }
+  if (start >= 0 || end >= 0) {
+    throw new InputError(`the report has ${start >= 0 ? markers.start : markers.end} without ${start >= 0 ? `${markers.end} after it` : markers.start}; mend the markers before replacing the section`);
+  }
+  const before = place.before ?? [];
+  const old = place.heading === undefined ? -1 : headingAt(markdown, place.heading);
+  if (old >= 0) {
+    const from = old + place.heading!.length;
+    const ends = [markdown.indexOf("\n## ", from) + 1, ...before.map((text) => markdown.indexOf(text, from))].filter((i) => i > 0);
+    return markdown.slice(0, old) + block + markdown.slice(ends.length > 0 ? Math.min(...ends) : markdown.length);
   }
   for (const text of before) {
     const at = markdown.indexOf(text);
@@ -51,4 +72,11 @@ export function replaceMarkedSection(markdown: string, markers: SectionMarkers, 
   const discussion = markdown.indexOf("\n## Discussion\n");
   if (discussion >= 0) return markdown.slice(0, discussion + 1) + block + markdown.slice(discussion + 1);
   return `${markdown.replace(/\n*$/, "\n\n")}${block}`;
+}
+
+/** Where the line `heading` starts in `markdown`, or -1. */
+function headingAt(markdown: string, heading: string): number {
+  if (markdown.startsWith(`${heading}\n`)) return 0;
+  const at = markdown.indexOf(`\n${heading}\n`);
+  return at < 0 ? -1 : at + 1;
 }

@@ -8,6 +8,9 @@ import type { ReportWriter } from "./writer.js";
 /** The markers around the self-repair section, so that `gim eval --only-self-repair` can replace it alone. */
 export const selfRepairMarkers = { start: "<!-- self-repair:start -->", end: "<!-- self-repair:end -->" } as const;
 
+/** The section's heading (also how {@link replaceSelfRepairSection} finds a copy from before the markers). */
+const SELF_REPAIR_HEADING = "## Attention self-repair";
+
 /** What the section reads of a model's results (a full evaluation's or `runProtocol`'s). */
 export interface SelfRepairOfModel {
   readonly name: string;
@@ -22,7 +25,7 @@ export interface SelfRepairOfModel {
 export function selfRepairSection(results: { readonly models: readonly SelfRepairOfModel[] }, { p }: Pick<ReportWriter, "p">, provenance?: SectionProvenance): void {
   if (results.models.some((m) => m.selfRepair)) {
     const first = results.models.find((m) => m.selfRepair)!.selfRepair!;
-    p(selfRepairMarkers.start, "## Attention self-repair", "");
+    p(selfRepairMarkers.start, SELF_REPAIR_HEADING, "");
     if (provenance) p(...provenanceLines(provenance, formatDuration));
     p("### Definitions", "");
     p(
@@ -40,7 +43,7 @@ export function selfRepairSection(results: { readonly models: readonly SelfRepai
       "",
     );
     p(
-      `Issue 11 asks that at least ${percent(protocolShareGoal)} of the measured rows show self-repair on the larger models (its count of 11, 2 and 36 rows on the small ones is this table's):`,
+      `Issue 11 asks that at least ${percent(protocolShareGoal)} of the measured rows show self-repair on the larger models:`,
       "",
       table(
         ["model", "examples", "answered", "rows measured", "pair matters", "self-repair rows", "of measured [95% CI]", `≥ ${percent(protocolShareGoal)}?`, "of pair matters [95% CI]", "by layer", "E(j1) / f(x)", "E(j2) / f(x)", "E(j1, j2) / f(x)"],
@@ -136,10 +139,10 @@ export function selfRepairSection(results: { readonly models: readonly SelfRepai
 }
 
 /**
- * `markdown` with its self-repair section (between {@link selfRepairMarkers}) replaced by
- * `section`; without one, `section` goes before the protocol's section, else before the
- * discussion, else at the end.
+ * `markdown` with its self-repair section (between {@link selfRepairMarkers}, or an unmarked
+ * one from before the markers, up to the next section) replaced by `section`; without one,
+ * `section` goes before the protocol's section, else before the discussion, else at the end.
  */
 export function replaceSelfRepairSection(markdown: string, section: string): string {
-  return replaceMarkedSection(markdown, selfRepairMarkers, section, [protocolMarkers.start]);
+  return replaceMarkedSection(markdown, selfRepairMarkers, section, { before: [protocolMarkers.start], heading: SELF_REPAIR_HEADING });
 }
