@@ -177,6 +177,7 @@ describe("gim eval", () => {
       [["eval", "--counterfactual", "abc"], /^gim: unknown --counterfactual "abc" \(known: s2-io-flip, third-name\)/],
       [["eval", "--report", "/no/such/folder/results.md"], /^gim: --report .*: the folder \/no\/such\/folder does not exist/],
       [["eval", "--model", path.join(tmp, "random-ioi"), "--task", "copy"], /^gim: unknown --task "copy" \(known: ioi, induction\)/],
+      [["eval", "--model", "ioi-gpt2", "--model", "induction-gpt2", "--task", "ioi", "--subset", "1"], /^gim: --task ioi does not fit induction-gpt2: it was trained with the induction-gpt2 recipe, an induction model\n$/],
       [["eval", "--protocol-top", "1.5"], /^gim: option --protocol-top is a share of rows and must be below 1, got 1.5\n$/],
       [["eval", "--protocol-top", "0"], /^gim: option --protocol-top must be greater than 0, got 0\n$/],
       [["eval", "--protocol-threshold", "-1"], /^gim: option --protocol-threshold must be at least 0, got -1\n$/],

@@ -117,17 +117,20 @@ function taskOf(dir: string, name: string, given: string | undefined): { kind: E
       throw new RuntimeError(`${file} is not valid JSON: ${(e as Error).message}`);
     }
   }
-  if (given !== undefined) {
-    if (given !== "ioi" && given !== "induction") throw new UsageError(`unknown --task "${given}" (known: ioi, induction)`);
-    return { kind: given, ...(training ? { training } : {}) };
-  }
+  if (given !== undefined && given !== "ioi" && given !== "induction") throw new UsageError(`unknown --task "${given}" (known: ioi, induction)`);
   const recipeName = typeof training?.["model"] === "string" ? (training["model"] as string) : name;
   const recipe = recipes[recipeName];
-  if (!recipe) {
+  const ofRecipe: EvalTaskKind | undefined = recipe ? (recipe.task === ioiTrainingTask ? "ioi" : "induction") : undefined;
+  // --task is for folders without a recipe; with several --model values it must not relabel the others.
+  if (given !== undefined && ofRecipe !== undefined && given !== ofRecipe) {
+    throw new UsageError(`--task ${given} does not fit ${name}: it was trained with the ${recipeName} recipe, an ${ofRecipe} model`);
+  }
+  const kind = (given as EvalTaskKind | undefined) ?? ofRecipe;
+  if (kind === undefined) {
     const why = training ? "its training.json names no shipped recipe" : "it has no training.json";
     throw new UsageError(`cannot tell the task of ${dir}: ${why} (recipes: ${Object.keys(recipes).join(", ")}); pass --task ioi or --task induction`);
   }
-  return { kind: recipe.task === ioiTrainingTask ? "ioi" : "induction", ...(training ? { training } : {}) };
+  return { kind, ...(training ? { training } : {}) };
 }
 
 /** The variants of each training task a model can also be evaluated on (`--also-task`). */
