@@ -62,8 +62,3 @@ export function updateSections(sections: readonly SectionAlone[], file: string, 
   fs.writeFileSync(file, markdown);
   return { plotDir, plots: plots.length };
 }
-
-/** Replaces the self-repair protocol's section of the report in `file`: {@link updateSections} of "protocol". */
-export function updateProtocolSection(file: string, results: ProtocolResults, meta: Omit<ReportMeta, "discussion" | "plotDir">): { plotDir: string; plots: number } {
-  return updateSections(["protocol"], file, results, meta);
-}

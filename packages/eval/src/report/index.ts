@@ -24,7 +24,7 @@ export { formatValue, methodLabels } from "./format.js";
 export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
 export { replaceSelfRepairSection, selfRepairMarkers, selfRepairSection, type SelfRepairOfModel } from "./selfRepair.js";
 export { provenanceLines, replaceMarkedSection, type SectionMarkers, type SectionPlace, type SectionProvenance } from "./sections.js";
-export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel, type ProtocolProvenance } from "./protocol.js";
+export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel } from "./protocol.js";
 export type { ReportWriter } from "./writer.js";
 
 /** A section of the report: it appends its markdown (and plots) for the results. */
@@ -45,18 +45,25 @@ export const reportSections: readonly ReportSection[] = [
 
 /** The report's markdown and plots. */
 export function renderReport(results: EvalResults, meta: ReportMeta): { markdown: string; plots: ReportPlot[] } {
+  const { lines, plots, p, plot } = collect(meta.plotDir);
+  const out: ReportWriter = { p, plot, meta };
+  for (const section of reportSections) section(results, out);
+  return { markdown: lines.join("\n"), plots };
+}
+
+/** A writer's `p` and `plot` that collect the lines and plots (plots linked under `plotDir`). */
+function collect(plotDir: string): { lines: string[]; plots: ReportPlot[] } & Pick<ReportWriter, "p" | "plot"> {
   const lines: string[] = [];
   const plots: ReportPlot[] = [];
-  const out: ReportWriter = {
+  return {
+    lines,
+    plots,
     p: (...more) => void lines.push(...more),
     plot: (file, svg) => {
       plots.push({ file, svg });
-      return `${meta.plotDir}/${file}`;
+      return `${plotDir}/${file}`;
     },
-    meta,
   };
-  for (const section of reportSections) section(results, out);
-  return { markdown: lines.join("\n"), plots };
 }
 
 /** The report's sections that can be made on their own from {@link ProtocolResults}. */
@@ -67,19 +74,12 @@ export type SectionAlone = "self-repair" | "protocol";
  * saying how it was made, and its plots; empty when no model has its results.
  */
 export function renderSection(section: SectionAlone, results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
-  const lines: string[] = [];
-  const plots: ReportPlot[] = [];
+  const { lines, plots, ...out } = collect(meta.plotDir);
   const machine = `${meta.machine.cpu}, ${meta.machine.cores} cores, Node ${meta.machine.node}`;
-  const out = { p: (...more: string[]) => void lines.push(...more), plot: (file: string, svg: string) => (plots.push({ file, svg }), `${meta.plotDir}/${file}`) };
   const provenance = { date: meta.date, machine, commands: meta.commands, seconds: results.seconds };
   if (section === "self-repair") selfRepairSection(results, out, provenance);
   else protocolSection(results, out, provenance);
   return { markdown: lines.join("\n"), plots };
-}
-
-/** The protocol's section alone: {@link renderSection} of "protocol". */
-export function renderProtocolSection(results: ProtocolResults, meta: Pick<ReportMeta, "date" | "machine" | "commands" | "plotDir">): { markdown: string; plots: ReportPlot[] } {
-  return renderSection("protocol", results, meta);
 }
 
 /** Results as JSON text: NaN and infinities become null; Maps become objects. */

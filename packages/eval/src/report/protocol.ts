@@ -33,9 +33,6 @@ export interface ProtocolOfModel {
   readonly protocol?: ProtocolEvalResult;
 }
 
-/** How a section made on its own came about (see {@link SectionProvenance}). */
-export type ProtocolProvenance = SectionProvenance;
-
 /** The two plot files of a model's protocol (only when it measured rows). */
 export function protocolPlotFiles(model: ProtocolOfModel): string[] {
   if (!model.protocol || model.protocol.measured === 0) return [];
@@ -69,7 +66,7 @@ export function protocolPlots(name: string, p: ProtocolEvalResult): { ablation: 
  * The GIM paper's self-repair protocol and its link to circuit error (issue 11), between
  * {@link protocolMarkers}; with `provenance` (a section made on its own) it says how it was made.
  */
-export function protocolSection(results: { readonly models: readonly ProtocolOfModel[] }, { p, plot }: Pick<ReportWriter, "p" | "plot">, provenance?: ProtocolProvenance): void {
+export function protocolSection(results: { readonly models: readonly ProtocolOfModel[] }, { p, plot }: Pick<ReportWriter, "p" | "plot">, provenance?: SectionProvenance): void {
   const models = results.models.filter((m) => m.protocol);
   if (models.length === 0) return;
   const first = models[0]!.protocol!;
