@@ -17,6 +17,11 @@ function weightsOf(model: CausalLM): Map<string, number[]> {
   return new Map([...model.params].map(([name, v]) => [name, Array.from(T.contiguousData(v.value))]));
 }
 
+/** Largest |difference| between two sets of weights of one model. */
+function largestGap(a: Map<string, number[]>, b: Map<string, number[]>): number {
+  return Math.max(...[...a].map(([name, w]) => Math.max(...w.map((v, i) => Math.abs(v - b.get(name)![i]!)))));
+}
+
 /** The same family of model, shrunk to 2 layers of 4 heads at width 16. */
 function tinyConfig(config: ModelConfig): ModelConfig {
   if (config.modelType === "gpt2") return { ...config, nEmbd: 16, nLayer: 2, nHead: 4, nInner: 32, nPositions: 48 };
@@ -69,17 +74,17 @@ describe("training with head dropout", () => {
     const without = weightsOf(trainRecipe(base, { maxSteps: 3, progress: null }).model);
     const zero = weightsOf(trainRecipe({ ...base, headDropout: 0 }, { maxSteps: 3, progress: null }).model);
     const dropped = weightsOf(trainRecipe({ ...base, headDropout: 0.5 }, { maxSteps: 3, progress: null }).model);
-    // Largest |difference| over all weights. Rate 0 takes the very same path, but on a loaded
-    // machine two runs of the same code were once seen to differ in the last bits (about 1e-8).
-    const gap = (a: Map<string, number[]>) => Math.max(...[...without].map(([name, w]) => Math.max(...w.map((v, i) => Math.abs(v - a.get(name)![i]!)))));
-    expect(gap(zero)).toBeLessThan(1e-6);
-    expect(gap(dropped)).toBeGreaterThan(1e-3);
+    // Largest |difference| over all weights: rate 0 takes the very same path, to the last bit.
+    // (Runs on a loaded machine once differed by up to 1e-2: a matmul worker that looked late
+    // claimed a task of later work; jobs are now closed when they finish, see pool.ts.)
+    expect(largestGap(without, zero)).toBe(0);
+    expect(largestGap(without, dropped)).toBeGreaterThan(1e-3);
   });
 
-  it("is seeded: the same recipe gives the same weights (to the last bits, see above)", () => {
+  it("is seeded: the same recipe gives the same weights, to the last bit", () => {
     const a = weightsOf(trainRecipe({ ...base, headDropout: 0.5 }, { maxSteps: 2, progress: null }).model);
     const b = weightsOf(trainRecipe({ ...base, headDropout: 0.5 }, { maxSteps: 2, progress: null }).model);
-    expect(Math.max(...[...a].map(([name, w]) => Math.max(...w.map((v, i) => Math.abs(v - b.get(name)![i]!)))))).toBeLessThan(1e-6);
+    expect(largestGap(a, b)).toBe(0);
   });
 });
 

@@ -342,6 +342,25 @@ describe("the CPU backend's threads", () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(c[i]! - want[i]!)).toBeLessThan(1e-3);
   });
 
+  it("closes each job when it finishes: a worker that looks late finds nothing to claim, whatever the slot holds by then", () => {
+    // A worker descheduled after its last task of job J looks at the claim word once more. By
+    // then the calling thread may have laid out other work in J's slot (a product too small for
+    // the pool runs from slot 0 on this thread). Were J's claim word left open, the late worker
+    // would read that slot's new task count, claim a task of the new work and count it done.
+    const product = (m: number, n: number, k: number): Gemm => {
+      const a = randUniform([m, k], { dtype: "float32", seed: m });
+      const b = randUniform([k, n], { dtype: "float32", seed: n });
+      return { m, n, k, a: a.data, aOffset: 0, aRowStride: k, aColStride: 1, b: b.data, bOffset: 0, bRowStride: n, bColStride: 1, c: new Float32Array(m * n), cOffset: 0 };
+    };
+    runPackedParallel([product(8, 8, 16)], { threads: 2 }); // a job of one task
+    const pool = matmulPool()!;
+    if (pool.nextSlot === 0) runPackedParallel([product(8, 8, 16)], { threads: 2 }); // so that the last job ran in slot 0
+    expect(pool.nextSlot).toBe(1);
+    createCpuBackend({ threads: 1 }).run([product(256, 512, 16)]); // 8 tasks in slot 0, on this thread
+    // This thread now plays the late worker.
+    expect(kernelRuntime()!.kernels.run_tasks!()).toBe(0);
+  });
+
   it("starts its workers on request: startMatmulPool resolves to the default thread count, all ready", async () => {
     expect(matmulPoolUnavailable()).toBeUndefined();
     const threads = await startMatmulPool();

@@ -26,6 +26,7 @@
  */
 import type { PoolWorkerInit } from "./pool-serve.js";
 import { poolTransport, type PoolTransport, type PoolWorker } from "./pool-transport.js";
+import { CLOSED } from "./wasm-kernel.js";
 import { CONTROL, kernelRuntime, type KernelRuntime } from "../wasm/runtime.js";
 
 /** Largest pool the default thread count picks, however many cores the machine has. */
@@ -223,14 +224,12 @@ export class MatmulPool {
         }
       }
       if (idle > STALL_MS) {
+        this.close();
         throw new Error(`matmul worker pool stalled: ${count - now} of ${count} tasks unfinished for ${STALL_MS / 1000} s`);
       }
     }
-    if (Atomics.load(words, CONTROL.error / 4) !== 0) {
-      // Close the job so no thread claims more of it, then report.
-      Atomics.store(words, CONTROL.claim / 4, (this.jobId << 24) | 0xffffff);
-      throw new Error("matmul: a task failed in a worker thread");
-    }
+    this.close();
+    if (Atomics.load(words, CONTROL.error / 4) !== 0) throw new Error("matmul: a task failed in a worker thread");
     this.stats.callerTasks += ran;
     this.stats.workerTasks += count - ran;
     if (rescued) {
@@ -238,6 +237,15 @@ export class MatmulPool {
       this.workersSuspect = true;
       setTimeout(() => (this.workersSuspect = false), 0).unref?.();
     }
+  }
+
+  /**
+   * Closes the current job: no thread claims a task of it any more. A worker that looks at the
+   * claim word late must not read the task count of whatever this thread lays out in the slot
+   * next (a product too small for the pool runs from slot 0; job id + 2 reuses this one's slot).
+   */
+  private close(): void {
+    Atomics.store(this.runtime.i32, CONTROL.claim / 4, (this.jobId << 24) | CLOSED);
   }
 
   /** Terminates every worker. */

@@ -39,6 +39,8 @@ export const TASK_FIELDS = 8;
  * the claim word holds the job's id (mod 256) in its top 8 bits and the next task to claim
  * below, so a thread still holding an old job's state can never claim a task of a newer
  * job: its compare-and-swap fails. The slot is `id & 1`; its header holds the task count.
+ * A finished job is closed (next task {@link CLOSED}) before its slot is used again, so a
+ * thread that looks late never reads a count the slot holds for other work.
  */
 export interface JobLayout {
   /** The claim word: `(jobId << 24) | nextTask`. */
@@ -49,6 +51,9 @@ export interface JobLayout {
   slots: number;
   slotBytes: number;
 }
+
+/** The claim word's next task once a job is closed: no task is ever claimed from it. */
+export const CLOSED = 0xffffff;
 
 /** Bytes before a slot's task table: the task count and padding to 16 bytes. */
 export const SLOT_HEADER = 16;
@@ -341,6 +346,8 @@ function runTasksFunction(jobs: JobLayout, tileF32: number, tileF64: number): Fu
   const [cur, slot, total, r, ran] = f.localList("i32", 5) as [Local, Local, Local, Local, Local];
   f.loop((top) => {
     f.i32(jobs.claim).mem("i32.atomic.load").set(cur);
+    // A closed job: its slot may already hold other work, so its header is not read.
+    f.get(cur).i32(CLOSED).op("i32.and").i32(CLOSED).op("i32.eq").if(() => void f.get(ran).return());
     // slot = slots + (jobId & 1) * slotBytes; total = its task count
     f.i32(jobs.slots).get(cur).i32(24).op("i32.shr_u").i32(1).op("i32.and").i32(jobs.slotBytes).op("i32.mul").op("i32.add").tee(slot);
     f.mem("i32.load").set(total);
