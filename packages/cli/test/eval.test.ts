@@ -103,6 +103,11 @@ describe("gim eval", () => {
       expect(code, err).toBe(0);
       expect(out).toMatch(/^random-ioi \(gpt2, 2 layers, 2 heads, width 16, vocab \d+\)\nself-repair protocol \(the GIM paper's\): \d+ rows, [1-9]\d* with two keys/);
       expect(err).toMatch(/replaced the self-repair protocol's section of .*results.md and wrote 2 plots/);
+      if (i === 0) {
+        // At this threshold the model has high-interaction rows, so the link is measured and printed with its scale-free columns.
+        expect(out).toMatch(/link to circuit error: heads [\d., ]+, \d+ \/ \d+ q\/k edges, 3 scoring pairs/);
+        expect(out).toMatch(/DiD vs plain +high\/other +÷ plain's/);
+      }
     }
     const after = fs.readFileSync(report, "utf8");
     expect(after.split("<!-- self-repair-protocol:start -->")).toHaveLength(2);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { edgeScoresByPair, headsOf, selfRepairCircuitErrorLink, selfRepairProtocol, summariseSelfRepairProtocol } from "@gim/rules";
-import { evaluateSelfRepairProtocol, linkRuleSets, protocolPlotFiles, renderReport, resultsJson, runEval, type EvalTask } from "../src/index.js";
+import { evaluateSelfRepairProtocol, formatRatioInterval, linkRuleSets, protocolPlotFiles, renderReport, resultsJson, runEval, type EvalTask } from "../src/index.js";
 import { fixtureModel, ids } from "./helpers.js";
 
 const model = fixtureModel("gpt2-f32");
@@ -133,7 +133,7 @@ describe("the protocol in runEval, the JSON and the report", () => {
     const p = json.models[0]!["protocol"];
     expect(Object.keys(p)).toEqual(expect.arrayContaining(["examples", "threshold", "rowCount", "measured", "share", "sensitivity", "linearised", "exact", "highHeads", "points", "link"]));
     expect(p.points).toHaveLength(m.protocol!.measured);
-    expect(Object.keys(p.link.methods.tsg)).toEqual(["high", "other", "gap", "differenceInDifferences"]);
+    expect(Object.keys(p.link.methods.tsg)).toEqual(["high", "other", "gap", "differenceInDifferences", "ratioOfRatios", "ratioOfRatiosVsBaseline"]);
     expect(resultsJson(results)).not.toMatch(/NaN/);
   });
 
@@ -143,6 +143,11 @@ describe("the protocol in runEval, the JSON and the report", () => {
     expect(markdown).toContain("**How this differs from the measurement in the section above.**");
     expect(markdown).toMatch(/\| `fixture` \| 6 \| \d+ \| \d+ \| \d+ \| [\d.]+% \[[\d.]+%, [\d.]+%\] \| (yes|no) \|/);
     expect(markdown).toContain("| `fixture` | ");
+    // The link table with the scale-free columns, GIM's row against plain's.
+    expect(markdown).toContain("| DiD vs plain | Q = R(high) / R(other) | Q / Q(plain) |");
+    const gimLink = m.protocol!.link!.methods["gim"]!;
+    expect(markdown).toContain(`| ${formatRatioInterval(gimLink.ratioOfRatios, "")} | ${formatRatioInterval(gimLink.ratioOfRatiosVsBaseline)} |`);
+    expect(formatRatioInterval(gimLink.ratioOfRatiosVsBaseline)).toMatch(/^(\*\*)?×[\d.]+ \[×[\d.]+, ×[\d.]+\]/);
     const files = protocolPlotFiles(m);
     expect(files).toEqual(["self-repair-protocol-fixture-ablation.svg", "self-repair-protocol-fixture-tsg.svg"]);
     for (const f of files) {

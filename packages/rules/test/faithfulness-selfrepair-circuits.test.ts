@@ -1,7 +1,7 @@
 /**
  * The self-repair / circuit-error link (selfRepairCircuitError.ts) on hand-made edge scores of
- * MIB's graph of 2 blocks x 2 heads, with the ratios, gaps and difference in differences worked
- * out by hand, and the pairing of the bootstrap checked (a method equal to the baseline has a
+ * MIB's graph of 2 blocks x 2 heads, with the ratios, gaps, difference in differences and ratio
+ * of ratios worked out by hand, and the pairing of the bootstrap checked (a method equal to the baseline has a
  * difference in differences of exactly 0 on every resample, though its gap varies).
  */
 import { describe, expect, it } from "vitest";
@@ -27,7 +27,9 @@ describe("selfRepairCircuitErrorLink", () => {
   // TSG: into the high head 1.6 both times (ratio 0.8); elsewhere 2 (ratio 1).
   const tsg = scores((e) => (intoHigh(e) ? 1.6 : 2));
   const heads = headsOf([{ layer: 1, head: 0 }, { layer: 1, head: 0 }]);
-  const link = selfRepairCircuitErrorLink(exact, { plain, tsg, same: plain }, heads, { resamples: 400, seed: 3 });
+  // Plain EAP's scores times 3: the same misjudgement at another scale.
+  const scaled = scores((e, p) => 3 * plain.perPrompt[p]![e]!);
+  const link = selfRepairCircuitErrorLink(exact, { plain, tsg, same: plain, scaled }, heads, { resamples: 400, seed: 3 });
 
   it("splits the q/k edges by receiving head and leaves v, MLP and logit edges out", () => {
     // Block 1 reads input, a0.h0, a0.h1 and m0: 4 senders x {q, k} into a1.h0; block 0 reads the input.
@@ -49,6 +51,17 @@ describe("selfRepairCircuitErrorLink", () => {
     expect(t.differenceInDifferences!.estimate).toBeCloseTo(-0.2 - -0.5, 12);
     expect(p.differenceInDifferences).toBeUndefined();
     expect(link.baseline).toBe("plain");
+  });
+
+  it("gives the hand-computed ratio of ratios, which a method's scale leaves alone while it moves the gap", () => {
+    expect(link.methods["plain"]!.ratioOfRatios.estimate).toBeCloseTo(0.4 / 0.9, 12);
+    expect(link.methods["plain"]!.ratioOfRatiosVsBaseline).toBeUndefined();
+    expect(link.methods["tsg"]!.ratioOfRatios.estimate).toBeCloseTo(0.8, 12);
+    expect(link.methods["tsg"]!.ratioOfRatiosVsBaseline!.estimate).toBeCloseTo(0.8 / (0.4 / 0.9), 12);
+    const scaledLink = link.methods["scaled"]!;
+    expect(scaledLink.differenceInDifferences!.estimate).toBeCloseTo(3 * -0.5 - -0.5, 12);
+    // Paired: on every resample the scale cancels, so the interval collapses to 1.
+    for (const v of [scaledLink.ratioOfRatiosVsBaseline!.estimate, scaledLink.ratioOfRatiosVsBaseline!.low, scaledLink.ratioOfRatiosVsBaseline!.high]) expect(v).toBeCloseTo(1, 12);
   });
 
   it("bootstraps over prompts, paired across methods", () => {

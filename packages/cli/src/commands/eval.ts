@@ -418,8 +418,14 @@ export function protocolLines(x: ProtocolEvalResult): string[] {
           { header: "other", align: "right" },
           { header: "gap", align: "right" },
           { header: "DiD vs plain", align: "right" },
+          { header: "high/other", align: "right" },
+          { header: "÷ plain's", align: "right" },
         ],
-        Object.entries(l.methods).map(([name, r]) => [name, formatInterval(r.high), formatInterval(r.other), formatInterval(r.gap), r.differenceInDifferences ? formatInterval(r.differenceInDifferences) : ""]),
+        Object.entries(l.methods).map(([name, r]) => [
+          name, formatInterval(r.high), formatInterval(r.other), formatInterval(r.gap),
+          r.differenceInDifferences ? formatInterval(r.differenceInDifferences) : "",
+          formatInterval(r.ratioOfRatios), r.ratioOfRatiosVsBaseline ? formatInterval(r.ratioOfRatiosVsBaseline) : "",
+        ]),
       ),
     );
   } else if (x.linkNote) lines.push(`link to circuit error: not measured (${x.linkNote})`);

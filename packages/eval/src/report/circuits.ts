@@ -19,6 +19,14 @@ export function formatSignedInterval(i: Interval | undefined): string {
   return excludesZero(i) ? `**${text}**` : text;
 }
 
+/** `×1.25 [×1.02, ×1.61]` (with `mark` "×"): a ratio, in bold when the interval excludes 1. */
+export function formatRatioInterval(i: Interval | undefined, mark: "×" | "" = "×"): string {
+  if (!i || !Number.isFinite(i.estimate)) return "–";
+  if (!Number.isFinite(i.low)) return `${mark}${formatValue(i.estimate)}`;
+  const text = `${mark}${formatValue(i.estimate)} [${mark}${formatValue(i.low)}, ${mark}${formatValue(i.high)}]`;
+  return i.low > 1 || i.high < 1 ? `**${text}**` : text;
+}
+
 /** A paired difference as {@link formatSignedInterval} writes it. */
 export function formatDifference(d: CircuitDifference | undefined): string {
   return formatSignedInterval(d?.interval);

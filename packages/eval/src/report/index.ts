@@ -21,7 +21,7 @@ import type { ReportWriter } from "./writer.js";
 
 export { discussionMarkers, extractDiscussion, type ReportMeta, type ReportPlot } from "./meta.js";
 export { formatValue, methodLabels } from "./format.js";
-export { formatInterval, formatDifference, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
+export { formatInterval, formatDifference, formatRatioInterval, formatSignedInterval, differenceOf, verdict } from "./circuits.js";
 export { replaceSelfRepairSection, selfRepairMarkers, selfRepairSection, type SelfRepairOfModel } from "./selfRepair.js";
 export { provenanceLines, replaceMarkedSection, type SectionMarkers, type SectionPlace, type SectionProvenance } from "./sections.js";
 export { formatShare, protocolMarkers, protocolPlotFiles, protocolPlots, protocolSection, protocolShareGoal, replaceProtocolSection, type ProtocolOfModel } from "./protocol.js";

@@ -3,7 +3,7 @@ import { palette, scatterChartSvg, type ScatterSeries } from "@gim/report";
 import { formatDuration } from "@gim/report";
 import type { ProtocolResults } from "../run.js";
 import type { ProtocolEvalResult, ProtocolPoint } from "../selfRepairProtocolEval.js";
-import { formatInterval, formatSignedInterval } from "./circuits.js";
+import { formatInterval, formatRatioInterval, formatSignedInterval } from "./circuits.js";
 import { formatValue, percent, slug, table } from "./format.js";
 import { provenanceLines, replaceMarkedSection, type SectionProvenance } from "./sections.js";
 import type { ReportWriter } from "./writer.js";
@@ -81,7 +81,7 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
     "- **Ablation** of a set S ⊆ {j1, j2}: the scores of S set to the row's mean finite score over the keys the query sees. The **linearised** effect (the reference's) keeps g fixed and recomputes only that row's softmax: `E(S) = Σ_k (A_k - A'_k) g_k`. The **exact** effect is `f(x) - f(x with the row's scores patched)` from a forward pass (ours, added to check the linearisation).",
     "- **Interaction** `= (E(j1, j2) - E(j1) - E(j2)) / E(j1, j2)` (0 when the joint effect is 0): near 1 when the keys compensate for each other (each alone does little, both a lot). The **high-interaction rows** are those above the pooled 0.95 quantile of the interaction (linear interpolation, as torch.quantile), selected on the linearised effects as the reference does.",
     `- **Plot (b)**: for the two keys, the plain softmax backward \`A (g - A·g)\` and TSG's \`softmax(s/T) (g - softmax(s/T)·g)\` at T = ${first.temperature}, summed over j1 and j2 (the reference's \`grad_vs_tsg\` plot).`,
-    "- **Link to circuit error**: the q/k edges of MIB's graph (the circuit section's graph) into the heads that hold high-interaction rows, against the other q/k edges. For each method m (EAP with the plain gradient, with TSG alone at T = 2, with GIM) the pooled ratio `R_m(group) = Σ_e |EAP_m,e| / Σ_e |exact_e|` (edge scores: means over the circuit section's scoring pairs; exact = exact edge patching), its gap `D_m = R_m(high) - R_m(other)`, and the difference in differences `DiD_m = D_m - D_plain`, with 95% paired percentile bootstrap intervals over the scoring pairs (every method and the exact scores on the same resampled pairs). Heads are chosen on the protocol's examples, ratios measured on the scoring pairs; the table says how many scoring pairs are also protocol examples.",
+    "- **Link to circuit error**: the q/k edges of MIB's graph (the circuit section's graph) into the heads that hold high-interaction rows, against the other q/k edges. For each method m (EAP with the plain gradient, with TSG alone at T = 2, with GIM) the pooled ratio `R_m(group) = Σ_e |EAP_m,e| / Σ_e |exact_e|` (edge scores: means over the circuit section's scoring pairs; exact = exact edge patching), its gap `D_m = R_m(high) - R_m(other)`, and the difference in differences `DiD_m = D_m - D_plain`; since D and DiD grow with a method's scale (GIM's scores are smaller than plain EAP's), also the scale-free ratio of ratios `Q_m = R_m(high) / R_m(other)` (1: the high edges misjudged no more and no less than the others) and `Q_m / Q_plain` (a method that moves Q toward 1 closes the gap whatever its scale); all with 95% paired percentile bootstrap intervals over the scoring pairs (every method and the exact scores on the same resampled pairs). Heads are chosen on the protocol's examples, ratios measured on the scoring pairs; the table says how many scoring pairs are also protocol examples.",
     "- **Intervals over examples** (the share of measured rows, the median interaction, the superadditive share) resample whole examples (2000 resamples, 95% percentile intervals): the rows of one example are not independent.",
     "",
     "**How this differs from the measurement in the section above.** Both ablate two keys of one attention row, alone and together. The section above picks rows and keys by **weight** (the two heaviest keys, both with weight ≥ the minimum), ablates by **masking** (weight 0, the rest renormalised), measures **exact** effects only, and calls a row self-repair by **absolute** criteria (the pair matters, ≥ 5% of |f(x)|, while the single effects add up to at most half of the joint one). The protocol picks rows and keys by **contribution** c = A·g, ablates to the row's **mean score** (the key keeps some weight), uses the **linearised** effect, and ranks rows by a **relative** interaction whose top 5% always holds 5% of the measured rows, whether or not any of them compensate. So the first counts rows that show self-repair; the second counts rows where two keys both carry more than C of the output, and orders them by how non-additive the pair is.",
@@ -149,11 +149,11 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
     );
   }
   const linked = models.filter((m) => m.protocol!.link);
-  p("The link to circuit error: |EAP| / |exact| on q/k edges into the high-interaction heads vs the other q/k edges (bold: the interval excludes 0; DiD > 0 means the method's ratio rises more on the high-interaction heads than plain EAP's does):", "");
+  p("The link to circuit error: |EAP| / |exact| on q/k edges into the high-interaction heads vs the other q/k edges (bold: the interval excludes 0, or 1 for the ratios Q and Q / Q(plain); DiD > 0 means the method's ratio rises more on the high-interaction heads than plain EAP's does):", "");
   if (linked.length > 0) {
     p(
       table(
-        ["model", "heads", "q/k edges high / other", "scoring pairs (shared)", "method", "R(high)", "R(other)", "gap R(high) − R(other)", "DiD vs plain"],
+        ["model", "heads", "q/k edges high / other", "scoring pairs (shared)", "method", "R(high)", "R(other)", "gap R(high) − R(other)", "DiD vs plain", "Q = R(high) / R(other)", "Q / Q(plain)"],
         linked.flatMap((m) => {
           const l = m.protocol!.link!;
           return Object.entries(l.methods).map(([name, x]) => [
@@ -166,6 +166,8 @@ export function protocolSection(results: { readonly models: readonly ProtocolOfM
             formatInterval(x.other),
             formatSignedInterval(x.gap),
             name === l.baseline ? "(baseline)" : formatSignedInterval(x.differenceInDifferences),
+            formatRatioInterval(x.ratioOfRatios, ""),
+            name === l.baseline ? "(baseline)" : formatRatioInterval(x.ratioOfRatiosVsBaseline),
           ]);
         }),
       ),

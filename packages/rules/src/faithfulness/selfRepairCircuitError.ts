@@ -12,7 +12,13 @@
  *
  * (a pooled ratio: per-edge ratios blow up at edges whose exact effect is near 0), its gap
  * D_m = R_m(high) - R_m(other), and for every method but the baseline the difference in
- * differences DiD_m = D_m - D_baseline. Intervals are paired percentile bootstraps over prompts
+ * differences DiD_m = D_m - D_baseline.
+ *
+ * D_m and DiD_m change when a method's scores are all scaled by one factor (GIM's are smaller
+ * than plain EAP's everywhere), so the link has a scale-free form too: the ratio of ratios
+ * Q_m = R_m(high) / R_m(other), which such a factor cancels from, and Q_m / Q_baseline. Q = 1
+ * means the method misjudges the high edges neither more nor less than the others; a method
+ * that moves Q toward 1 closes the gap whatever its scale. Intervals are paired percentile bootstraps over prompts
  * (bootstrap.ts): each resample draws prompts once and every method and the exact scores use
  * the same draw. The per-prompt scores must come from the same prompts in the same order.
  */
@@ -41,6 +47,10 @@ export interface MethodCircuitError {
   readonly gap: Interval;
   /** gap - the baseline's gap (absent for the baseline). */
   readonly differenceInDifferences?: Interval;
+  /** R(high) / R(other): the gap without the method's scale. */
+  readonly ratioOfRatios: Interval;
+  /** ratioOfRatios / the baseline's (absent for the baseline). */
+  readonly ratioOfRatiosVsBaseline?: Interval;
 }
 
 /** The link, per method. */
@@ -110,6 +120,7 @@ export function selfRepairCircuitErrorLink(
     return den === 0 ? Number.NaN : num / den;
   };
   const gap = (m: MibEdgeScores, sample: ArrayLike<number> | undefined) => ratio(m, highEdges, sample) - ratio(m, otherEdges, sample);
+  const ratioOfRatios = (m: MibEdgeScores, sample: ArrayLike<number> | undefined) => ratio(m, highEdges, sample) / ratio(m, otherEdges, sample);
 
   const samples = bootstrapSamples(prompts, options);
   const level = options.level;
@@ -122,6 +133,8 @@ export function selfRepairCircuitErrorLink(
       other: bootstrapInterval((s) => ratio(m, otherEdges, s), samples, level),
       gap: bootstrapInterval((s) => gap(m, s), samples, level),
       ...(name === baseline ? {} : { differenceInDifferences: bootstrapInterval((s) => gap(m, s) - gap(base, s), samples, level) }),
+      ratioOfRatios: bootstrapInterval((s) => ratioOfRatios(m, s), samples, level),
+      ...(name === baseline ? {} : { ratioOfRatiosVsBaseline: bootstrapInterval((s) => ratioOfRatios(m, s) / ratioOfRatios(base, s), samples, level) }),
     };
   }
   return { baseline, highEdges, otherEdges, prompts, methods: result };
