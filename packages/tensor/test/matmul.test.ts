@@ -400,6 +400,29 @@ describe("the CPU backend's threads", () => {
     }
   });
 
+  it("waits for a worker that never says it is ready once, then counts it without waiting, and once it is ready", async () => {
+    const node = poolTransport(true) as PoolTransport;
+    let sayReady: (() => void) | undefined;
+    const transport: PoolTransport = {
+      ...node,
+      startsWhileBlocked: false,
+      spawn: (_init, events) => {
+        sayReady = events.ready;
+        return { wake() {}, terminate() {} };
+      },
+    };
+    const pool = new MatmulPool(transport, kernelRuntime()!);
+    let t0 = Date.now();
+    expect(await pool.whenReady(1, 200)).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    t0 = Date.now();
+    expect(await pool.whenReady(1, 60_000)).toBe(0); // not waited for again
+    expect(Date.now() - t0).toBeLessThan(1000);
+    sayReady!();
+    expect(await pool.whenReady(1, 60_000)).toBe(1);
+    expect(pool.size).toBe(1); // the same worker, not a new one
+  });
+
   it("stops starting workers that keep failing, and then works alone", async () => {
     const node = poolTransport(true) as PoolTransport;
     let spawned = 0;

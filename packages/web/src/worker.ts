@@ -23,7 +23,7 @@ const poolStarted = startMatmulPool();
 /** The matmul backend that runs here: the WebAssembly SIMD kernel on this worker and the pool's Web Workers, the TypeScript kernel, or gpu.js. */
 async function matmulStatus(): Promise<MatmulStatus> {
   await poolStarted;
-  // Asked again each time (at once when every worker is ready), so a worker that came late is counted.
+  // Asked again each time, so a worker that came late is counted; the pool waits for a worker at most once.
   const threads = await startMatmulPool();
   const stats = matmulPoolStats();
   const tasks = { workerTasks: stats?.workerTasks ?? 0, callerTasks: stats?.callerTasks ?? 0, rescuedJobs: stats?.rescuedJobs ?? 0 };

@@ -69,6 +69,8 @@ export interface MatmulPoolStats {
 interface Member {
   readonly worker: PoolWorker;
   ready: boolean;
+  /** A {@link MatmulPool.whenReady} already waited its whole time for it: later calls do not wait for it again. */
+  waitedOut: boolean;
   /** Resolved when it is ready or gone (for {@link MatmulPool.whenReady}). */
   readonly settled: Promise<void>;
 }
@@ -125,6 +127,7 @@ export class MatmulPool {
       const member: Member = {
         settled,
         ready: false,
+        waitedOut: false,
         worker: this.transport.spawn(init, {
           ready: () => {
             member.ready = true;
@@ -145,16 +148,19 @@ export class MatmulPool {
 
   /**
    * Starts `count` workers where missing and resolves once each is ready or gone (or after
-   * `READY_MS`); resolves to the number of ready workers.
+   * `waitMs`, default `READY_MS`); resolves to the number of ready workers. A worker that an
+   * earlier call already waited `waitMs` for is counted if it is ready by now but not waited
+   * for again, so asking often (a page's status line) costs nothing once one never starts.
    */
-  async whenReady(count: number): Promise<number> {
+  async whenReady(count: number, waitMs = READY_MS): Promise<number> {
     const wanted = Math.min(count, CONTROL.maxWorkers);
-    const deadline = Date.now() + READY_MS;
+    const deadline = Date.now() + waitMs;
     for (;;) {
       // A worker gone meanwhile (an exit not yet seen when this started) is replaced here.
       this.grow(wanted);
-      const pending = this.workers.slice(0, wanted).filter((m): m is Member => m !== undefined && !m.ready);
+      const pending = this.workers.slice(0, wanted).filter((m): m is Member => m !== undefined && !m.ready && !m.waitedOut);
       const left = deadline - Date.now();
+      if (left <= 0) for (const m of pending) m.waitedOut = true;
       if (pending.length === 0 || left <= 0) break;
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.all(pending.map((m) => m.settled)), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
