@@ -18,9 +18,11 @@
  * than plain EAP's everywhere), so the link has a scale-free form too: the ratio of ratios
  * Q_m = R_m(high) / R_m(other), which such a factor cancels from, and Q_m / Q_baseline. Q = 1
  * means the method misjudges the high edges neither more nor less than the others; a method
- * that moves Q toward 1 closes the gap whatever its scale. Intervals are paired percentile bootstraps over prompts
- * (bootstrap.ts): each resample draws prompts once and every method and the exact scores use
- * the same draw. The per-prompt scores must come from the same prompts in the same order.
+ * that moves Q toward 1 closes the gap whatever its scale.
+ *
+ * Intervals are paired percentile bootstraps over prompts (bootstrap.ts): each resample draws
+ * prompts once and every method and the exact scores use the same draw. The per-prompt scores
+ * must come from the same prompts in the same order.
  */
 import { InputError } from "@gim/tensor";
 import { bootstrapInterval, bootstrapSamples, type BootstrapOptions, type Interval } from "../circuits/bootstrap.js";

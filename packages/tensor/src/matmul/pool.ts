@@ -306,7 +306,8 @@ export function defaultMatmulThreads(): number {
 /**
  * Starts the worker pool's threads now, and resolves once they are ready, to the number of
  * threads the CPU matmul can use (counting the calling thread; 1 where the pool is not
- * available). Optional in Node, where workers start while the calling thread computes; in a
+ * available). A worker that is not ready after 10 s is not counted, and later calls do not
+ * wait for it again (they count it once it is ready). Optional in Node, where workers start while the calling thread computes; in a
  * browser's Web Worker, await it before the first large product, since Web Workers start only
  * once their maker returns to its event loop (until then products run on the calling thread).
  */
