@@ -18,7 +18,7 @@ import {
 import { runPackedParallel } from "../src/matmul/cpu.js";
 import { MatmulPool, matmulPool, matmulPoolUnavailable, startMatmulPool } from "../src/matmul/pool.js";
 import { poolTransport, type PoolTransport } from "../src/matmul/pool-transport.js";
-import { kernelRuntime, WORKSPACE_BYTES } from "../src/wasm/runtime.js";
+import { CONTROL, kernelRuntime, WORKSPACE_BYTES } from "../src/wasm/runtime.js";
 
 // ---------------------------------------------------------------------------------------------
 // The reference: NumPy matmul semantics over raw strided storage, summed in float64.
@@ -421,6 +421,53 @@ describe("the CPU backend's threads", () => {
     sayReady!();
     expect(await pool.whenReady(1, 60_000)).toBe(1);
     expect(pool.size).toBe(1); // the same worker, not a new one
+  });
+
+  it("retires its workers after a job they leave unfinished (a task that stalls or fails), then works alone and right", async () => {
+    const rt = kernelRuntime()!;
+    const a = randUniform([120, 200], { dtype: "float32", seed: 11 });
+    const b = randUniform([200, 90], { dtype: "float32", seed: 12 });
+    const want = Array.from(matmul(a, b, { backend: createCpuBackend({ threads: 1 }) }).toFlat());
+    const run = (pool: MatmulPool): number[] => {
+      const c = new Float32Array(120 * 90);
+      const g: Gemm = { m: 120, n: 90, k: 200, a: a.data, aOffset: 0, aRowStride: 200, aColStride: 1, b: b.data, bOffset: 0, bRowStride: 90, bColStride: 1, c, cOffset: 0 };
+      runPackedParallel([g], { threads: 2, pool });
+      return Array.from(c);
+    };
+    // What goes wrong in the next job, right after it is published: a task claimed by a thread that never finishes it, or a worker's failure report.
+    const failures = {
+      stall: () => Atomics.add(rt.i32, CONTROL.claim / 4, 1),
+      error: () => Atomics.store(rt.i32, CONTROL.error / 4, 1),
+    };
+    for (const [kind, fail] of Object.entries(failures)) {
+      const pool = new MatmulPool(poolTransport(true) as PoolTransport, rt, 300);
+      try {
+        expect(await pool.whenReady(1)).toBe(1);
+        expect(run(pool)).toEqual(want);
+        const start = pool.start.bind(pool);
+        pool.start = (count, threads) => {
+          const job = start(count, threads);
+          fail();
+          pool.start = start;
+          return job;
+        };
+        expect(() => run(pool)).toThrow(
+          kind === "stall"
+            ? /^matmul: 1 of \d+ tasks of a job stayed unfinished for 0.3 s \(a worker died or hung in the middle of one\); the worker threads are stopped and matmuls run on the calling thread from now on$/
+            : /^matmul: a task failed in a worker thread; the worker threads are stopped/,
+        );
+        expect(pool.size).toBe(0);
+        expect(pool.stats.retired).toMatch(kind === "stall" ? /stayed unfinished/ : /a task failed/);
+        // No worker again, and the calling thread alone gets the right numbers.
+        const workerTasks = pool.stats.workerTasks;
+        expect(await pool.whenReady(1, 50)).toBe(0);
+        expect(run(pool)).toEqual(want);
+        expect(pool.size).toBe(0);
+        expect(pool.stats.workerTasks).toBe(workerTasks);
+      } finally {
+        await pool.shutdown();
+      }
+    }
   });
 
   it("stops starting workers that keep failing, and then works alone", async () => {

@@ -30,7 +30,11 @@ async function matmulStatus(): Promise<MatmulStatus> {
   const b = getDefaultMatmulBackend();
   if (b.name.startsWith("gpu.js")) return { backend: `${b.name}: gpu.js on WebGL in the page's worker (float32 sums on the GPU)`, threads: 1, ...tasks };
   if (b.name === "ts") return { backend: "ts: TypeScript kernel (no WebAssembly SIMD here), 1 thread", threads: 1, why: "the TypeScript kernel runs on one thread", ...tasks };
-  const failed = stats?.lastWorkerError ? `the matmul Web Workers failed to start (${stats.lastWorkerError})` : "the matmul Web Workers did not start within 10 s";
+  const failed = stats?.retired
+    ? `the matmul Web Workers were stopped: ${stats.retired}`
+    : stats?.lastWorkerError
+      ? `the matmul Web Workers failed to start (${stats.lastWorkerError})`
+      : "the matmul Web Workers did not start within 10 s";
   const why = threads > 1 ? undefined : matmulPoolUnavailable() ?? (defaultMatmulThreads() === 1 ? "the browser reports one core (navigator.hardwareConcurrency)" : failed);
   const where = threads > 1 ? `${threads} threads (the page's worker and ${threads - 1} Web Worker${threads > 2 ? "s" : ""} over shared memory)` : `1 thread (the page's worker): ${why}`;
   return { backend: `${b.name}: WebAssembly SIMD kernel on ${where}`, threads, ...(why ? { why } : {}), ...tasks };

@@ -15,7 +15,10 @@
  * A worker that dies (or is slow to start) cannot tell the calling thread while it is blocked:
  * its events need the event loop. So the calling thread never waits on workers alone: when no
  * task has finished for `RESCUE_MS` it claims whatever tasks nobody claimed, and a worker that
- * keeps failing to start is not restarted. A Web Worker starts (and receives the shared memory)
+ * keeps failing to start is not restarted. A job whose claimed task never finishes (`STALL_MS`)
+ * or whose task fails retires the workers for good: one of them may still be computing, and a
+ * late write or count of it would corrupt a later job, so they are terminated and the calling
+ * thread works alone from then on. A Web Worker starts (and receives the shared memory)
  * only once the thread that made it returns to its event loop, so in a browser jobs go only to
  * workers that said they are ready: the first products after the pool starts run on the
  * calling thread, unless {@link startMatmulPool} was awaited first. Where threads are not
@@ -63,6 +66,8 @@ export interface MatmulPoolStats {
   /** Errors reported by worker threads (failing to start, say), and the last one's message. */
   workerErrors: number;
   lastWorkerError?: string;
+  /** Why the pool stopped using workers for good (a task stalled or failed); the calling thread has worked alone since. */
+  retired?: string;
 }
 
 /** One worker of the pool: the transport's handle, and whether it said it is ready. */
@@ -89,6 +94,8 @@ export class MatmulPool {
     /** How workers are started: Node's `worker_threads` or Web Workers. */
     readonly transport: PoolTransport,
     private readonly runtime: KernelRuntime,
+    /** How long without a finished task before a job is given up as stalled (default `STALL_MS`; shorter in tests). */
+    private readonly stallMs = STALL_MS,
   ) {}
 
   /** Number of live worker threads (the calling thread is not counted). */
@@ -110,7 +117,7 @@ export class MatmulPool {
   private grow(count: number): void {
     const { module, memory, i32 } = this.runtime;
     for (let w = 0; w < count; w++) {
-      if (this.workers[w] || this.stats.workerErrors >= MAX_WORKER_FAILURES) continue;
+      if (this.workers[w] || this.stats.workerErrors >= MAX_WORKER_FAILURES || this.stats.retired !== undefined) continue;
       const seq = CONTROL.seq / 4 + w;
       // Until it listens, jobs reach it by message (a flag left by a terminated worker must not count).
       Atomics.store(i32, CONTROL.listening / 4 + w, 0);
@@ -229,13 +236,13 @@ export class MatmulPool {
           continue;
         }
       }
-      if (idle > STALL_MS) {
+      if (idle > this.stallMs) {
         this.close();
-        throw new Error(`matmul worker pool stalled: ${count - now} of ${count} tasks unfinished for ${STALL_MS / 1000} s`);
+        throw new Error(this.retire(`${count - now} of ${count} tasks of a job stayed unfinished for ${this.stallMs / 1000} s (a worker died or hung in the middle of one)`));
       }
     }
     this.close();
-    if (Atomics.load(words, CONTROL.error / 4) !== 0) throw new Error("matmul: a task failed in a worker thread");
+    if (Atomics.load(words, CONTROL.error / 4) !== 0) throw new Error(this.retire("a task failed in a worker thread"));
     this.stats.callerTasks += ran;
     this.stats.workerTasks += count - ran;
     if (rescued) {
@@ -252,6 +259,17 @@ export class MatmulPool {
    */
   private close(): void {
     Atomics.store(this.runtime.i32, CONTROL.claim / 4, (this.jobId << 24) | CLOSED);
+  }
+
+  /**
+   * Stops using workers for good, after a job they left unfinished: returns the error message.
+   * A worker still inside a task of that job would later write its tile and count it done in
+   * whatever job is running by then, so every worker is terminated and none is started again.
+   */
+  private retire(why: string): string {
+    this.stats.retired = why;
+    for (const member of this.workers.splice(0)) void member?.worker.terminate();
+    return `matmul: ${why}; the worker threads are stopped and matmuls run on the calling thread from now on`;
   }
 
   /** Terminates every worker. */
