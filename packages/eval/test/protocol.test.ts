@@ -140,6 +140,10 @@ describe("the protocol in runEval, the JSON and the report", () => {
   it("reports the section with its tables and the two scatter plots, one dot per measured row", () => {
     const { markdown, plots } = renderReport(results, { date: "d", machine: { cpu: "c", cores: 2, node: "v", platform: "p" }, commands: [], plotDir: "plots" });
     expect(markdown).toContain("## The GIM paper's self-repair protocol, and circuit error");
+    // The introduction lists the measurements this run made, and only those.
+    expect(markdown).toContain("? Two measurements, all on held-out data:\n\n1. **Token attributions**: ");
+    expect(markdown).toContain("\n2. **The GIM paper's self-repair protocol**: ");
+    expect(markdown).not.toContain("**Components**: ");
     expect(markdown).toContain("**How this differs from the measurement in the section above.**");
     expect(markdown).toMatch(/\| `fixture` \| 6 \| \d+ \| \d+ \| \d+ \| [\d.]+% \[[\d.]+%, [\d.]+%\] \| (yes|no) \|/);
     expect(markdown).toContain("| `fixture` | ");
